@@ -1,0 +1,174 @@
+"""Match results from football-data.co.uk CSV files, read as users download them.
+
+Handles the quirks of the real files: a UTF-8 byte-order mark, mixed CRLF/LF line endings, non-UTF-8
+bytes in old files, day-first dates with two- or four-digit years, trailing rows of bare commas,
+empty odds cells, integers printed as `8.0`, renamed over/under headers. Any row that cannot be read
+raises ResultsError naming the file and the line, before anything is fitted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from matchodds.teams import TeamTable, default_table
+
+REQUIRED_COLUMNS = ("Div", "Date", "HomeTeam", "AwayTeam", "FTHG", "FTAG")
+IDENTITY_COLUMNS = {"Div", "Date", "Time", "HomeTeam", "AwayTeam", "FTR", "HTR", "Referee"}
+RESULT_BY_SIGN = {1: "H", 0: "D", -1: "A"}
+
+
+class ResultsError(ValueError):
+    """A results file that cannot be trusted; the message names the file and line."""
+
+    def __init__(self, source: str, line: int | None, problem: str) -> None:
+        where = f"{source}, line {line}" if line is not None else source
+        super().__init__(f"{where}: {problem}")
+        self.source, self.line, self.problem = source, line, problem
+
+
+@dataclass(frozen=True)
+class Match:
+    """One played match, teams as codes; `numbers` holds the file's other numeric cells (odds, stats)."""
+
+    competition: str
+    season: str
+    date: date
+    home: str
+    away: str
+    home_goals: int
+    away_goals: int
+    numbers: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def result(self) -> str:
+        return RESULT_BY_SIGN[(self.home_goals > self.away_goals) - (self.home_goals < self.away_goals)]
+
+    def prices(self, home: str, draw: str, away: str) -> tuple[float, float, float] | None:
+        """Three decimal odds columns, or None if any is missing or not a price."""
+        found = tuple(self.numbers.get(column) for column in (home, draw, away))
+        if any(price is None or price <= 1.0 for price in found):
+            return None
+        return found  # type: ignore[return-value]
+
+
+def decode(blob: bytes) -> str:
+    """Text of a results file: UTF-8 (with or without BOM), else Windows-1252 as old files use."""
+    try:
+        return blob.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return blob.decode("cp1252", errors="replace")
+
+
+def parse_date(text: str) -> date:
+    day_first = "%d/%m/%y" if len(text.rsplit("/", 1)[-1]) == 2 else "%d/%m/%Y"
+    return datetime.strptime(text, day_first).date()
+
+
+def parse_goals(text: str) -> int:
+    value = float(text)
+    if value != int(value) or value < 0:
+        raise ValueError(text)
+    return int(value)
+
+
+def season_of(day: date) -> str:
+    """The season a date belongs to, e.g. 2024-25 for any date from July 2024 to June 2025."""
+    start = day.year if day.month >= 7 else day.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def parse_results(text: str, source: str, teams: TeamTable | None = None) -> list[Match]:
+    """Every match in one file's text, in file order; raises ResultsError on the first bad row."""
+    table = teams or default_table()
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [column.strip() for column in next(reader)]
+    except StopIteration:
+        raise ResultsError(source, None, "the file is empty") from None
+    except csv.Error as error:
+        raise ResultsError(source, 1, f"not a CSV file ({error})") from error
+    absent = [column for column in REQUIRED_COLUMNS if column not in header]
+    if absent:
+        raise ResultsError(source, 1, f"missing column(s) {', '.join(absent)}; is this a football-data results file?")
+    index = {column: position for position, column in enumerate(header) if column}
+    matches: list[Match] = []
+    seen: dict[tuple[date, str, str], int] = {}
+    season: str | None = None
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) < len(header) and len(row) <= max(index[column] for column in REQUIRED_COLUMNS):
+                raise ResultsError(source, line, f"row has {len(row)} cells, the header has {len(header)} (truncated file?)")
+            cell = {column: row[position].strip() for column, position in index.items() if position < len(row)}
+            match = _parse_row(cell, source, line, table, season)
+            season = match.season  # a file is one season: the season of its first match
+            fixture = (match.date, match.home, match.away)
+            if fixture in seen:
+                raise ResultsError(source, line, f"{match.home} v {match.away} on {match.date} is listed twice (first on line {seen[fixture]})")
+            seen[fixture] = line
+            matches.append(match)
+    except csv.Error as error:
+        raise ResultsError(source, reader.line_num, f"not valid CSV ({error})") from error
+    if not matches:
+        raise ResultsError(source, None, "no matches in the file")
+    return matches
+
+
+def _parse_row(cell: dict[str, str], source: str, line: int, table: TeamTable, season: str | None) -> Match:
+    competition = cell.get("Div", "")
+    if not competition:
+        raise ResultsError(source, line, "empty Div")
+    try:
+        day = parse_date(cell["Date"])
+    except ValueError:
+        raise ResultsError(source, line, f"date {cell['Date']!r} is not dd/mm/yy or dd/mm/yyyy") from None
+    home_name, away_name = cell.get("HomeTeam", ""), cell.get("AwayTeam", "")
+    if not home_name or not away_name:
+        raise ResultsError(source, line, "empty HomeTeam or AwayTeam")
+    goals = []
+    for column in ("FTHG", "FTAG"):
+        try:
+            goals.append(parse_goals(cell.get(column, "")))
+        except ValueError:
+            raise ResultsError(source, line, f"{column} {cell.get(column, '')!r} is not a number of goals") from None
+    home, away = table.code(competition, home_name), table.code(competition, away_name)
+    if home == away:
+        raise ResultsError(source, line, f"{home_name} plays itself")
+    match = Match(competition, season or season_of(day), day, home, away, goals[0], goals[1], _numbers(cell))
+    stated = cell.get("FTR", "")
+    if stated and stated != match.result:
+        raise ResultsError(source, line, f"FTR {stated!r} contradicts the score {goals[0]}-{goals[1]}")
+    return match
+
+
+def _numbers(cell: dict[str, str]) -> dict[str, float]:
+    numbers = {}
+    for column, text in cell.items():
+        if column in IDENTITY_COLUMNS or not text:
+            continue
+        try:
+            numbers[column] = float(text)
+        except ValueError:
+            continue  # a stray text cell in an odds column is a missing price, not a broken file
+    return numbers
+
+
+def read_results_file(path: Path, teams: TeamTable | None = None) -> list[Match]:
+    try:
+        blob = path.read_bytes()
+    except OSError as error:
+        raise ResultsError(str(path), None, f"cannot read ({error.strerror})") from error
+    return parse_results(decode(blob), str(path), teams)
+
+
+def read_results(paths: Iterable[Path], teams: TeamTable | None = None) -> list[Match]:
+    """All matches of several files, in date order."""
+    matches = [match for path in paths for match in read_results_file(path, teams)]
+    return sorted(matches, key=lambda match: match.date)

@@ -1,0 +1,13 @@
+"""The weekly fit: match results in, a posterior object in S3 out.
+
+JAX sees one CPU device unless told otherwise before it starts; the four NUTS chains run in
+parallel only if the host is split into devices first, so this is done on import of the package.
+"""
+
+import os
+
+_CHAINS_IN_PARALLEL = 4
+if "--xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={_CHAINS_IN_PARALLEL}"
+    ).strip()
