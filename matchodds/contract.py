@@ -209,6 +209,7 @@ PARTITION_KEY = "pk"
 SORT_KEY = "sk"
 EXPIRES_ATTRIBUTE = "expires_at"
 POINTER_SORT_KEY = "CURRENT"
+PRECOMPUTE_MAX_RECEIVES = 3  # deliveries of one S3 event before SQS moves it to the dead-letter queue
 RETIRED_VERSION_GRACE_SECONDS = 24 * 3600  # readers may hold a cached pointer a little while
 UNPUBLISHED_VERSION_TTL_SECONDS = 400 * 24 * 3600  # backstop for a version that never went live
 ODDS_FIELDS = (
@@ -237,6 +238,23 @@ def odds_key(competition: str, version: str, home: str, away: str) -> dict[str, 
     return {PARTITION_KEY: odds_partition(competition, version), SORT_KEY: f"{home}#{away}"}
 
 
+def odds_item(competition: str, version: str, home: str, away: str, odds: dict[str, Any]) -> dict[str, Any]:
+    """The stored item of one ordered pairing; `odds` holds ODDS_FIELDS as plain numbers."""
+    missing = [name for name in ODDS_FIELDS if name not in odds]
+    if missing:
+        raise ContractError(f"odds for {home} v {away} lack {missing}")
+    item: dict[str, Any] = {**odds_key(competition, version, home, away), "home": home, "away": away}
+    for name in ODDS_FIELDS:
+        value = odds[name]
+        item[name] = value if isinstance(value, str) else to_dynamo_number(value)
+    return item
+
+
+def odds_from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """The served fields of a stored odds item, numbers as floats."""
+    return {name: from_dynamo(item[name]) for name in ("home", "away", *ODDS_FIELDS)}
+
+
 def to_dynamo_number(value: float, places: int = 6) -> Decimal:
     """Round a float for storage; DynamoDB numbers are decimals, never binary floats."""
     return Decimal(str(round(float(value), places)))
@@ -245,7 +263,7 @@ def to_dynamo_number(value: float, places: int = 6) -> Decimal:
 def from_dynamo(value: Any) -> Any:
     """Turn boto3's Decimals back into ints and floats, recursively."""
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and "." not in str(value) else float(value)
+        return int(value) if value.as_tuple().exponent == 0 else float(value)
     if isinstance(value, dict):
         return {key: from_dynamo(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -1,0 +1,159 @@
+"""`matchodds`: drive the local stack, the fit, and the tools around them from one command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEMO_FIXTURES = [("ARS", "MCI"), ("LIV", "MUN"), ("CHE", "TOT"), ("NEW", "AVL"), ("NFO", "BHA")]
+
+
+@dataclass
+class RunningStack:
+    """A started local stack; `close` stops it in reverse order."""
+
+    api_url: str
+    moto_url: str
+    names: Any
+    poller: Any
+    http_server: Any
+    moto_server: Any
+
+    def close(self) -> None:
+        self.http_server.shutdown()
+        self.poller.stop()
+        self.moto_server.stop()
+
+
+def start_stack(
+    api_port: int, moto_port: int, results: Sequence[Path], competition: str, fit_args: Sequence[str]
+) -> RunningStack:
+    """Start moto, provision, upload results, run the fit, let the S3 event drive precompute, serve HTTP."""
+    from moto.server import ThreadedMotoServer
+
+    from matchodds import local
+
+    moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    moto_server.start()
+    moto_url = f"http://127.0.0.1:{moto_port}"
+    local.use_local_aws(moto_url)
+    names = local.LocalNames()
+    os.environ["MATCHODDS_BUCKET"], os.environ["MATCHODDS_TABLE"] = names.bucket, names.table
+    queues = local.provision(names)
+    keys = local.upload_results(names.bucket, competition, list(results))
+    print(f"local AWS (moto) on {moto_url}; results at s3://{names.bucket}/{', '.join(keys)}", flush=True)
+
+    from services.precompute.handler import lambda_handler as precompute_handler
+    from services.query.handler import lambda_handler as query_handler
+
+    poller = local.PrecomputePoller(queues["queue_url"], queues["queue_arn"], precompute_handler)
+    poller.start()
+    from services.fit.main import main as fit_main
+
+    status = fit_main(["--bucket", names.bucket, "--competition", competition, *fit_args])
+    if status != 0:
+        poller.stop()
+        moto_server.stop()
+        raise SystemExit(f"the fit did not publish (exit {status}); see the messages above")
+    version = local.wait_for_version(names.table, competition)
+    print(f"precompute published {competition} version {version}", flush=True)
+    http_server = local.serve_http_api(query_handler, api_port)
+    return RunningStack(f"http://127.0.0.1:{api_port}", moto_url, names, poller, http_server, moto_server)
+
+
+def get_json(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def print_fixtures(api_url: str, competition: str, fixtures: Sequence[tuple[str, str]]) -> None:
+    print(f"\n{'fixture':<46} {'home':>6} {'draw':>6} {'away':>6}   fair odds (H/D/A)      xG        likeliest")
+    model = None
+    for home, away in fixtures:
+        status, body = get_json(f"{api_url}/odds/{home}/{away}?competition={competition}")
+        if status != 200:
+            print(f"{home} v {away}: HTTP {status} {body.get('message')}")
+            continue
+        p, odds, xg = body["probabilities"], body["fair_odds"], body["expected_goals"]
+        name = f"{body['home']['name']} v {body['away']['name']}"
+        print(f"{name:<46} {p['home']:6.1%} {p['draw']:6.1%} {p['away']:6.1%}   "
+              f"{odds['home']:5.2f} {odds['draw']:5.2f} {odds['away']:5.2f}   {xg['home']:.2f}-{xg['away']:.2f}   "
+              f"{body['most_likely_score']['score']}")
+        model = body["model"]
+    if model:
+        print(f"\nmodel {model['name']}, version {model['version']}, fitted {model['fitted_at']}, "
+              f"{model['matches']} matches from {model['data_from']} to {model['data_through']}")
+        print("Results data: football-data.co.uk")
+
+
+def demo(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("werkzeug", "botocore", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from matchodds import local
+
+    results = args.results or [local.SAMPLE_SEASON]
+    fit_args = ["--warmup", str(args.warmup), "--samples", str(args.samples)]
+    if args.seed is not None:
+        fit_args += ["--seed", str(args.seed)]
+    stack = start_stack(args.port, args.moto_port or local.free_port(), results, args.competition, fit_args)
+    print_fixtures(stack.api_url, args.competition, DEMO_FIXTURES)
+    print(f"""
+The query API is up on {stack.api_url}. Try:
+  curl '{stack.api_url}/odds/ARS/LIV'
+  curl '{stack.api_url}/odds/tot/che?competition={args.competition}'
+  curl '{stack.api_url}/teams'
+  curl -i '{stack.api_url}/odds/ARS/XYZ'     # unknown team: 404 naming it
+Local AWS (moto) is at {stack.moto_url}: aws --endpoint-url {stack.moto_url} s3 ls s3://{stack.names.bucket}/ --recursive
+Ctrl-C stops everything.""", flush=True)
+    if args.exit_after_start:
+        stack.close()
+        return 0
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    print("\nshutting down", flush=True)
+    stack.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="matchodds", description="Football match odds from a Bayesian model.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo_parser = commands.add_parser("demo", help="run the whole pipeline on the embedded local AWS and serve it")
+    demo_parser.add_argument("results", nargs="*", type=Path, help="results files (default: the shipped EPL 2024-25)")
+    demo_parser.add_argument("--competition", default="E0")
+    demo_parser.add_argument("--port", type=int, default=8000, help="port of the HTTP API on 127.0.0.1")
+    demo_parser.add_argument("--moto-port", type=int, default=0, help="port of the local AWS (default: any free)")
+    demo_parser.add_argument("--warmup", type=int, default=1000)
+    demo_parser.add_argument("--samples", type=int, default=1000)
+    demo_parser.add_argument("--seed", type=int)
+    demo_parser.add_argument("--exit-after-start", action="store_true", help="stop once the odds are printed")
+    demo_parser.set_defaults(run=demo)
+
+    fit_parser = commands.add_parser("fit", help="fit the model and write a posterior (the container's command)")
+    from services.fit.main import add_arguments, main as fit_main  # noqa: E402
+
+    add_arguments(fit_parser)
+    fit_parser.set_defaults(run=lambda args: fit_main(sys.argv[2:] if argv is None else list(argv)[1:]))
+
+    args = parser.parse_args(argv)
+    return int(args.run(args))

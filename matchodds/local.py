@@ -1,0 +1,285 @@
+"""The embedded local stack: moto in server mode on loopback as AWS, the Lambdas called in-process.
+
+Everything flows as it does in AWS: results go to S3, the fit writes a posterior to S3, S3 notifies
+SQS, a poller hands the SQS messages to the precompute handler as a Lambda event-source mapping
+would (batch size 1, partial batch failures, redrive to a dead-letter queue), and an HTTP server on
+127.0.0.1 turns real HTTP requests into API Gateway HTTP API (v2) events for the query handler.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+
+from matchodds.contract import (
+    EXPIRES_ATTRIBUTE,
+    PARTITION_KEY,
+    POSTERIOR_PREFIX,
+    POSTERIOR_SUFFIX,
+    PRECOMPUTE_MAX_RECEIVES,
+    SORT_KEY,
+    pointer_key,
+    results_prefix,
+)
+
+logger = logging.getLogger(__name__)
+REGION = "us-east-1"
+SAMPLE_SEASON = Path(__file__).with_name("data") / "sample" / "E0-2024-25.csv"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class LocalNames:
+    bucket: str = "matchodds-local"
+    table: str = "matchodds-odds"
+    queue: str = "matchodds-precompute"
+    dead_letter_queue: str = "matchodds-precompute-dlq"
+
+
+@dataclass
+class LambdaContext:
+    """The parts of the Lambda context object that powertools reads."""
+
+    function_name: str
+    memory_limit_in_mb: int = 1024
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = "local"
+    log_stream_name: str = "local"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:000000000000:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+def use_local_aws(endpoint: str) -> None:
+    """Point every boto3 client in this process at the local endpoint, with dummy credentials."""
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ["AWS_DEFAULT_REGION"] = REGION
+
+
+def provision(names: LocalNames, visibility_timeout: int = 2) -> dict[str, str]:
+    """Create bucket, table, queue with dead-letter queue, and the S3 -> SQS notification."""
+    s3, dynamodb, sqs = boto3.client("s3"), boto3.client("dynamodb"), boto3.client("sqs")
+    s3.create_bucket(Bucket=names.bucket)
+    dynamodb.create_table(
+        TableName=names.table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": PARTITION_KEY, "AttributeType": "S"},
+                              {"AttributeName": SORT_KEY, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+                   {"AttributeName": SORT_KEY, "KeyType": "RANGE"}],
+    )
+    dynamodb.update_time_to_live(
+        TableName=names.table, TimeToLiveSpecification={"Enabled": True, "AttributeName": EXPIRES_ATTRIBUTE}
+    )
+    dlq_url = sqs.create_queue(QueueName=names.dead_letter_queue)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url = sqs.create_queue(
+        QueueName=names.queue,
+        Attributes={
+            "VisibilityTimeout": str(visibility_timeout),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": PRECOMPUTE_MAX_RECEIVES}),
+        },
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=names.bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [{
+                "QueueArn": queue_arn,
+                "Events": ["s3:ObjectCreated:*"],
+                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": POSTERIOR_PREFIX},
+                                                   {"Name": "suffix", "Value": POSTERIOR_SUFFIX}]}},
+            }]
+        },
+    )
+    return {"queue_url": queue_url, "queue_arn": queue_arn, "dlq_url": dlq_url}
+
+
+def upload_results(bucket: str, competition: str, paths: list[Path]) -> list[str]:
+    s3 = boto3.client("s3")
+    keys = []
+    for path in paths:
+        key = f"{results_prefix(competition)}{path.name}"
+        s3.upload_file(str(path), bucket, key)
+        keys.append(key)
+    return keys
+
+
+class PrecomputePoller:
+    """Delivers SQS messages to the precompute handler as Lambda's event-source mapping does."""
+
+    def __init__(self, queue_url: str, queue_arn: str, handler: Callable[[dict[str, Any], Any], dict[str, Any]]):
+        self.queue_url, self.queue_arn, self.handler = queue_url, queue_arn, handler
+        self.sqs = boto3.client("sqs")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def poll_once(self, wait_seconds: int = 1) -> int:
+        """Receive at most one message, invoke the handler, delete it unless it failed; returns messages seen."""
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"], MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        event = {"Records": [self._record(message) for message in messages]}
+        response = self.handler(event, LambdaContext("matchodds-precompute"))
+        failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
+        for message in messages:
+            if message["MessageId"] in failed:
+                logger.warning("precompute failed on message %s; SQS will retry it", message["MessageId"])
+            else:
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return len(messages)
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": REGION,
+        }
+
+    def start(self) -> None:
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    self.poll_once()
+                except Exception:  # the poller must outlive one bad delivery, as Lambda does
+                    logger.exception("precompute poller error")
+                    time.sleep(1)
+
+        self._thread = threading.Thread(target=loop, name="precompute-poller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+
+def wait_for_version(table: str, competition: str, timeout: float = 120.0, newer_than: str | None = None) -> str:
+    """Block until the competition's pointer names a version (newer than `newer_than`); returns it."""
+    dynamodb = boto3.client("dynamodb")
+    key = {name: {"S": value} for name, value in pointer_key(competition).items()}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        item = dynamodb.get_item(TableName=table, Key=key).get("Item")
+        if item and (newer_than is None or item["version"]["S"] > newer_than):
+            return str(item["version"]["S"])
+        time.sleep(0.2)
+    raise TimeoutError(f"no {competition} odds published within {timeout:.0f} s")
+
+
+def http_api_event(method: str, target: str, headers: dict[str, str], body: bytes, client_ip: str) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event for one HTTP request."""
+    parts = urlsplit(target)
+    query = parse_qs(parts.query, keep_blank_values=True)
+    now = time.time()
+    lowered = {name.lower(): value for name, value in headers.items()}
+    text_body: str | None = None
+    encoded = False
+    if body:
+        try:
+            text_body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text_body, encoded = base64.b64encode(body).decode("ascii"), True
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": parts.path,
+        "rawQueryString": parts.query,
+        "headers": lowered,
+        "queryStringParameters": {name: ",".join(values) for name, values in query.items()} or None,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": lowered.get("host", "127.0.0.1"),
+            "domainPrefix": "local",
+            "http": {"method": method, "path": parts.path, "protocol": "HTTP/1.1", "sourceIp": client_ip,
+                     "userAgent": lowered.get("user-agent", "")},
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "body": text_body,
+        "isBase64Encoded": encoded,
+    }
+
+
+def serve_http_api(
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]], port: int, host: str = "127.0.0.1"
+) -> ThreadingHTTPServer:
+    """Serve the query handler on host:port in a background thread, as API Gateway would."""
+
+    class Bridge(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _invoke(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            event = http_api_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
+            try:
+                response = handler(event, LambdaContext("matchodds-query"))
+            except Exception:  # API Gateway answers 500 when the integration fails
+                logger.exception("query handler raised")
+                response = {"statusCode": 500, "body": json.dumps({"message": "Internal Server Error"}),
+                            "headers": {"Content-Type": "application/json"}}
+            payload = response.get("body") or ""
+            data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode("utf-8")
+            self.send_response(int(response.get("statusCode", 200)))
+            for name, value in (response.get("headers") or {}).items():
+                self.send_header(name, str(value))
+            for name, values in (response.get("multiValueHeaders") or {}).items():
+                for value in values:
+                    self.send_header(name, str(value))
+            for cookie in response.get("cookies") or []:
+                self.send_header("Set-Cookie", cookie)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _invoke
+
+        def log_message(self, format: str, *args: Any) -> None:
+            logger.debug("%s " + format, self.client_address[0], *args)
+
+    server = ThreadingHTTPServer((host, port), Bridge)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="http-api", daemon=True).start()
+    logger.info("HTTP API on http://%s:%d", host, port)
+    return server

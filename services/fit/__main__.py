@@ -1,0 +1,5 @@
+import sys
+
+from services.fit.main import main
+
+sys.exit(main())

@@ -1,0 +1,129 @@
+"""The fit's one entry point: the container's command (`python -m services.fit`) and `matchodds fit`.
+
+Reads results (local files, or the bucket's results/<competition>/ prefix), fits, and writes the
+posterior as a new object posteriors/<competition>/<version>.npz, never overwriting one. Exit codes:
+0 published, 2 unusable results, 3 the quality gate refused to publish (the current odds stay).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+import services.fit  # noqa: F401  (splits the CPU into devices before JAX starts)
+from matchodds.contract import (
+    DEFAULT_COMPETITION,
+    Posterior,
+    encode_posterior,
+    posterior_key,
+    results_prefix,
+)
+from matchodds.results import Match, ResultsError, decode, parse_results, read_results
+from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, fit_posterior
+from services.fit.model import DEFAULT_MODEL, MODELS
+
+logger = logging.getLogger("matchodds.fit")
+EXIT_BAD_RESULTS, EXIT_GATE = 2, 3
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    env = os.environ
+    parser.add_argument("results", nargs="*", type=Path,
+                        help="football-data CSV files; default: every file under the bucket's results/<competition>/")
+    parser.add_argument("--competition", default=env.get("MATCHODDS_COMPETITION", DEFAULT_COMPETITION))
+    parser.add_argument("--bucket", default=env.get("MATCHODDS_BUCKET"), help="where results are read and the posterior written")
+    parser.add_argument("--out", type=Path, help="write the posterior to this local file instead of S3")
+    parser.add_argument("--model", default=env.get("MATCHODDS_MODEL", DEFAULT_MODEL), choices=sorted(MODELS))
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--warmup", type=int, default=1000)
+    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=int(env["MATCHODDS_SEED"]) if env.get("MATCHODDS_SEED") else None,
+                        help="random seed (recorded in the posterior); default: drawn fresh")
+    parser.add_argument("--min-ess", type=float, default=QualityGate.min_bulk_ess)
+    parser.add_argument("--max-r-hat", type=float, default=QualityGate.max_r_hat)
+
+
+def load_results(paths: Sequence[Path], bucket: str | None, competition: str, s3: Any) -> list[Match]:
+    """Matches from local files, or from every CSV under the bucket's results prefix."""
+    if paths:
+        return read_results(paths)
+    if not bucket:
+        raise ResultsError("(no input)", None, "give results files or a bucket (--bucket or MATCHODDS_BUCKET)")
+    prefix = results_prefix(competition)
+    keys = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for item in page.get("Contents", [])
+        if item["Key"].lower().endswith(".csv")
+    ]
+    if not keys:
+        raise ResultsError(f"s3://{bucket}/{prefix}", None, "no results files under this prefix")
+    matches = [
+        match
+        for key in sorted(keys)
+        for match in parse_results(decode(s3.get_object(Bucket=bucket, Key=key)["Body"].read()), f"s3://{bucket}/{key}")
+    ]
+    return sorted(matches, key=lambda match: match.date)
+
+
+def publish(posterior: Posterior, bucket: str, s3: Any) -> str:
+    """Write the posterior as a new object; an existing key is never overwritten."""
+    key = posterior_key(posterior.competition, posterior.version)
+    try:
+        s3.put_object(Bucket=bucket, Key=key, Body=encode_posterior(posterior), IfNoneMatch="*",
+                      ContentType="application/octet-stream")
+    except ClientError as error:
+        if error.response["Error"]["Code"] in {"PreconditionFailed", "ConditionalRequestConflict"}:
+            raise RuntimeError(f"s3://{bucket}/{key} exists already; posteriors are never overwritten") from error
+        raise
+    return f"s3://{bucket}/{key}"
+
+
+def run(args: argparse.Namespace) -> int:
+    s3 = boto3.client("s3") if args.bucket else None
+    if not args.results and not args.bucket:
+        logger.error("nothing to read: give results files or a bucket")
+        return EXIT_BAD_RESULTS
+    try:
+        matches = load_results(args.results, args.bucket, args.competition, s3)
+    except ResultsError as error:
+        logger.error("results refused, nothing fitted: %s", error)
+        return EXIT_BAD_RESULTS
+    matches = [match for match in matches if match.competition == args.competition]
+    if not matches:
+        logger.error("no %s matches in the results given", args.competition)
+        return EXIT_BAD_RESULTS
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
+    sampler = SamplerSettings(chains=args.chains, warmup=args.warmup, samples=args.samples, seed=seed)
+    gate = QualityGate(max_r_hat=args.max_r_hat, min_bulk_ess=args.min_ess)
+    try:
+        posterior = fit_posterior(matches, MODELS[args.model], args.competition, sampler, gate)
+    except QualityGateError as error:
+        logger.error("%s; nothing published, the current odds stay", error)
+        return EXIT_GATE
+    if args.out:
+        args.out.write_bytes(encode_posterior(posterior))
+        where = str(args.out)
+    else:
+        where = publish(posterior, args.bucket, s3)
+    diagnostics = posterior.meta["diagnostics"]
+    logger.info(
+        "published %s (max r_hat %.4f, min bulk ESS %.0f, %d divergences)",
+        where, diagnostics["max_r_hat"], diagnostics["min_bulk_ess"], diagnostics["divergences"],
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="matchodds fit", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    return run(parser.parse_args(argv))

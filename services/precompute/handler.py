@@ -1,0 +1,50 @@
+"""Precompute Lambda: S3 ObjectCreated events for posteriors, delivered through SQS, become odds.
+
+One SQS record is one S3 notification. A record that fails (a broken posterior, a write that would
+not complete) is reported back as a batch item failure, so SQS retries it and finally moves it to
+the dead-letter queue, while the other records of the batch complete and the current odds stay.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+from urllib.parse import unquote_plus
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from matchodds.contract import Settings
+from services.precompute.pipeline import publish_posterior
+from services.precompute.store import OddsWriter
+
+logger = Logger(service="precompute")
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def _dependencies() -> tuple[Any, OddsWriter]:
+    settings = Settings.from_env(need=("table",))
+    return boto3.client("s3"), OddsWriter(settings.table, boto3.client("dynamodb"))
+
+
+def s3_objects(notification: dict[str, Any]) -> list[tuple[str, str]]:
+    """(bucket, key) of each object in an S3 notification; none for s3:TestEvent."""
+    return [
+        (record["s3"]["bucket"]["name"], unquote_plus(record["s3"]["object"]["key"]))
+        for record in notification.get("Records", [])
+        if record.get("eventName", "").startswith("ObjectCreated")
+    ]
+
+
+def record_handler(record: SQSRecord) -> None:
+    s3, writer = _dependencies()
+    for bucket, key in s3_objects(record.json_body):
+        publish_posterior(bucket, key, s3, writer)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

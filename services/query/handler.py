@@ -1,0 +1,24 @@
+"""Query Lambda: the HTTP API's entry point. Light on purpose (no numpy): it only reads DynamoDB."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+
+from matchodds.contract import Settings
+from services.query.app import app, logger
+from services.query.repository import OddsReader
+
+
+@cache
+def reader() -> OddsReader:
+    """One repository per warm Lambda, made on first use so that settings and test doubles come first."""
+    return OddsReader(Settings.from_env(need=("table",)).table, boto3.client("dynamodb"))
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    app.append_context(reader=reader())
+    return app.resolve(event, context)
