@@ -1,0 +1,1 @@
+"""matchodds: football match odds from a Bayesian team-strength model."""
