@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -90,13 +91,17 @@ def print_fixtures(api_url: str, competition: str, fixtures: Sequence[tuple[str,
             continue
         p, odds, xg = body["probabilities"], body["fair_odds"], body["expected_goals"]
         name = f"{body['home']['name']} v {body['away']['name']}"
-        print(f"{name:<46} {p['home']:6.1%} {p['draw']:6.1%} {p['away']:6.1%}   "
-              f"{odds['home']:5.2f} {odds['draw']:5.2f} {odds['away']:5.2f}   {xg['home']:.2f}-{xg['away']:.2f}   "
-              f"{body['most_likely_score']['score']}")
+        print(
+            f"{name:<46} {p['home']:6.1%} {p['draw']:6.1%} {p['away']:6.1%}   "
+            f"{odds['home']:5.2f} {odds['draw']:5.2f} {odds['away']:5.2f}   {xg['home']:.2f}-{xg['away']:.2f}   "
+            f"{body['most_likely_score']['score']}"
+        )
         model = body["model"]
     if model:
-        print(f"\nmodel {model['name']}, version {model['version']}, fitted {model['fitted_at']}, "
-              f"{model['matches']} matches from {model['data_from']} to {model['data_through']}")
+        print(
+            f"\nmodel {model['name']}, version {model['version']}, fitted {model['fitted_at']}, "
+            f"{model['matches']} matches from {model['data_from']} to {model['data_through']}"
+        )
         print("Results data: football-data.co.uk")
 
 
@@ -107,28 +112,29 @@ def demo(args: argparse.Namespace) -> int:
     from matchodds import local
 
     results = args.results or [local.SAMPLE_SEASON]
-    fit_args = ["--warmup", str(args.warmup), "--samples", str(args.samples)]
+    fit_args = ["--warmup", str(args.warmup), "--samples", str(args.samples), "--min-ess", str(args.min_ess)]
     if args.seed is not None:
         fit_args += ["--seed", str(args.seed)]
     stack = start_stack(args.port, args.moto_port or local.free_port(), results, args.competition, fit_args)
     print_fixtures(stack.api_url, args.competition, DEMO_FIXTURES)
-    print(f"""
+    print(
+        f"""
 The query API is up on {stack.api_url}. Try:
   curl '{stack.api_url}/odds/ARS/LIV'
   curl '{stack.api_url}/odds/tot/che?competition={args.competition}'
   curl '{stack.api_url}/teams'
   curl -i '{stack.api_url}/odds/ARS/XYZ'     # unknown team: 404 naming it
-Local AWS (moto) is at {stack.moto_url}: aws --endpoint-url {stack.moto_url} s3 ls s3://{stack.names.bucket}/ --recursive
-Ctrl-C stops everything.""", flush=True)
+Local AWS (moto): aws --endpoint-url {stack.moto_url} s3 ls s3://{stack.names.bucket}/ --recursive
+Ctrl-C stops everything.""",
+        flush=True,
+    )
     if args.exit_after_start:
         stack.close()
         return 0
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()
-    except KeyboardInterrupt:
-        pass
     print("\nshutting down", flush=True)
     stack.close()
     return 0
@@ -146,11 +152,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_parser.add_argument("--warmup", type=int, default=1000)
     demo_parser.add_argument("--samples", type=int, default=1000)
     demo_parser.add_argument("--seed", type=int)
+    demo_parser.add_argument("--min-ess", type=float, default=400, help="quality gate: least bulk ESS to publish")
     demo_parser.add_argument("--exit-after-start", action="store_true", help="stop once the odds are printed")
     demo_parser.set_defaults(run=demo)
 
     fit_parser = commands.add_parser("fit", help="fit the model and write a posterior (the container's command)")
-    from services.fit.main import add_arguments, main as fit_main  # noqa: E402
+    from services.fit.main import add_arguments  # noqa: E402
+    from services.fit.main import main as fit_main
 
     add_arguments(fit_parser)
     fit_parser.set_defaults(run=lambda args: fit_main(sys.argv[2:] if argv is None else list(argv)[1:]))

@@ -139,11 +139,7 @@ def decode_posterior(blob: bytes) -> Posterior:
             if missing:
                 raise ContractError(f"posterior lacks {sorted(missing)}")
             meta = json.loads(str(npz[META_KEY][()]))
-            draws = {
-                name.removeprefix("draws/"): np.asarray(npz[name])
-                for name in files
-                if name.startswith("draws/")
-            }
+            draws = {name.removeprefix("draws/"): np.asarray(npz[name]) for name in files if name.startswith("draws/")}
             codes = tuple(str(code) for code in npz[TEAM_CODES_KEY])
             names = tuple(str(name) for name in npz[TEAM_NAMES_KEY])
     except ContractError:
@@ -194,8 +190,10 @@ def validate_posterior(posterior: Posterior) -> None:
         if not np.issubdtype(values.dtype, np.floating) or not np.all(np.isfinite(values)):
             raise ContractError(f"draws of {name} are not all finite numbers")
     top_rate = float(
-        np.max(posterior.draws["intercept"]) + np.max(np.abs(posterior.draws["home"])) / 2
-        + np.max(posterior.draws["attack"]) + np.max(posterior.draws["defence"])
+        np.max(posterior.draws["intercept"])
+        + np.max(np.abs(posterior.draws["home"])) / 2
+        + np.max(posterior.draws["attack"])
+        + np.max(posterior.draws["defence"])
     )
     if top_rate > np.log(MAX_GOAL_RATE):
         raise ContractError(f"posterior predicts up to {np.exp(top_rate):.1f} goals a match")
@@ -280,7 +278,9 @@ class Settings:
     table: str
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, *, need: tuple[str, ...] = ("bucket", "table")) -> Settings:
+    def from_env(
+        cls, environ: dict[str, str] | None = None, *, need: tuple[str, ...] = ("bucket", "table")
+    ) -> Settings:
         env = os.environ if environ is None else environ
         values = {"bucket": env.get("MATCHODDS_BUCKET", ""), "table": env.get("MATCHODDS_TABLE", "")}
         absent = [f"MATCHODDS_{name.upper()}" for name in need if not values[name]]

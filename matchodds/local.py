@@ -89,10 +89,14 @@ def provision(names: LocalNames, visibility_timeout: int = 2) -> dict[str, str]:
     dynamodb.create_table(
         TableName=names.table,
         BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": PARTITION_KEY, "AttributeType": "S"},
-                              {"AttributeName": SORT_KEY, "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
-                   {"AttributeName": SORT_KEY, "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": SORT_KEY, "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+        ],
     )
     dynamodb.update_time_to_live(
         TableName=names.table, TimeToLiveSpecification={"Enabled": True, "AttributeName": EXPIRES_ATTRIBUTE}
@@ -110,12 +114,20 @@ def provision(names: LocalNames, visibility_timeout: int = 2) -> dict[str, str]:
     s3.put_bucket_notification_configuration(
         Bucket=names.bucket,
         NotificationConfiguration={
-            "QueueConfigurations": [{
-                "QueueArn": queue_arn,
-                "Events": ["s3:ObjectCreated:*"],
-                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": POSTERIOR_PREFIX},
-                                                   {"Name": "suffix", "Value": POSTERIOR_SUFFIX}]}},
-            }]
+            "QueueConfigurations": [
+                {
+                    "QueueArn": queue_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {
+                        "Key": {
+                            "FilterRules": [
+                                {"Name": "prefix", "Value": POSTERIOR_PREFIX},
+                                {"Name": "suffix", "Value": POSTERIOR_SUFFIX},
+                            ]
+                        }
+                    },
+                }
+            ]
         },
     )
     return {"queue_url": queue_url, "queue_arn": queue_arn, "dlq_url": dlq_url}
@@ -143,8 +155,11 @@ class PrecomputePoller:
     def poll_once(self, wait_seconds: int = 1) -> int:
         """Receive at most one message, invoke the handler, delete it unless it failed; returns messages seen."""
         messages = self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=wait_seconds,
-            AttributeNames=["All"], MessageAttributeNames=["All"],
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=1,
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
         ).get("Messages", [])
         if not messages:
             return 0
@@ -227,8 +242,13 @@ def http_api_event(method: str, target: str, headers: dict[str, str], body: byte
             "apiId": "local",
             "domainName": lowered.get("host", "127.0.0.1"),
             "domainPrefix": "local",
-            "http": {"method": method, "path": parts.path, "protocol": "HTTP/1.1", "sourceIp": client_ip,
-                     "userAgent": lowered.get("user-agent", "")},
+            "http": {
+                "method": method,
+                "path": parts.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": client_ip,
+                "userAgent": lowered.get("user-agent", ""),
+            },
             "requestId": str(uuid.uuid4()),
             "routeKey": "$default",
             "stage": "$default",
@@ -256,8 +276,11 @@ def serve_http_api(
                 response = handler(event, LambdaContext("matchodds-query"))
             except Exception:  # API Gateway answers 500 when the integration fails
                 logger.exception("query handler raised")
-                response = {"statusCode": 500, "body": json.dumps({"message": "Internal Server Error"}),
-                            "headers": {"Content-Type": "application/json"}}
+                response = {
+                    "statusCode": 500,
+                    "body": json.dumps({"message": "Internal Server Error"}),
+                    "headers": {"Content-Type": "application/json"},
+                }
             payload = response.get("body") or ""
             data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode("utf-8")
             self.send_response(int(response.get("statusCode", 200)))

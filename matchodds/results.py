@@ -105,13 +105,19 @@ def parse_results(text: str, source: str, teams: TeamTable | None = None) -> lis
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) < len(header) and len(row) <= max(index[column] for column in REQUIRED_COLUMNS):
-                raise ResultsError(source, line, f"row has {len(row)} cells, the header has {len(header)} (truncated file?)")
+                raise ResultsError(
+                    source, line, f"row has {len(row)} cells, the header has {len(header)} (truncated file?)"
+                )
             cell = {column: row[position].strip() for column, position in index.items() if position < len(row)}
             match = _parse_row(cell, source, line, table, season)
             season = match.season  # a file is one season: the season of its first match
             fixture = (match.date, match.home, match.away)
             if fixture in seen:
-                raise ResultsError(source, line, f"{match.home} v {match.away} on {match.date} is listed twice (first on line {seen[fixture]})")
+                raise ResultsError(
+                    source,
+                    line,
+                    f"{match.home} v {match.away} on {match.date} is listed twice (first on line {seen[fixture]})",
+                )
             seen[fixture] = line
             matches.append(match)
     except csv.Error as error:

@@ -48,7 +48,9 @@ class TeamTable:
             self.made_up[football_data_name] = known
             logger.warning(
                 "team %r (%s) is not in the code table; using the made-up code %s",
-                football_data_name, league, known,
+                football_data_name,
+                league,
+                known,
             )
         return known
 

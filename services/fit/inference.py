@@ -146,12 +146,21 @@ def fit_posterior(
         raise ValueError("no matches to fit")
     team_codes = sorted({match.home for match in window} | {match.away for match in window})
     data = model.data(window, team_codes)
-    attempts = [sampler, replace(sampler, warmup=sampler.warmup * 2, samples=sampler.samples * 2, seed=sampler.seed + 1)]
+    attempts = [
+        sampler,
+        replace(sampler, warmup=sampler.warmup * 2, samples=sampler.samples * 2, seed=sampler.seed + 1),
+    ]
     for attempt, settings in enumerate(attempts, start=1):
         logger.info(
             "fitting %s on %d %s matches, %d teams: %d chains x (%d warmup + %d draws), seed %d",
-            model.name, len(window), competition, len(team_codes), settings.chains, settings.warmup,
-            settings.samples, settings.seed,
+            model.name,
+            len(window),
+            competition,
+            len(team_codes),
+            settings.chains,
+            settings.warmup,
+            settings.samples,
+            settings.seed,
         )
         samples, divergences = sample(model, data, settings)
         diagnostics = diagnose(samples, model.diagnosed_sites, divergences)

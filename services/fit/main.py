@@ -36,17 +36,27 @@ EXIT_BAD_RESULTS, EXIT_GATE = 2, 3
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     env = os.environ
-    parser.add_argument("results", nargs="*", type=Path,
-                        help="football-data CSV files; default: every file under the bucket's results/<competition>/")
+    parser.add_argument(
+        "results",
+        nargs="*",
+        type=Path,
+        help="football-data CSV files; default: every file under the bucket's results/<competition>/",
+    )
     parser.add_argument("--competition", default=env.get("MATCHODDS_COMPETITION", DEFAULT_COMPETITION))
-    parser.add_argument("--bucket", default=env.get("MATCHODDS_BUCKET"), help="where results are read and the posterior written")
+    parser.add_argument(
+        "--bucket", default=env.get("MATCHODDS_BUCKET"), help="where results are read and the posterior written"
+    )
     parser.add_argument("--out", type=Path, help="write the posterior to this local file instead of S3")
     parser.add_argument("--model", default=env.get("MATCHODDS_MODEL", DEFAULT_MODEL), choices=sorted(MODELS))
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=int(env["MATCHODDS_SEED"]) if env.get("MATCHODDS_SEED") else None,
-                        help="random seed (recorded in the posterior); default: drawn fresh")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=int(env["MATCHODDS_SEED"]) if env.get("MATCHODDS_SEED") else None,
+        help="random seed (recorded in the posterior); default: drawn fresh",
+    )
     parser.add_argument("--min-ess", type=float, default=QualityGate.min_bulk_ess)
     parser.add_argument("--max-r-hat", type=float, default=QualityGate.max_r_hat)
 
@@ -78,8 +88,13 @@ def publish(posterior: Posterior, bucket: str, s3: Any) -> str:
     """Write the posterior as a new object; an existing key is never overwritten."""
     key = posterior_key(posterior.competition, posterior.version)
     try:
-        s3.put_object(Bucket=bucket, Key=key, Body=encode_posterior(posterior), IfNoneMatch="*",
-                      ContentType="application/octet-stream")
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=encode_posterior(posterior),
+            IfNoneMatch="*",
+            ContentType="application/octet-stream",
+        )
     except ClientError as error:
         if error.response["Error"]["Code"] in {"PreconditionFailed", "ConditionalRequestConflict"}:
             raise RuntimeError(f"s3://{bucket}/{key} exists already; posteriors are never overwritten") from error
@@ -117,7 +132,10 @@ def run(args: argparse.Namespace) -> int:
     diagnostics = posterior.meta["diagnostics"]
     logger.info(
         "published %s (max r_hat %.4f, min bulk ESS %.0f, %d divergences)",
-        where, diagnostics["max_r_hat"], diagnostics["min_bulk_ess"], diagnostics["divergences"],
+        where,
+        diagnostics["max_r_hat"],
+        diagnostics["min_bulk_ess"],
+        diagnostics["divergences"],
     )
     return 0
 

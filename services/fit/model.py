@@ -60,7 +60,7 @@ class GoalsModel:
 
     def window(self, matches: Sequence[Match]) -> list[Match]:
         """The matches this model fits on: the newest `seasons` seasons."""
-        seasons = sorted({match.season for match in matches})[-int(self.settings.get("seasons", 1)):]
+        seasons = sorted({match.season for match in matches})[-int(self.settings.get("seasons", 1)) :]
         return [match for match in matches if match.season in seasons]
 
     def data(self, matches: Sequence[Match], team_codes: Sequence[str]) -> dict[str, Any]:
@@ -75,7 +75,9 @@ class GoalsModel:
 
     def prediction_draws(self, samples: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The draws the posterior contract names, shaped (chains, draws, ...)."""
-        return {name: np.asarray(samples[name], dtype=np.float32) for name in ("intercept", "home", "attack", "defence")}
+        return {
+            name: np.asarray(samples[name], dtype=np.float32) for name in ("intercept", "home", "attack", "defence")
+        }
 
     @property
     def diagnosed_sites(self) -> tuple[str, ...]:

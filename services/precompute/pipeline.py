@@ -41,8 +41,9 @@ def fixture_fields(fixture: FixtureOdds) -> dict[str, Any]:
 def odds_items(posterior: Posterior) -> list[dict[str, Any]]:
     codes = posterior.team_codes
     return [
-        odds_item(posterior.competition, posterior.version, codes[fixture.home], codes[fixture.away],
-                  fixture_fields(fixture))
+        odds_item(
+            posterior.competition, posterior.version, codes[fixture.home], codes[fixture.away], fixture_fields(fixture)
+        )
         for fixture in all_fixtures(PredictionDraws.from_posterior(posterior))
     ]
 
@@ -58,7 +59,10 @@ def pointer_fields(posterior: Posterior, pairs: int) -> dict[str, Any]:
         "matches": window["matches"],
         "model": posterior.meta["model"]["name"],
         "pairs": pairs,
-        "teams": [{"code": code, "name": name} for code, name in zip(posterior.team_codes, posterior.team_names)],
+        "teams": [
+            {"code": code, "name": name}
+            for code, name in zip(posterior.team_codes, posterior.team_names, strict=True)
+        ],
     }
 
 

@@ -80,7 +80,9 @@ class OddsWriter:
                 pending = response.get("UnprocessedItems", {}).get(self.table, [])
             except ClientError as error:
                 if error.response["Error"]["Code"] not in {
-                    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+                    "ProvisionedThroughputExceededException",
+                    "ThrottlingException",
+                    "RequestLimitExceeded",
                     "InternalServerError",
                 }:
                     raise

@@ -27,7 +27,8 @@ def _repository() -> OddsReader:
 
 
 def _competition() -> str:
-    competition = (app.current_event.get_query_string_value("competition") or DEFAULT_COMPETITION).upper()
+    given = app.current_event.get_query_string_value("competition")
+    competition = DEFAULT_COMPETITION if given is None else given.upper()
     if not COMPETITION_RE.match(competition):
         raise BadRequest(f"competition {competition[:20]!r} is not a competition code such as E0 or SP1")
     return competition
@@ -41,8 +42,11 @@ def _team_code(text: str) -> str:
 
 
 def _error(status: int, error: str, message: str, **extra: Any) -> Response:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
-                    body={"error": error, "message": message, **extra})
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": error, "message": message, **extra},
+    )
 
 
 @app.exception_handler(BadRequest)

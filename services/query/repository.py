@@ -47,7 +47,9 @@ class OddsReader:
         cached = self._pointers.get(competition)
         if cached and cached[0] > self.clock():
             return cached[1]
-        response = self.client.get_item(TableName=self.table, Key={k: {"S": v} for k, v in pointer_key(competition).items()})
+        response = self.client.get_item(
+            TableName=self.table, Key={k: {"S": v} for k, v in pointer_key(competition).items()}
+        )
         if "Item" not in response:
             raise OddsNotReady(competition)
         pointer = from_dynamo(_plain(response["Item"]))

@@ -1,0 +1,5 @@
+import sys
+
+from matchodds.cli import main
+
+sys.exit(main())

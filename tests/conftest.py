@@ -1,0 +1,96 @@
+"""Shared fixtures: AWS served by moto, the local resources built from the shared contract, posteriors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from matchodds.contract import POSTERIOR_FORMAT, Posterior, new_version
+
+DATA = Path(__file__).parent / "data"
+EVENTS = Path(__file__).parent / "events"
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "MATCHODDS_TABLE": "matchodds-odds",
+        "MATCHODDS_BUCKET": "matchodds-local",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+@pytest.fixture
+def aws(aws_env: None) -> Iterator[dict[str, str]]:
+    """moto in-process with the local stack's resources, made by the same code the demo uses."""
+    from moto import mock_aws
+
+    from matchodds.local import LocalNames, provision
+
+    with mock_aws():
+        names = LocalNames()
+        queues = provision(names)
+        yield {"bucket": names.bucket, "table": names.table, **queues}
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture
+def make_posterior() -> Callable[..., Posterior]:
+    def build(
+        codes: tuple[str, ...] = ("ARS", "CHE", "LIV", "MCI"),
+        attack: list[float] | None = None,
+        defence: list[float] | None = None,
+        home: float = 0.25,
+        intercept: float = 0.3,
+        chains: int = 2,
+        draws: int = 50,
+        spread: float = 0.05,
+        competition: str = "E0",
+        version: str | None = None,
+        seed: int = 1,
+    ) -> Posterior:
+        rng = np.random.default_rng(seed)
+        teams = len(codes)
+        attack_mean = np.array(attack if attack is not None else np.linspace(-0.3, 0.3, teams))
+        defence_mean = np.array(defence if defence is not None else np.linspace(0.2, -0.2, teams))
+        shape = (chains, draws)
+        posterior_draws = {
+            "intercept": (intercept + spread * rng.standard_normal(shape)).astype(np.float32),
+            "home": (home + spread * rng.standard_normal(shape)).astype(np.float32),
+            "attack": (attack_mean + spread * rng.standard_normal((*shape, teams))).astype(np.float32),
+            "defence": (defence_mean + spread * rng.standard_normal((*shape, teams))).astype(np.float32),
+        }
+        created = datetime(2025, 5, 26, 6, 0, tzinfo=UTC)
+        meta = {
+            "format": POSTERIOR_FORMAT,
+            "competition": competition,
+            "version": version or new_version(created),
+            "created_at": created.isoformat(),
+            "model": {"name": "test", "settings": {}},
+            "data_window": {
+                "first_match": "2024-08-16",
+                "last_match": "2025-05-25",
+                "matches": 380,
+                "seasons": ["2024-25"],
+            },
+            "seed": seed,
+            "sampler": {"chains": chains, "samples": draws},
+            "diagnostics": {"max_r_hat": 1.0, "min_bulk_ess": 1000.0, "divergences": 0},
+        }
+        return Posterior(posterior_draws, tuple(codes), tuple(f"Team {code}" for code in codes), meta)
+
+    return build

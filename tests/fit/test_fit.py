@@ -1,0 +1,130 @@
+"""The fit on synthetic matches with known strengths, the quality gate, and the entry point over moto."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from pathlib import Path
+
+import boto3
+import numpy as np
+import pytest
+
+import services.fit  # noqa: F401  (before JAX starts)
+from matchodds.contract import decode_posterior
+from matchodds.results import Match
+from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, fit_posterior
+from services.fit.main import main as fit_main
+from services.fit.model import MODELS
+
+pytestmark = pytest.mark.fit
+CODES = ("ARS", "AVL", "BOU", "BRE", "BHA", "CHE", "CRY", "EVE", "FUL", "IPS", "LEI", "LIV")
+TRUE_HOME = 0.4
+TRUE_ATTACK = np.linspace(-0.35, 0.35, len(CODES))
+TRUE_DEFENCE = -np.linspace(-0.25, 0.25, len(CODES))
+SMALL = SamplerSettings(chains=2, warmup=300, samples=300, seed=11)
+
+
+def synthetic_season(rounds: int = 4, seed: int = 3) -> list[Match]:
+    rng = np.random.default_rng(seed)
+    matches, day = [], date(2024, 8, 10)
+    for _ in range(rounds):
+        for h, home in enumerate(CODES):
+            for a, away in enumerate(CODES):
+                if h == a:
+                    continue
+                base = np.log(1.4)
+                home_rate = np.exp(base + TRUE_HOME / 2 + TRUE_ATTACK[h] + TRUE_DEFENCE[a])
+                away_rate = np.exp(base - TRUE_HOME / 2 + TRUE_ATTACK[a] + TRUE_DEFENCE[h])
+                matches.append(
+                    Match("E0", "2024-25", day, home, away, int(rng.poisson(home_rate)), int(rng.poisson(away_rate)))
+                )
+                day += timedelta(hours=6)
+    return matches
+
+
+def test_recovers_a_known_home_advantage_and_the_order_of_strengths() -> None:
+    posterior = fit_posterior(
+        synthetic_season(), MODELS["poisson_static"], "E0", SMALL, QualityGate(max_r_hat=1.05, min_bulk_ess=100)
+    )
+    assert posterior.team_codes == tuple(sorted(CODES))
+    home = posterior.flat("home")
+    assert abs(home.mean() - TRUE_HOME) < 0.12 and np.quantile(home, 0.05) > 0.2
+    order = [CODES.index(code) for code in posterior.team_codes]
+    attack, defence = posterior.flat("attack").mean(axis=0), posterior.flat("defence").mean(axis=0)
+    assert np.corrcoef(attack, TRUE_ATTACK[order])[0, 1] > 0.9
+    assert np.corrcoef(defence, TRUE_DEFENCE[order])[0, 1] > 0.8
+    assert abs(attack.sum()) < 1e-4  # zero-sum strengths
+    meta = posterior.meta
+    assert meta["seed"] == 11 and meta["data_window"]["matches"] == 4 * 12 * 11
+    assert set(meta["diagnostics"]) >= {"max_r_hat", "min_bulk_ess", "divergences"}
+    assert posterior.draws["attack"].shape == (2, 300, 12)
+
+
+def test_the_gate_refuses_after_one_longer_retry(caplog: pytest.LogCaptureFixture) -> None:
+    tiny = SamplerSettings(chains=2, warmup=30, samples=30, seed=5)
+    with caplog.at_level(logging.INFO), pytest.raises(QualityGateError, match="min bulk ESS"):
+        fit_posterior(synthetic_season(rounds=1), MODELS["poisson_static"], "E0", tiny, QualityGate(min_bulk_ess=1e9))
+    assert "x (60 warmup + 60 draws), seed 6" in caplog.text  # the retry: twice the draws, the next seed
+
+
+SEASON = Path(__file__).parents[1] / "data" / "football-data" / "E0-2024-25-head.csv"
+
+
+def test_entry_point_reads_the_results_prefix_and_publishes(aws: dict[str, str], tmp_path: Path) -> None:
+    s3 = boto3.client("s3")
+    from matchodds.local import SAMPLE_SEASON
+
+    s3.upload_file(str(SAMPLE_SEASON), aws["bucket"], "results/E0/2024-25.csv")
+    status = fit_main(
+        [
+            "--bucket",
+            aws["bucket"],
+            "--chains",
+            "2",
+            "--warmup",
+            "200",
+            "--samples",
+            "200",
+            "--seed",
+            "4",
+            "--min-ess",
+            "100",
+            "--max-r-hat",
+            "1.05",
+        ]
+    )
+    assert status == 0
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=aws["bucket"], Prefix="posteriors/")["Contents"]]
+    assert len(keys) == 1 and keys[0].startswith("posteriors/E0/") and keys[0].endswith(".npz")
+    posterior = decode_posterior(s3.get_object(Bucket=aws["bucket"], Key=keys[0])["Body"].read())
+    assert len(posterior.team_codes) == 20 and posterior.meta["data_window"]["last_match"] == "2025-05-25"
+    assert posterior.meta["seed"] == 4
+
+
+def test_a_gate_failure_publishes_nothing(aws: dict[str, str]) -> None:
+    s3 = boto3.client("s3")
+    s3.upload_file(str(SEASON), aws["bucket"], "results/E0/2024-25.csv")
+    status = fit_main(
+        ["--bucket", aws["bucket"], "--chains", "2", "--warmup", "20", "--samples", "20", "--min-ess", "1e9"]
+    )
+    assert status == 3
+    assert "Contents" not in s3.list_objects_v2(Bucket=aws["bucket"], Prefix="posteriors/")
+
+
+def test_a_malformed_results_file_names_the_object_and_line(
+    aws: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    s3 = boto3.client("s3")
+    s3.upload_file(str(SEASON), aws["bucket"], "results/E0/2024-25.csv")
+    s3.put_object(
+        Bucket=aws["bucket"],
+        Key="results/E0/2025-26.csv",
+        Body=b"Div,Date,HomeTeam,AwayTeam,FTHG,FTAG\n"
+        b"E0,15/08/2025,Liverpool,Bournemouth,4,2\n"
+        b"E0,16/08/2025,Aston Villa,Newcastle,x,0\n",
+    )
+    with caplog.at_level(logging.ERROR):
+        assert fit_main(["--bucket", aws["bucket"]]) == 2
+    assert "s3://matchodds-local/results/E0/2025-26.csv, line 3: FTHG 'x'" in caplog.text
+    assert "Contents" not in s3.list_objects_v2(Bucket=aws["bucket"], Prefix="posteriors/")
