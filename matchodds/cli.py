@@ -163,5 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_arguments(fit_parser)
     fit_parser.set_defaults(run=lambda args: fit_main(sys.argv[2:] if argv is None else list(argv)[1:]))
 
+    backtest_parser = commands.add_parser("backtest", help="walk-forward backtest against the market")
+    from services.fit import backtest
+
+    backtest.add_arguments(backtest_parser)
+    backtest_parser.set_defaults(run=backtest.main)
+
     args = parser.parse_args(argv)
     return int(args.run(args))

@@ -1,0 +1,369 @@
+"""Walk-forward backtests: refit every week on matches strictly before it, predict that week, score.
+
+Forecasters scored on the same matches: `model` (ours, fitted and priced exactly as served),
+`pinnacle_closing` and `bet365` (margin removed), `dixon_coles_mle` (Dixon & Coles 1997 with time
+decay, maximum likelihood), `base_rate` (history's H/D/A frequencies).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import gammaln
+from scipy.optimize import minimize
+from tqdm import tqdm
+
+import services.fit  # noqa: F401  (splits the CPU into devices before JAX starts)
+from matchodds.evaluation import outcome_index, paired_bootstrap, reliability, remove_margin, rps, scores
+from matchodds.results import Match
+from services.fit.inference import Diagnostics, QualityGate, SamplerSettings, fit_posterior
+from services.fit.model import MODELS, dixon_coles_log_tau
+from services.precompute.odds import PredictionDraws, grid_size, outcome_probabilities, score_grids
+
+logger = logging.getLogger(__name__)
+NO_GATE = QualityGate(max_r_hat=float("inf"), min_bulk_ess=0.0, max_divergences=2**31)
+SERVED_GATE = QualityGate()
+
+
+def week_start(day: date) -> date:
+    """Weeks run Tuesday to Monday, so a Friday-to-Monday round stays in one week."""
+    return day - timedelta(days=(day.weekday() - 1) % 7)
+
+
+class Forecaster(Protocol):
+    name: str
+
+    def forecast(self, train: Sequence[Match], week: Sequence[Match], teams: Sequence[str]) -> np.ndarray:
+        """(len(week), 3) probabilities of H, D, A; rows of NaN where it has no forecast."""
+        ...
+
+
+def probabilities_from_draws(draws: PredictionDraws, codes: Sequence[str], week: Sequence[Match]) -> np.ndarray:
+    """H/D/A of each fixture from parameter draws, by the same exact score-grid maths precompute serves."""
+    index = {code: position for position, code in enumerate(codes)}
+    home = np.array([index[m.home] for m in week])
+    away = np.array([index[m.away] for m in week])
+    grids = score_grids(draws, home, away, grid_size(draws.max_rate()))
+    return np.stack(outcome_probabilities(grids), axis=1)
+
+
+@dataclass
+class Bookmaker:
+    name: str
+    columns: tuple[str, str, str]
+
+    def forecast(self, train: Sequence[Match], week: Sequence[Match], teams: Sequence[str]) -> np.ndarray:
+        rows = []
+        for match in week:
+            prices = match.prices(*self.columns)
+            rows.append(remove_margin(np.array([prices]))[0] if prices else np.full(3, np.nan))
+        return np.array(rows)
+
+
+@dataclass
+class BaseRate:
+    name: str = "base_rate"
+
+    def forecast(self, train: Sequence[Match], week: Sequence[Match], teams: Sequence[str]) -> np.ndarray:
+        counts = np.bincount(outcome_index([m.result for m in train]), minlength=3).astype(float)
+        return np.tile(counts / counts.sum(), (len(week), 1))
+
+
+@jax.jit
+def _dixon_coles_loss(params: jnp.ndarray, data: dict[str, jnp.ndarray]) -> jnp.ndarray:
+    n_teams = data["ridge_mask"].shape[0]
+    attack, defence = params[:n_teams], params[n_teams : 2 * n_teams]
+    home, intercept, rho = params[-3], params[-2], params[-1]
+    home_rate = jnp.exp(intercept + home / 2 + attack[data["home"]] + defence[data["away"]])
+    away_rate = jnp.exp(intercept - home / 2 + attack[data["away"]] + defence[data["home"]])
+    hg, ag = data["home_goals"], data["away_goals"]
+    log_likelihood = (
+        hg * jnp.log(home_rate) - home_rate - gammaln(hg + 1.0)
+        + ag * jnp.log(away_rate) - away_rate - gammaln(ag + 1.0)
+        + dixon_coles_log_tau(hg, ag, home_rate, away_rate, rho)
+    )
+    ridge = 1e-3 * jnp.sum(data["ridge_mask"] * (attack**2 + defence**2))  # identifies teams without matches
+    return -jnp.sum(data["weight"] * log_likelihood) + ridge
+
+
+_dixon_coles_value_and_grad = jax.jit(jax.value_and_grad(_dixon_coles_loss))
+
+
+@dataclass
+class DixonColesMLE:
+    """Dixon & Coles (1997): Poisson goals with the low-score correction, matches weighted by
+    exp(-decay x age in days), fitted by maximum likelihood on `seasons` seasons (history + this one)."""
+
+    decay_per_day: float = 0.0018
+    seasons: int = 4
+    name: str = "dixon_coles_mle"
+
+    def forecast(self, train: Sequence[Match], week: Sequence[Match], teams: Sequence[str]) -> np.ndarray:
+        kept_seasons = sorted({m.season for m in train})[-self.seasons :]
+        window = [m for m in train if m.season in kept_seasons]
+        codes = sorted({m.home for m in window} | {m.away for m in window} | set(teams))
+        index = {code: position for position, code in enumerate(codes)}
+        cutoff = week_start(week[0].date)
+        size = -(-len(window) // 256) * 256  # pad to a multiple of 256: fewer shapes, fewer compilations
+        pad = size - len(window)
+        age = np.array([(cutoff - m.date).days for m in window], dtype=np.float64)
+        data = {
+            "home": jnp.array([index[m.home] for m in window] + [0] * pad),
+            "away": jnp.array([index[m.away] for m in window] + [0] * pad),
+            "home_goals": jnp.array([m.home_goals for m in window] + [0] * pad, dtype=jnp.float32),
+            "away_goals": jnp.array([m.away_goals for m in window] + [0] * pad, dtype=jnp.float32),
+            "weight": jnp.array(np.concatenate([np.exp(-self.decay_per_day * age), np.zeros(pad)]), dtype=jnp.float32),
+            "ridge_mask": jnp.ones(len(codes)),
+        }
+
+        def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+            value, gradient = _dixon_coles_value_and_grad(jnp.asarray(params, dtype=jnp.float32), data)
+            return float(value), np.asarray(gradient, dtype=np.float64)
+
+        start = np.zeros(2 * len(codes) + 3)
+        start[-3:] = (0.2, np.log(1.35), -0.05)
+        bounds = [(None, None)] * (2 * len(codes) + 2) + [(-0.2, 0.2)]
+        fitted = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds).x
+        one = np.ones(1)
+        n = len(codes)
+        draws = PredictionDraws(
+            fitted[-2] * one, fitted[-3] * one, fitted[None, :n], fitted[None, n : 2 * n], fitted[-1] * one
+        )
+        return probabilities_from_draws(draws, codes, week)
+
+
+@dataclass
+class ServedModel:
+    """Our model, fitted with NUTS and priced exactly as the service does; diagnostics kept per week."""
+
+    model: str
+    sampler: SamplerSettings
+    name: str = "model"
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def forecast(self, train: Sequence[Match], week: Sequence[Match], teams: Sequence[str]) -> np.ndarray:
+        started = time.perf_counter()
+        cutoff = week_start(week[0].date)
+        sampler = SamplerSettings(**{**asdict(self.sampler), "seed": self.sampler.seed + len(self.seconds)})
+        posterior = fit_posterior(
+            train, MODELS[self.model], week[0].competition, sampler, NO_GATE, predict_teams=teams, as_of=cutoff
+        )
+        self.seconds.append(time.perf_counter() - started)
+        self.diagnostics.append({"week": cutoff.isoformat(), **posterior.meta["diagnostics"]})
+        jax.clear_caches()  # many fits in one process otherwise grow memory without bound
+        return probabilities_from_draws(PredictionDraws.from_posterior(posterior), posterior.team_codes, week)
+
+
+@dataclass
+class BacktestResult:
+    matches: list[Match]
+    outcomes: np.ndarray
+    forecasts: dict[str, np.ndarray]
+    weeks: int
+    training_ends: list[tuple[date, date]]  # (last training match, first predicted match) per week
+
+
+def walk_forward(
+    history: Sequence[Match],
+    test: Sequence[Match],
+    forecasters: Sequence[Forecaster],
+    weeks: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BacktestResult:
+    """Fit on everything strictly before each week of the test season, predict that week."""
+    test = sorted(test, key=lambda m: m.date)
+    everything = sorted([*history, *test], key=lambda m: m.date)
+    season = test[0].season
+    teams = sorted({m.home for m in test} | {m.away for m in test})
+    by_week: dict[date, list[Match]] = {}
+    for match in test:
+        by_week.setdefault(week_start(match.date), []).append(match)
+    starts = sorted(by_week)[:weeks]
+    forecasts: dict[str, list[np.ndarray]] = {f.name: [] for f in forecasters}
+    predicted: list[Match] = []
+    training_ends = []
+    for number, start in enumerate(starts, start=1):
+        train = [m for m in everything if m.date < start]
+        week = by_week[start]
+        if not train:
+            raise ValueError(f"no matches before the week of {start}: give --history")
+        training_ends.append((max(m.date for m in train), min(m.date for m in week)))
+        season_so_far_teams = sorted(set(teams) | {m.home for m in train if m.season == season})
+        for forecaster in forecasters:
+            forecasts[forecaster.name].append(forecaster.forecast(train, week, season_so_far_teams))
+        predicted.extend(week)
+        if progress:
+            progress(number, len(starts))
+    return BacktestResult(
+        predicted,
+        outcome_index([m.result for m in predicted]),
+        {name: np.concatenate(rows) for name, rows in forecasts.items()},
+        len(starts),
+        training_ends,
+    )
+
+
+def summarise(result: BacktestResult, reference: str = "model") -> dict[str, Any]:
+    """Scores of every forecaster on the matches that all of them forecast, and bootstrap intervals
+    of the reference's RPS minus each other's."""
+    available = {name: ~np.isnan(f).any(axis=1) for name, f in result.forecasts.items()}
+    usable = {name for name, rows in available.items() if rows.any()}
+    skipped = {name: int((~rows).sum()) for name, rows in available.items()}
+    common = np.logical_and.reduce([available[name] for name in usable])
+    outcomes = result.outcomes[common]
+    summary: dict[str, Any] = {}
+    reference_rps = rps(result.forecasts[reference][common], outcomes) if reference in usable else None
+    for name in result.forecasts:
+        if name not in usable:
+            summary[name] = {"n": 0, "skipped_rows": skipped[name], "note": "no prices in these files"}
+            continue
+        probabilities = result.forecasts[name][common]
+        entry: dict[str, Any] = {**scores(probabilities, outcomes), "skipped_rows": skipped[name]}
+        if reference_rps is not None and name != reference:
+            mean, low, high = paired_bootstrap(reference_rps - rps(probabilities, outcomes))
+            entry[f"{reference}_rps_minus_this"] = {"mean": mean, "low_90": low, "high_90": high}
+        summary[name] = entry
+    return summary
+
+
+def print_table(summary: dict[str, Any], stream: Any = sys.stdout) -> None:
+    reference = summary.get("model", {}).get("rps")
+    print(f"{'forecaster':<18} {'n':>6} {'RPS':>8} {'log loss':>9} {'Brier':>7} {'RPS/model':>10}  model - this (90%)",
+          file=stream)
+    for name, entry in summary.items():
+        if name == "settings":
+            continue
+        if not entry.get("n"):
+            print(f"{name:<18} {'-':>6}  skipped ({entry.get('note')})", file=stream)
+            continue
+        ratio = f"{entry['rps'] / reference:10.4f}" if reference else " " * 10
+        diff = entry.get("model_rps_minus_this")
+        interval = f"{diff['mean']:+.4f} [{diff['low_90']:+.4f}, {diff['high_90']:+.4f}]" if diff else ""
+        print(f"{name:<18} {entry['n']:>6} {entry['rps']:8.4f} {entry['log_loss']:9.4f} {entry['brier']:7.4f} "
+              f"{ratio}  {interval}", file=stream)
+
+
+def plot_reliability(result: BacktestResult, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 3, figsize=(13, 4.4), sharey=True)
+    for column, (axis, label) in enumerate(zip(axes, ("home win", "draw", "away win"), strict=True)):
+        axis.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+        for name, probabilities in result.forecasts.items():
+            rows = ~np.isnan(probabilities).any(axis=1)
+            if not rows.any() or name == "base_rate":
+                continue
+            panel = reliability(probabilities[rows], result.outcomes[rows])[column]
+            axis.plot(panel["forecast"], panel["observed"], marker="o", markersize=3, label=name)
+        axis.set_title(label)
+        axis.set_xlabel("forecast probability")
+        axis.set_xlim(0, 1)
+        axis.set_ylim(0, 1)
+    axes[0].set_ylabel("observed frequency")
+    axes[0].legend(fontsize=8)
+    figure.suptitle(f"Reliability, {len(result.outcomes)} matches, walk-forward weekly refits")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def standard_forecasters(model: str, sampler: SamplerSettings) -> list[Forecaster]:
+    return [
+        ServedModel(model, sampler),
+        Bookmaker("pinnacle_closing", ("PSCH", "PSCD", "PSCA")),
+        Bookmaker("bet365", ("B365H", "B365D", "B365A")),
+        DixonColesMLE(),
+        BaseRate(),
+    ]
+
+
+def run_backtest(
+    history: Sequence[Match],
+    test: Sequence[Match],
+    model: str,
+    sampler: SamplerSettings,
+    weeks: int | None = None,
+    show_progress: bool = True,
+) -> tuple[BacktestResult, dict[str, Any]]:
+    forecasters = standard_forecasters(model, sampler)
+    bar = tqdm(total=None, desc="weeks", unit="wk", disable=not show_progress, file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(1)
+
+    result = walk_forward(history, test, forecasters, weeks, progress)
+    bar.close()
+    served = forecasters[0]
+    assert isinstance(served, ServedModel)
+    summary = summarise(result)
+    gate_failures = sum(
+        bool(Diagnostics(**{k: v for k, v in d.items() if k != "week"}).failures(SERVED_GATE))
+        for d in served.diagnostics
+    )
+    summary["settings"] = {
+        "model": model,
+        "sampler": asdict(sampler),
+        "test_season": test[0].season if test else None,
+        "competition": test[0].competition if test else None,
+        "weeks": result.weeks,
+        "history_seasons": sorted({m.season for m in history}),
+        "refit": "weekly (Tuesday to Monday), on every match strictly before the week",
+        "margin_removal": "proportional",
+        "fit_seconds_median": float(np.median(served.seconds)) if served.seconds else None,
+        "fit_seconds_max": float(np.max(served.seconds)) if served.seconds else None,
+        "max_r_hat_worst_week": max((d["max_r_hat"] for d in served.diagnostics), default=None),
+        "weeks_failing_served_gate": gate_failures,
+    }
+    return result, summary
+
+
+def write_json(summary: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n")
+
+
+def add_arguments(parser: Any) -> None:
+    parser.add_argument("--history", nargs="+", type=Path, default=[], help="earlier seasons' football-data CSVs")
+    parser.add_argument("--test", type=Path, required=True, help="the season to predict, week by week")
+    parser.add_argument("--json", type=Path, required=True, help="write the scores here")
+    parser.add_argument("--plot", type=Path, help="write a reliability diagram (PNG) here")
+    parser.add_argument("--model", default="dixon_coles_decay", choices=sorted(MODELS))
+    parser.add_argument("--weeks", type=int, help="stop after this many weeks (default: the whole season)")
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--warmup", type=int, default=1000)
+    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def main(args: Any) -> int:
+    from matchodds.results import ResultsError, read_results
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        history, test = read_results(args.history), read_results([args.test])
+    except ResultsError as error:
+        print(f"matchodds backtest: {error}", file=sys.stderr)
+        return 2
+    sampler = SamplerSettings(chains=args.chains, warmup=args.warmup, samples=args.samples, seed=args.seed)
+    result, summary = run_backtest(history, test, args.model, sampler, args.weeks, show_progress=True)
+    summary["settings"]["files"] = {"history": [str(p) for p in args.history], "test": str(args.test)}
+    print_table(summary)
+    write_json(summary, args.json)
+    if args.plot:
+        plot_reliability(result, args.plot)
+    return 0
