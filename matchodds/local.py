@@ -39,6 +39,8 @@ from matchodds.contract import (
 logger = logging.getLogger(__name__)
 REGION = "us-east-1"
 SAMPLE_SEASON = Path(__file__).with_name("data") / "sample" / "E0-2024-25.csv"
+# The served model fits the newest season with three before it, time-decayed: the demo ships all four.
+SAMPLE_RESULTS = sorted(SAMPLE_SEASON.parent.glob("E0-*.csv"))
 
 
 def free_port() -> int:

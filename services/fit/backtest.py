@@ -89,8 +89,12 @@ def _dixon_coles_loss(params: jnp.ndarray, data: dict[str, jnp.ndarray]) -> jnp.
     away_rate = jnp.exp(intercept - home / 2 + attack[data["away"]] + defence[data["home"]])
     hg, ag = data["home_goals"], data["away_goals"]
     log_likelihood = (
-        hg * jnp.log(home_rate) - home_rate - gammaln(hg + 1.0)
-        + ag * jnp.log(away_rate) - away_rate - gammaln(ag + 1.0)
+        hg * jnp.log(home_rate)
+        - home_rate
+        - gammaln(hg + 1.0)
+        + ag * jnp.log(away_rate)
+        - away_rate
+        - gammaln(ag + 1.0)
         + dixon_coles_log_tau(hg, ag, home_rate, away_rate, rho)
     )
     ridge = 1e-3 * jnp.sum(data["ridge_mask"] * (attack**2 + defence**2))  # identifies teams without matches
@@ -240,8 +244,10 @@ def summarise(result: BacktestResult, reference: str = "model") -> dict[str, Any
 
 def print_table(summary: dict[str, Any], stream: Any = sys.stdout) -> None:
     reference = summary.get("model", {}).get("rps")
-    print(f"{'forecaster':<18} {'n':>6} {'RPS':>8} {'log loss':>9} {'Brier':>7} {'RPS/model':>10}  model - this (90%)",
-          file=stream)
+    print(
+        f"{'forecaster':<18} {'n':>6} {'RPS':>8} {'log loss':>9} {'Brier':>7} {'RPS/model':>10}  model - this (90%)",
+        file=stream,
+    )
     for name, entry in summary.items():
         if name == "settings":
             continue
@@ -251,8 +257,11 @@ def print_table(summary: dict[str, Any], stream: Any = sys.stdout) -> None:
         ratio = f"{entry['rps'] / reference:10.4f}" if reference else " " * 10
         diff = entry.get("model_rps_minus_this")
         interval = f"{diff['mean']:+.4f} [{diff['low_90']:+.4f}, {diff['high_90']:+.4f}]" if diff else ""
-        print(f"{name:<18} {entry['n']:>6} {entry['rps']:8.4f} {entry['log_loss']:9.4f} {entry['brier']:7.4f} "
-              f"{ratio}  {interval}", file=stream)
+        print(
+            f"{name:<18} {entry['n']:>6} {entry['rps']:8.4f} {entry['log_loss']:9.4f} {entry['brier']:7.4f} "
+            f"{ratio}  {interval}",
+            file=stream,
+        )
 
 
 def plot_reliability(result: BacktestResult, path: Path) -> None:

@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import jax
@@ -135,27 +135,28 @@ def fit_posterior(
     gate: QualityGate = QualityGate(),
     teams: TeamTable | None = None,
     now: datetime | None = None,
+    predict_teams: Sequence[str] | None = None,
+    as_of: date | None = None,
 ) -> Posterior:
     """Fit the model to its window of the matches; raises QualityGateError rather than publish junk.
 
     A gate that trips is retried once with twice the draws and the next seed: r_hat lands just above
     1.01 now and then by chance, and a rerun is cheaper than a week without new odds.
     """
-    window = sorted(model.window(matches), key=lambda match: match.date)
-    if not window:
-        raise ValueError("no matches to fit")
-    team_codes = sorted({match.home for match in window} | {match.away for match in window})
-    data = model.data(window, team_codes)
+    prepared = model.prepare(matches, predict_teams, as_of)
+    window, data = prepared.window, prepared.data
+    team_codes = prepared.predict_codes
     attempts = [
         sampler,
         replace(sampler, warmup=sampler.warmup * 2, samples=sampler.samples * 2, seed=sampler.seed + 1),
     ]
     for attempt, settings in enumerate(attempts, start=1):
         logger.info(
-            "fitting %s on %d %s matches, %d teams: %d chains x (%d warmup + %d draws), seed %d",
+            "fitting %s on %d %s matches, %d teams (%d predicted): %d chains x (%d warmup + %d draws), seed %d",
             model.name,
             len(window),
             competition,
+            len(prepared.team_codes),
             len(team_codes),
             settings.chains,
             settings.warmup,
@@ -191,7 +192,7 @@ def fit_posterior(
         "gate": asdict(gate),
     }
     return Posterior(
-        draws=model.prediction_draws(samples),
+        draws=model.prediction_draws(samples, prepared),
         team_codes=tuple(team_codes),
         team_names=tuple(table.name(code) for code in team_codes),
         meta=meta,

@@ -1,8 +1,10 @@
 """Goals models in numpyro, each a plain function of its data so that one function fits and predicts.
 
-A model is a swappable piece: `MODELS` maps a name to a `GoalsModel`, which knows how to turn matches
-into the model's arrays and how to export the draws that predict the next match in the names the
-posterior contract defines (intercept, home, attack, defence; see matchodds.contract).
+A model is a swappable piece: `MODELS` maps a name to a `GoalsModel`, which chooses its window of
+matches, turns them into arrays, and exports the draws that predict the next match in the names the
+posterior contract defines (intercept, home, attack, defence and optionally rho; see
+matchodds.contract). The served model is the one the walk-forward backtests favour
+(docs/model-quality.md).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import jax.numpy as jnp
@@ -50,6 +53,86 @@ def poisson_goals(
         numpyro.sample("away_goals", dist.Poisson(jnp.exp(log_away_rate)), obs=away_goals)
 
 
+def dixon_coles_log_tau(
+    home_goals: jnp.ndarray, away_goals: jnp.ndarray, home_rate: jnp.ndarray, away_rate: jnp.ndarray, rho: jnp.ndarray
+) -> jnp.ndarray:
+    """log of Dixon & Coles' (1997) correction of the four low scores; 0 for every other score."""
+    tau = jnp.where(
+        (home_goals == 0) & (away_goals == 0),
+        1 - home_rate * away_rate * rho,
+        jnp.where(
+            (home_goals == 0) & (away_goals == 1),
+            1 + home_rate * rho,
+            jnp.where(
+                (home_goals == 1) & (away_goals == 0),
+                1 + away_rate * rho,
+                jnp.where((home_goals == 1) & (away_goals == 1), 1 - rho, 1.0),
+            ),
+        ),
+    )
+    return jnp.log(jnp.maximum(tau, 1e-10))
+
+
+def dixon_coles_decay(
+    home_team: jnp.ndarray,
+    away_team: jnp.ndarray,
+    season: jnp.ndarray,
+    weight: jnp.ndarray,
+    promoted: jnp.ndarray,
+    n_teams: int,
+    n_seasons: int,
+    home_goals: jnp.ndarray | None = None,
+    away_goals: jnp.ndarray | None = None,
+) -> None:
+    """Several seasons of goals, time-decayed, with Dixon-Coles low scores and a home edge per season.
+
+    - weight: each match's decay weight, rescaled so that the weights sum to the effective number of
+      matches. Raw weights (at most 1) sum to less than that, and the prior then over-shrinks every
+      team (seen: the spread of defence strengths halved).
+    - promoted: 1 for teams new to the league this season; they share an offset from the mean, so a
+      promoted team starts near the teams it replaced rather than at the league average.
+    - home advantage varies by season around a common mean (it vanished in 2020-21 without crowds).
+    """
+    intercept = numpyro.sample("intercept", dist.Normal(math.log(GOALS_PER_TEAM), 0.2))
+    home_mean = numpyro.sample("home_mean", dist.Normal(0.2, 0.2))
+    home_spread = numpyro.sample("home_spread", dist.HalfNormal(0.1))
+    home_raw = numpyro.sample("home_raw", dist.Normal(0.0, 1.0).expand([n_seasons]).to_event(1))
+    home_by_season = numpyro.deterministic("home_by_season", home_mean + home_spread * home_raw)
+    attack_scale = numpyro.sample("attack_scale", dist.HalfNormal(0.5))
+    defence_scale = numpyro.sample("defence_scale", dist.HalfNormal(0.5))
+    promoted_attack = numpyro.sample("promoted_attack", dist.Normal(-0.15, 0.15))
+    promoted_defence = numpyro.sample("promoted_defence", dist.Normal(0.15, 0.15))
+    attack_raw = numpyro.sample("attack_raw", dist.ZeroSumNormal(1.0, event_shape=(n_teams,)))
+    defence_raw = numpyro.sample("defence_raw", dist.ZeroSumNormal(1.0, event_shape=(n_teams,)))
+    attack = numpyro.deterministic("attack", attack_scale * attack_raw + promoted_attack * promoted)
+    defence = numpyro.deterministic("defence", defence_scale * defence_raw + promoted_defence * promoted)
+    rho = numpyro.sample("rho", dist.Normal(-0.05, 0.05))
+    home = home_by_season[season]
+    home_rate = jnp.exp(intercept + home / 2 + attack[home_team] + defence[away_team])
+    away_rate = jnp.exp(intercept - home / 2 + attack[away_team] + defence[home_team])
+    if home_goals is not None and away_goals is not None:
+        log_likelihood = (
+            dist.Poisson(home_rate).log_prob(home_goals)
+            + dist.Poisson(away_rate).log_prob(away_goals)
+            + dixon_coles_log_tau(home_goals, away_goals, home_rate, away_rate, rho)
+        )
+        numpyro.factor("goals", jnp.sum(weight * log_likelihood))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A model's view of the data: its arrays, every team it fits, and the teams it predicts."""
+
+    data: dict[str, Any]
+    window: list[Match]
+    team_codes: list[str]
+    predict_codes: list[str]
+
+
+def season_teams(matches: Sequence[Match], season: str) -> set[str]:
+    return {m.home for m in matches if m.season == season} | {m.away for m in matches if m.season == season}
+
+
 @dataclass(frozen=True)
 class GoalsModel:
     """A model, how its data are made from matches, and which draws predict the next match."""
@@ -57,34 +140,88 @@ class GoalsModel:
     name: str
     function: Callable[..., None]
     settings: dict[str, Any] = field(default_factory=dict)
+    diagnosed_sites: tuple[str, ...] = ("intercept", "home", "attack", "defence")
 
     def window(self, matches: Sequence[Match]) -> list[Match]:
-        """The matches this model fits on: the newest `seasons` seasons."""
+        """The matches this model fits on: the newest `seasons` seasons, in date order."""
         seasons = sorted({match.season for match in matches})[-int(self.settings.get("seasons", 1)) :]
-        return [match for match in matches if match.season in seasons]
+        return sorted((m for m in matches if m.season in seasons), key=lambda m: m.date)
 
-    def data(self, matches: Sequence[Match], team_codes: Sequence[str]) -> dict[str, Any]:
-        index = {code: position for position, code in enumerate(team_codes)}
+    def prepare(
+        self, matches: Sequence[Match], predict_teams: Sequence[str] | None = None, as_of: date | None = None
+    ) -> Prepared:
+        """Arrays for the fit. Predicts the newest season's teams unless told which (a backtest
+        predicting a new season's first week names its teams, promoted ones included)."""
+        window = self.window(matches)
+        if not window:
+            raise ValueError("no matches to fit")
+        seasons = sorted({m.season for m in window})
+        current = seasons[-1]
+        predict = sorted(predict_teams) if predict_teams is not None else sorted(season_teams(window, current))
+        codes = sorted({m.home for m in window} | {m.away for m in window} | set(predict))
+        index = {code: position for position, code in enumerate(codes)}
+        data: dict[str, Any] = {
+            "home_team": np.array([index[m.home] for m in window], dtype=np.int32),
+            "away_team": np.array([index[m.away] for m in window], dtype=np.int32),
+            "n_teams": len(codes),
+            "home_goals": np.array([m.home_goals for m in window], dtype=np.int32),
+            "away_goals": np.array([m.away_goals for m in window], dtype=np.int32),
+        }
+        if self.function is dixon_coles_decay:
+            data.update(self._decay_data(window, seasons, codes, predict, as_of))
+        return Prepared(data, window, codes, predict)
+
+    def _decay_data(
+        self, window: list[Match], seasons: list[str], codes: list[str], predict: list[str], as_of: date | None
+    ) -> dict[str, Any]:
+        reference = as_of or window[-1].date
+        age_days = np.array([(reference - m.date).days for m in window], dtype=np.float64)
+        raw = np.exp(-float(self.settings["decay_per_day"]) * np.maximum(age_days, 0))
+        weight = raw * raw.sum() / np.square(raw).sum()  # sums to the effective number of matches
+        # The predicted teams are the season being predicted; those absent from the newest season in
+        # the data, or from the one before it, are new to the league.
+        newest = season_teams(window, seasons[-1])
+        predicting_new_season = not set(predict) <= newest
+        previous = (
+            newest if predicting_new_season else season_teams(window, seasons[-2]) if len(seasons) > 1 else newest
+        )
+        promoted = np.array([1.0 if code in predict and code not in previous else 0.0 for code in codes])
+        season_index = {season: position for position, season in enumerate(seasons)}
         return {
-            "home_team": np.array([index[match.home] for match in matches], dtype=np.int32),
-            "away_team": np.array([index[match.away] for match in matches], dtype=np.int32),
-            "n_teams": len(team_codes),
-            "home_goals": np.array([match.home_goals for match in matches], dtype=np.int32),
-            "away_goals": np.array([match.away_goals for match in matches], dtype=np.int32),
+            "season": np.array([season_index[m.season] for m in window], dtype=np.int32),
+            "weight": weight.astype(np.float32),
+            "promoted": promoted.astype(np.float32),
+            "n_seasons": len(seasons),
         }
 
-    def prediction_draws(self, samples: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The draws the posterior contract names, shaped (chains, draws, ...)."""
-        return {
-            name: np.asarray(samples[name], dtype=np.float32) for name in ("intercept", "home", "attack", "defence")
+    def prediction_draws(self, samples: dict[str, np.ndarray], prepared: Prepared) -> dict[str, np.ndarray]:
+        """The draws the posterior contract names, for the predicted teams, shaped (chains, draws, ...)."""
+        keep = [prepared.team_codes.index(code) for code in prepared.predict_codes]
+        draws = {
+            "intercept": samples["intercept"],
+            "attack": samples["attack"][..., keep],
+            "defence": samples["defence"][..., keep],
         }
-
-    @property
-    def diagnosed_sites(self) -> tuple[str, ...]:
-        return ("intercept", "home", "attack_scale", "defence_scale", "attack", "defence")
+        if "home_by_season" in samples:
+            draws["home"] = samples["home_by_season"][..., -1]  # this season's home edge
+            draws["rho"] = samples["rho"]
+        else:
+            draws["home"] = samples["home"]
+        return {name: np.asarray(value, dtype=np.float32) for name, value in draws.items()}
 
 
 MODELS: dict[str, GoalsModel] = {
-    "poisson_static": GoalsModel("poisson_static", poisson_goals, {"seasons": 1}),
+    "poisson_static": GoalsModel(
+        "poisson_static",
+        poisson_goals,
+        {"seasons": 1},
+        ("intercept", "home", "attack_scale", "defence_scale", "attack", "defence"),
+    ),
+    "dixon_coles_decay": GoalsModel(
+        "dixon_coles_decay",
+        dixon_coles_decay,
+        {"seasons": 4, "decay_per_day": 0.0018},
+        ("intercept", "home_by_season", "rho", "attack", "defence", "attack_scale", "defence_scale"),
+    ),
 }
-DEFAULT_MODEL = "poisson_static"
+DEFAULT_MODEL = "dixon_coles_decay"

@@ -78,7 +78,7 @@ def test_odds_over_http(demo: tuple[str, list[str]]) -> None:
     assert status == 200 and body["away"]["name"] == "Ipswich Town"
     p = body["probabilities"]
     assert p["home"] > 0.6 and p["home"] + p["draw"] + p["away"] == pytest.approx(1, abs=3e-6)
-    assert body["model"]["data_through"] == "2025-05-25" and body["model"]["matches"] == 380
+    assert body["model"]["data_through"] == "2025-05-25" and body["model"]["matches"] == 4 * 380
     status, teams = get(f"{url}/teams?competition=E0")
     assert status == 200 and len(teams["teams"]) == 20
 
