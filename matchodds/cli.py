@@ -145,7 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo_parser = commands.add_parser("demo", help="run the whole pipeline on the embedded local AWS and serve it")
-    demo_parser.add_argument("results", nargs="*", type=Path, help="results files (default: the shipped EPL 2021-22 to 2024-25)")
+    demo_parser.add_argument(
+        "results", nargs="*", type=Path, help="results files (default: the shipped EPL 2021-22..2024-25)"
+    )
     demo_parser.add_argument("--competition", default="E0")
     demo_parser.add_argument("--port", type=int, default=8000, help="port of the HTTP API on 127.0.0.1")
     demo_parser.add_argument("--moto-port", type=int, default=0, help="port of the local AWS (default: any free)")
