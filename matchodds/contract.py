@@ -7,6 +7,7 @@ light: numpy is imported only inside the posterior functions, which the query pa
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
 RESULTS_PREFIX = "results/"
 POSTERIOR_PREFIX = "posteriors/"
 POSTERIOR_SUFFIX = ".npz"
+# The whole odds table of a version, for consumers that want one file. Outside POSTERIOR_PREFIX, so
+# the bucket notification that feeds precompute never sees them.
+EXPORTS_PREFIX = "exports/"
+EXPORT_FORMATS = ("csv", "json")
+LATEST_EXPORT = "latest"
 
 COMPETITION_RE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
 TEAM_CODE_RE = re.compile(r"^[A-Z]{3}$")
@@ -48,6 +54,15 @@ def posterior_key(competition: str, version: str) -> str:
     if not COMPETITION_RE.match(competition) or not VERSION_RE.match(version):
         raise ContractError(f"bad competition {competition!r} or version {version!r}")
     return f"{POSTERIOR_PREFIX}{competition}/{version}{POSTERIOR_SUFFIX}"
+
+
+def export_key(competition: str, version: str, export_format: str) -> str:
+    """exports/<competition>/<version>.<csv|json>; version LATEST_EXPORT names the copy of the current one."""
+    if not COMPETITION_RE.match(competition) or not (version == LATEST_EXPORT or VERSION_RE.match(version)):
+        raise ContractError(f"bad competition {competition!r} or version {version!r}")
+    if export_format not in EXPORT_FORMATS:
+        raise ContractError(f"bad export format {export_format!r}")
+    return f"{EXPORTS_PREFIX}{competition}/{version}.{export_format}"
 
 
 def parse_posterior_key(key: str) -> tuple[str, str] | None:
@@ -222,6 +237,49 @@ ODDS_FIELDS = (
     "likely_score",
     "likely_score_p",
 )
+# The markets of a pairing, one map attribute beside ODDS_FIELDS (items written before markets
+# existed lack it; readers then serve the 1X2 numbers alone). Probabilities only: fair prices are
+# derived on the way out by fair_price and handicap_price, so the item stays small (about 3 KB).
+#   intervals       {"home"|"draw"|"away": [low, high]}, the CREDIBLE_MASS interval over the draws
+#   over            {"0.5": P(total goals > 0.5), ...} for OVER_UNDER_LINES
+#   btts            P(both teams score)
+#   double_chance   {"home_draw", "home_away", "draw_away"}: P of either outcome
+#   draw_no_bet     {"home", "away"}: P(that side wins | no draw)
+#   asian_handicap  {"-2.5": [win, half_win, push, half_loss, loss], ...}: the HOME side at each line
+#                   (the home team's handicap, ASIAN_HANDICAP_QUARTERS); the away side is its mirror
+#   correct_score   P of each score 0..CORRECT_SCORE_MAX_GOALS a side, row-major by home goals
+#   likeliest       [{"score": "1-1", "p": ...}, ...], the LIKELIEST_SCORES likeliest scores
+MARKETS_FIELD = "markets"
+MARKET_KEYS = (
+    "intervals",
+    "over",
+    "btts",
+    "double_chance",
+    "draw_no_bet",
+    "asian_handicap",
+    "correct_score",
+    "likeliest",
+)
+OVER_UNDER_LINES = (0.5, 1.5, 2.5, 3.5, 4.5)
+ASIAN_HANDICAP_QUARTERS = tuple(range(-10, 11))  # home handicaps -2.5 ... +2.5 in quarter goals
+HANDICAP_OUTCOMES = ("win", "half_win", "push", "half_loss", "loss")
+CORRECT_SCORE_MAX_GOALS = 6
+LIKELIEST_SCORES = 10
+CREDIBLE_MASS = 0.9
+OUTCOMES = ("home", "draw", "away")
+DOUBLE_CHANCE = ("home_draw", "home_away", "draw_away")
+PRICE_PLACES = 6
+STORED_DIGITS = 6  # significant digits of stored market numbers: a 1e-9 score keeps its price
+
+
+def goals_label(line: float) -> str:
+    """An over/under line as a key: 2.5 -> "2.5"."""
+    return f"{line:g}"
+
+
+def handicap_label(quarters: int) -> str:
+    """A home handicap in quarter goals as a key: -3 -> "-0.75", 0 -> "0", 2 -> "+0.5"."""
+    return "0" if quarters == 0 else f"{quarters / 4:+g}"
 
 
 def pointer_key(competition: str) -> dict[str, str]:
@@ -237,25 +295,43 @@ def odds_key(competition: str, version: str, home: str, away: str) -> dict[str, 
 
 
 def odds_item(competition: str, version: str, home: str, away: str, odds: dict[str, Any]) -> dict[str, Any]:
-    """The stored item of one ordered pairing; `odds` holds ODDS_FIELDS as plain numbers."""
+    """The stored item of one ordered pairing; `odds` holds ODDS_FIELDS (and MARKETS_FIELD) as plain numbers."""
     missing = [name for name in ODDS_FIELDS if name not in odds]
+    markets = odds.get(MARKETS_FIELD)
+    if markets is not None:
+        missing += [f"{MARKETS_FIELD}.{key}" for key in MARKET_KEYS if key not in markets]
     if missing:
         raise ContractError(f"odds for {home} v {away} lack {missing}")
     item: dict[str, Any] = {**odds_key(competition, version, home, away), "home": home, "away": away}
     for name in ODDS_FIELDS:
         value = odds[name]
         item[name] = value if isinstance(value, str) else to_dynamo_number(value)
+    if markets is not None:
+        item[MARKETS_FIELD] = _to_dynamo_tree({key: markets[key] for key in MARKET_KEYS})
     return item
 
 
 def odds_from_item(item: dict[str, Any]) -> dict[str, Any]:
-    """The served fields of a stored odds item, numbers as floats."""
-    return {name: from_dynamo(item[name]) for name in ("home", "away", *ODDS_FIELDS)}
+    """The served fields of a stored odds item, numbers as floats; `markets` is None on an older item."""
+    odds = {name: from_dynamo(item[name]) for name in ("home", "away", *ODDS_FIELDS)}
+    odds[MARKETS_FIELD] = from_dynamo(item[MARKETS_FIELD]) if MARKETS_FIELD in item else None
+    return odds
 
 
 def to_dynamo_number(value: float, places: int = 6) -> Decimal:
     """Round a float for storage; DynamoDB numbers are decimals, never binary floats."""
     return Decimal(str(round(float(value), places)))
+
+
+def _to_dynamo_tree(value: Any) -> Any:
+    """Maps, lists and numbers for DynamoDB, numbers to STORED_DIGITS significant digits."""
+    if isinstance(value, dict):
+        return {str(key): _to_dynamo_tree(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_dynamo_tree(item) for item in value]
+    if isinstance(value, str):
+        return value
+    return Decimal(f"{float(value):.{STORED_DIGITS}g}")
 
 
 def from_dynamo(value: Any) -> Any:
@@ -267,6 +343,150 @@ def from_dynamo(value: Any) -> Any:
     if isinstance(value, list):
         return [from_dynamo(item) for item in value]
     return value
+
+
+# --- What is served: fair prices, the markets document, the flat odds table -------------------------
+# One definition for the query API (per fixture and in bulk), the S3 exports and `matchodds price`.
+
+
+def fair_price(probability: float) -> float | None:
+    """The decimal price at which a bet on an outcome of this probability breaks even; None if impossible."""
+    return round(1 / probability, PRICE_PLACES) if probability > 0 else None
+
+
+def handicap_price(win: float, half_win: float, push: float, half_loss: float, loss: float) -> float | None:
+    """The fair decimal price d of a bet that can be half won, void or half lost: E[payout] = stake.
+
+    (d - 1) * (win + half_win / 2) = loss + half_loss / 2; a push returns the stake and drops out.
+    """
+    backed = win + half_win / 2
+    return round(1 + (loss + half_loss / 2) / backed, PRICE_PLACES) if backed > 0 else None
+
+
+def priced(probability: float) -> dict[str, float | None]:
+    return {"probability": probability, "fair_odds": fair_price(probability)}
+
+
+def _handicap_side(outcomes: list[float]) -> dict[str, float | None]:
+    return {**dict(zip(HANDICAP_OUTCOMES, outcomes, strict=True)), "fair_odds": handicap_price(*outcomes)}
+
+
+def markets_document(markets: dict[str, Any]) -> dict[str, Any]:
+    """The served form of a stored markets map: every probability with its fair price."""
+    over = markets["over"]
+    handicaps = markets["asian_handicap"]
+    size = CORRECT_SCORE_MAX_GOALS + 1
+    grid = [markets["correct_score"][row * size : (row + 1) * size] for row in range(size)]
+    return {
+        "credible_intervals": {
+            "mass": CREDIBLE_MASS,
+            **{outcome: {"low": low, "high": high} for outcome, (low, high) in markets["intervals"].items()},
+        },
+        "markets": {
+            "over_under": [
+                {"line": line, "over": priced(over[goals_label(line)]), "under": priced(1 - over[goals_label(line)])}
+                for line in OVER_UNDER_LINES
+            ],
+            "both_teams_to_score": {"yes": priced(markets["btts"]), "no": priced(1 - markets["btts"])},
+            "double_chance": {name: priced(markets["double_chance"][name]) for name in DOUBLE_CHANCE},
+            "draw_no_bet": {side: priced(markets["draw_no_bet"][side]) for side in ("home", "away")},
+            "asian_handicap": [
+                {
+                    "line": quarters / 4,
+                    "home": _handicap_side(handicaps[handicap_label(quarters)]),
+                    "away": _handicap_side(handicaps[handicap_label(quarters)][::-1]),
+                }
+                for quarters in ASIAN_HANDICAP_QUARTERS
+            ],
+        },
+        "correct_score": {
+            "max_goals": CORRECT_SCORE_MAX_GOALS,
+            "probabilities": grid,
+            "fair_odds": [[fair_price(cell) for cell in row] for row in grid],
+            "other": max(0.0, 1 - sum(markets["correct_score"])),
+            "likeliest": [
+                {"score": entry["score"], "probability": entry["p"], "fair_odds": fair_price(entry["p"])}
+                for entry in markets["likeliest"]
+            ],
+        },
+    }
+
+
+def _table_columns() -> tuple[str, ...]:
+    columns = ["competition", "version", "home", "away", "home_name", "away_name"]
+    for outcome in OUTCOMES:
+        columns += [f"p_{outcome}", f"p_{outcome}_low", f"p_{outcome}_high"]
+    columns += [f"odds_{outcome}" for outcome in OUTCOMES]
+    columns += ["xg_home", "xg_away", "likely_score", "likely_score_p"]
+    for line in map(goals_label, OVER_UNDER_LINES):
+        columns += [f"p_over_{line}", f"odds_over_{line}", f"odds_under_{line}"]
+    columns += ["p_btts", "odds_btts_yes", "odds_btts_no"]
+    columns += [f"odds_{name}" for name in DOUBLE_CHANCE]
+    columns += ["odds_dnb_home", "odds_dnb_away"]
+    for line in map(handicap_label, ASIAN_HANDICAP_QUARTERS):
+        columns += [f"odds_ah_home_{line}", f"odds_ah_away_{line}"]
+    return tuple(columns)
+
+
+# The odds table's columns: one row per ordered pairing; the ah lines are the home team's handicap.
+TABLE_COLUMNS = _table_columns()
+
+
+def table_row(competition: str, version: str, odds: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """One flat row of the odds table from the fields odds_from_item returns; markets empty on an older item."""
+    home, away = odds["home"], odds["away"]
+    row: dict[str, Any] = dict.fromkeys(TABLE_COLUMNS)
+    row.update(competition=competition, version=version, home=home, away=away)
+    row.update(home_name=names.get(home), away_name=names.get(away))
+    row.update({name: odds[name] for name in ODDS_FIELDS})
+    if odds.get(MARKETS_FIELD) is None:
+        return row
+    document = markets_document(odds[MARKETS_FIELD])
+    for outcome in OUTCOMES:
+        interval = document["credible_intervals"][outcome]
+        row[f"p_{outcome}_low"], row[f"p_{outcome}_high"] = interval["low"], interval["high"]
+    markets = document["markets"]
+    for entry in markets["over_under"]:
+        line = goals_label(entry["line"])
+        row[f"p_over_{line}"] = entry["over"]["probability"]
+        row[f"odds_over_{line}"], row[f"odds_under_{line}"] = entry["over"]["fair_odds"], entry["under"]["fair_odds"]
+    btts = markets["both_teams_to_score"]
+    row.update(p_btts=btts["yes"]["probability"], odds_btts_yes=btts["yes"]["fair_odds"])
+    row["odds_btts_no"] = btts["no"]["fair_odds"]
+    row.update({f"odds_{name}": markets["double_chance"][name]["fair_odds"] for name in DOUBLE_CHANCE})
+    row.update({f"odds_dnb_{side}": markets["draw_no_bet"][side]["fair_odds"] for side in ("home", "away")})
+    for entry, quarters in zip(markets["asian_handicap"], ASIAN_HANDICAP_QUARTERS, strict=True):
+        line = handicap_label(quarters)
+        row[f"odds_ah_home_{line}"] = entry["home"]["fair_odds"]
+        row[f"odds_ah_away_{line}"] = entry["away"]["fair_odds"]
+    return row
+
+
+def table_csv(rows: list[dict[str, Any]]) -> str:
+    """The odds table as CSV text: a header of TABLE_COLUMNS, empty cells for missing values."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(TABLE_COLUMNS)
+    for row in rows:
+        writer.writerow(["" if row[column] is None else row[column] for column in TABLE_COLUMNS])
+    return buffer.getvalue()
+
+
+def model_provenance(pointer: dict[str, Any]) -> dict[str, Any]:
+    """What a reply says about the model behind the odds, from the competition's pointer."""
+    return {
+        "version": pointer["version"],
+        "name": pointer["model"],
+        "fitted_at": pointer["fitted_at"],
+        "data_from": pointer["data_from"],
+        "data_through": pointer["data_through"],
+        "matches": pointer["matches"],
+    }
+
+
+def table_document(competition: str, pointer: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The odds table as JSON: the same rows as the CSV, with the model's provenance once."""
+    return {"competition": competition, "model": model_provenance(pointer), "columns": TABLE_COLUMNS, "fixtures": rows}
 
 
 # --- Settings --------------------------------------------------------------------------------------

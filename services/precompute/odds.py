@@ -1,9 +1,11 @@
-"""Exact match odds from posterior draws: numpy only, no AWS.
+"""Exact match odds and markets from posterior draws: numpy only, no AWS.
 
 For a fixture, each posterior draw gives two Poisson goal rates; the probability of every score is
 the AVERAGE over all draws of the product of the two Poisson pmfs (the posterior predictive), on a
 grid of 0..N goals a side with N chosen so that the mass left outside is below 1e-6. No simulation:
-the same posterior always gives the same odds.
+the same posterior always gives the same odds. Every market is a sum over that averaged grid; only
+the credible intervals of P(home), P(draw), P(away) need the per-draw probabilities, which come
+from the same per-draw pmfs without forming a grid per draw.
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matchodds.contract import Posterior
+from matchodds.contract import (
+    ASIAN_HANDICAP_QUARTERS,
+    CORRECT_SCORE_MAX_GOALS,
+    CREDIBLE_MASS,
+    HANDICAP_OUTCOMES,
+    LIKELIEST_SCORES,
+    OVER_UNDER_LINES,
+    Posterior,
+)
 
 TAIL_MASS = 1e-6
 MAX_GRID_GOALS = 60
@@ -52,8 +62,26 @@ class PredictionDraws:
 
 
 @dataclass(frozen=True)
+class FixtureMarkets:
+    """The markets of one pairing, all probabilities of the posterior predictive.
+
+    intervals: (3, 2), P(home), P(draw), P(away) at the credible interval's low and high ends;
+    over: P(total goals > line) for each of OVER_UNDER_LINES; btts: P(both teams score);
+    handicap: (lines, 5), for each of ASIAN_HANDICAP_QUARTERS the home side's HANDICAP_OUTCOMES;
+    correct_score: the grid's 0..CORRECT_SCORE_MAX_GOALS corner; likeliest: the likeliest scores.
+    """
+
+    intervals: np.ndarray
+    over: np.ndarray
+    btts: float
+    handicap: np.ndarray
+    correct_score: np.ndarray
+    likeliest: tuple[tuple[tuple[int, int], float], ...]
+
+
+@dataclass(frozen=True)
 class FixtureOdds:
-    """Everything served for one ordered pairing."""
+    """Everything served for one ordered pairing; `markets` only when they were asked for."""
 
     home: int
     away: int
@@ -65,6 +93,7 @@ class FixtureOdds:
     likely_score: tuple[int, int]
     likely_score_p: float
     score_grid: np.ndarray
+    markets: FixtureMarkets | None = None
 
     @property
     def fair_odds(self) -> tuple[float, float, float]:
@@ -86,10 +115,17 @@ def grid_size(max_rate: float, tail: float = TAIL_MASS) -> int:
 
 
 def poisson_pmf(rates: np.ndarray, max_goals: int) -> np.ndarray:
-    """pmf of 0..max_goals for each rate; shape rates.shape + (max_goals + 1,)."""
-    goals = np.arange(max_goals + 1)
-    log_factorial = np.cumsum(np.log(np.maximum(goals, 1)))
-    return np.exp(goals * np.log(rates)[..., None] - rates[..., None] - log_factorial)
+    """pmf of 0..max_goals for rates shaped (pairs, draws); shape (pairs, max_goals + 1, draws).
+
+    Goals sit before draws so that each goal's slice is contiguous; the recurrence
+    pmf(k) = pmf(k - 1) * rate / k costs one multiplication per cell instead of an exp and a log.
+    """
+    pmf = np.empty((rates.shape[0], max_goals + 1, rates.shape[1]))
+    np.exp(-rates, out=pmf[:, 0])
+    for goals in range(1, max_goals + 1):
+        np.multiply(pmf[:, goals - 1], rates, out=pmf[:, goals])
+        pmf[:, goals] *= 1.0 / goals
+    return pmf
 
 
 def dixon_coles_tau(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray) -> np.ndarray:
@@ -99,17 +135,56 @@ def dixon_coles_tau(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarra
     return tau.reshape(*tau.shape[:-1], 2, 2)
 
 
-def score_grids(draws: PredictionDraws, home_team: np.ndarray, away_team: np.ndarray, max_goals: int) -> np.ndarray:
-    """Posterior-predictive score grids for pairs of teams: (pairs, max_goals + 1, max_goals + 1)."""
+@dataclass(frozen=True)
+class _PairPmfs:
+    """The per-draw goal pmfs of a batch of pairs, and the Dixon-Coles change to their low scores."""
+
+    home: np.ndarray  # (pairs, goals, draws)
+    away: np.ndarray
+    low_score_change: np.ndarray | None  # (pairs, 2, 2, draws): added to the product pmf, or None
+
+    @property
+    def n_draws(self) -> int:
+        return self.home.shape[-1]
+
+    def grids(self) -> np.ndarray:
+        """The posterior-predictive score grids: the mean over draws of the product pmfs."""
+        grids = np.matmul(self.home, np.swapaxes(self.away, -1, -2)) / self.n_draws
+        if self.low_score_change is not None:
+            grids[:, :2, :2] += self.low_score_change.mean(axis=-1)
+        return grids
+
+    def outcome_draws(self) -> np.ndarray:
+        """P(home win), P(draw), P(away win) in each draw, normalised per draw: (pairs, 3, draws)."""
+        away_cdf = np.empty_like(self.away)  # a loop of contiguous adds: cumsum along axis 1 is far slower
+        away_cdf[:, 0] = self.away[:, 0]
+        for goals in range(1, self.away.shape[1]):
+            np.add(away_cdf[:, goals - 1], self.away[:, goals], out=away_cdf[:, goals])
+        draw = np.einsum("pgd,pgd->pd", self.home, self.away)
+        home = np.einsum("pgd,pgd->pd", self.home[:, 1:], away_cdf[:, :-1])
+        mass = self.home.sum(axis=1) * away_cdf[:, -1]
+        if self.low_score_change is not None:
+            change = self.low_score_change
+            draw = draw + change[:, 0, 0] + change[:, 1, 1]
+            home = home + change[:, 1, 0]
+            mass = mass + change.sum(axis=(1, 2))
+        away = mass - home - draw
+        return np.stack([home, draw, away], axis=1) / mass[:, None, :]
+
+
+def _pair_pmfs(draws: PredictionDraws, home_team: np.ndarray, away_team: np.ndarray, max_goals: int) -> _PairPmfs:
     home_rate, away_rate = draws.rates(home_team, away_team)
     home_pmf, away_pmf = poisson_pmf(home_rate, max_goals), poisson_pmf(away_rate, max_goals)
-    n_draws = home_rate.shape[-1]
-    grids = np.matmul(np.swapaxes(home_pmf, -1, -2), away_pmf) / n_draws
+    change = None
     if draws.rho is not None:
-        tau = dixon_coles_tau(home_rate, away_rate, draws.rho)
-        low_scores = home_pmf[..., :2, None] * away_pmf[..., None, :2]  # (pairs, draws, 2, 2), uncorrected
-        grids[..., :2, :2] += ((tau - 1) * low_scores).sum(axis=-3) / n_draws
-    return grids
+        tau = np.moveaxis(dixon_coles_tau(home_rate, away_rate, draws.rho), 1, -1)  # (pairs, 2, 2, draws)
+        change = (tau - 1) * home_pmf[:, :2, None, :] * away_pmf[:, None, :2, :]
+    return _PairPmfs(home_pmf, away_pmf, change)
+
+
+def score_grids(draws: PredictionDraws, home_team: np.ndarray, away_team: np.ndarray, max_goals: int) -> np.ndarray:
+    """Posterior-predictive score grids for pairs of teams: (pairs, max_goals + 1, max_goals + 1)."""
+    return _pair_pmfs(draws, home_team, away_team, max_goals).grids()
 
 
 def outcome_probabilities(grids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -120,20 +195,83 @@ def outcome_probabilities(grids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return p_home, p_draw, 1 - p_home - p_draw
 
 
-def all_fixtures(draws: PredictionDraws) -> Iterator[FixtureOdds]:
-    """Odds for every ordered pairing of distinct teams, one home team at a time to bound memory."""
+def handicap_weights(quarters: int, margins: np.ndarray) -> np.ndarray:
+    """How a home bet at handicap quarters/4 ends for each home goal margin: one-hot over HANDICAP_OUTCOMES.
+
+    A quarter line (an odd number of quarters) splits the stake into the two half-goal or whole-goal
+    lines either side; each half wins, is void (push) or loses on its own. Counting in quarter goals
+    keeps every comparison exact.
+    """
+    halves = (quarters - 1, quarters + 1) if quarters % 2 else (quarters, quarters)
+    result = sum(np.sign(4 * margins + half) for half in halves)  # 2: both halves win ... -2: both lose
+    return np.eye(len(HANDICAP_OUTCOMES))[2 - result]
+
+
+def grid_markets(grids: np.ndarray) -> dict[str, np.ndarray]:
+    """The markets of normalised score grids (pairs, K, K): every number as a probability per pair."""
+    size = grids.shape[-1]
+    home_goals, away_goals = np.indices((size, size))
+    totals = home_goals + away_goals
+    over_masks = np.stack([totals > line for line in OVER_UNDER_LINES]).astype(grids.dtype)
+    over = np.einsum("pij,lij->pl", grids, over_masks)
+    btts = grids[:, 1:, 1:].sum(axis=(-2, -1))
+    margins = np.arange(-(size - 1), size)
+    margin_of_cell = np.eye(len(margins))[home_goals - away_goals + size - 1]  # (K, K, margins)
+    margin_probability = np.einsum("pij,ijm->pm", grids, margin_of_cell)
+    weights = np.stack([handicap_weights(quarters, margins) for quarters in ASIAN_HANDICAP_QUARTERS])
+    handicap = np.einsum("pm,lmo->plo", margin_probability, weights)
+    corner = CORRECT_SCORE_MAX_GOALS + 1
+    correct_score = np.zeros((grids.shape[0], corner, corner))
+    kept = min(corner, size)
+    correct_score[:, :kept, :kept] = grids[:, :kept, :kept]
+    return {"over": over, "btts": btts, "handicap": handicap, "correct_score": correct_score}
+
+
+def likeliest_scores(grid: np.ndarray, count: int = LIKELIEST_SCORES) -> tuple[tuple[tuple[int, int], float], ...]:
+    """The `count` likeliest scores of one normalised grid, likeliest first (ties: fewer home goals first)."""
+    flat = grid.ravel()
+    order = np.argsort(-flat, kind="stable")[:count]
+    return tuple(((int(cell // grid.shape[1]), int(cell % grid.shape[1])), float(flat[cell])) for cell in order)
+
+
+def credible_intervals(outcome_draws: np.ndarray, mass: float = CREDIBLE_MASS) -> np.ndarray:
+    """The central `mass` interval of each outcome's per-draw probability: (pairs, 3, 2)."""
+    tail = (1 - mass) / 2
+    return np.moveaxis(np.quantile(outcome_draws, [tail, 1 - tail], axis=-1), 0, -1)
+
+
+def all_fixtures(draws: PredictionDraws, *, markets: bool = False) -> Iterator[FixtureOdds]:
+    """Odds for every ordered pairing of distinct teams, one home team at a time to bound memory.
+
+    With markets=False only the 1X2 numbers, expected goals and likeliest score are made (the fast
+    path); with markets=True each fixture also carries its FixtureMarkets.
+    """
     teams = np.arange(draws.n_teams)
     max_goals = grid_size(draws.max_rate())
     for home in teams:
         aways = teams[teams != home]
         homes = np.full_like(aways, home)
-        grids = score_grids(draws, homes, aways, max_goals)
+        pmfs = _pair_pmfs(draws, homes, aways, max_goals)
+        grids = pmfs.grids()
         p_home, p_draw, p_away = outcome_probabilities(grids)
         home_rate, away_rate = draws.rates(homes, aways)
         xg_home, xg_away = home_rate.mean(axis=-1), away_rate.mean(axis=-1)
+        normalised = grids / grids.sum(axis=(-2, -1), keepdims=True)
+        extra = grid_markets(normalised) if markets else None
+        intervals = credible_intervals(pmfs.outcome_draws()) if markets else None
         for position, away in enumerate(aways):
             grid = grids[position]
             best = np.unravel_index(int(np.argmax(grid)), grid.shape)
+            fixture_markets = None
+            if extra is not None and intervals is not None:
+                fixture_markets = FixtureMarkets(
+                    intervals=intervals[position],
+                    over=extra["over"][position],
+                    btts=float(extra["btts"][position]),
+                    handicap=extra["handicap"][position],
+                    correct_score=extra["correct_score"][position],
+                    likeliest=likeliest_scores(normalised[position]),
+                )
             yield FixtureOdds(
                 home=int(home),
                 away=int(away),
@@ -145,4 +283,5 @@ def all_fixtures(draws: PredictionDraws) -> Iterator[FixtureOdds]:
                 likely_score=(int(best[0]), int(best[1])),
                 likely_score_p=float(grid[best] / grid.sum()),
                 score_grid=grid,
+                markets=fixture_markets,
             )
