@@ -35,6 +35,8 @@ TEAM_CODE_RE = re.compile(r"^[A-Z]{3}$")
 VERSION_RE = re.compile(r"^\d{8}T\d{6}Z$")
 VERSION_FORMAT = "%Y%m%dT%H%M%SZ"
 DEFAULT_COMPETITION = "E0"
+# The leagues that data/teams.csv covers, as the page offers them.
+COMPETITION_NAMES = {"E0": "Premier League", "SP1": "La Liga", "D1": "Bundesliga", "I1": "Serie A", "F1": "Ligue 1"}
 
 
 class ContractError(ValueError):
@@ -367,6 +369,11 @@ def priced(probability: float) -> dict[str, float | None]:
     return {"probability": probability, "fair_odds": fair_price(probability)}
 
 
+def complement(probability: float) -> float:
+    """1 - p without the binary noise of the subtraction (stored numbers have 6 significant digits)."""
+    return round(1 - probability, 12)
+
+
 def _handicap_side(outcomes: list[float]) -> dict[str, float | None]:
     return {**dict(zip(HANDICAP_OUTCOMES, outcomes, strict=True)), "fair_odds": handicap_price(*outcomes)}
 
@@ -384,10 +391,14 @@ def markets_document(markets: dict[str, Any]) -> dict[str, Any]:
         },
         "markets": {
             "over_under": [
-                {"line": line, "over": priced(over[goals_label(line)]), "under": priced(1 - over[goals_label(line)])}
+                {
+                    "line": line,
+                    "over": priced(over[goals_label(line)]),
+                    "under": priced(complement(over[goals_label(line)])),
+                }
                 for line in OVER_UNDER_LINES
             ],
-            "both_teams_to_score": {"yes": priced(markets["btts"]), "no": priced(1 - markets["btts"])},
+            "both_teams_to_score": {"yes": priced(markets["btts"]), "no": priced(complement(markets["btts"]))},
             "double_chance": {name: priced(markets["double_chance"][name]) for name in DOUBLE_CHANCE},
             "draw_no_bet": {side: priced(markets["draw_no_bet"][side]) for side in ("home", "away")},
             "asian_handicap": [
@@ -403,7 +414,7 @@ def markets_document(markets: dict[str, Any]) -> dict[str, Any]:
             "max_goals": CORRECT_SCORE_MAX_GOALS,
             "probabilities": grid,
             "fair_odds": [[fair_price(cell) for cell in row] for row in grid],
-            "other": max(0.0, 1 - sum(markets["correct_score"])),
+            "other": max(0.0, complement(sum(markets["correct_score"]))),
             "likeliest": [
                 {"score": entry["score"], "probability": entry["p"], "fair_odds": fair_price(entry["p"])}
                 for entry in markets["likeliest"]

@@ -1,21 +1,44 @@
-"""The HTTP API's routes: validate input, ask the repository, shape the reply. Errors map here, once."""
+"""The HTTP API's routes: validate input, ask the repository, shape the reply. Errors map here, once.
+
+Input is checked by hand rather than by powertools' validation, which would import pydantic on
+every cold start; the OpenAPI document (services/query/openapi.py) is built only when asked for.
+"""
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
-from matchodds.contract import COMPETITION_RE, DEFAULT_COMPETITION, TEAM_CODE_RE
-from services.query.repository import OddsNotReady, OddsReader, UnknownTeam
+from matchodds.contract import (
+    COMPETITION_NAMES,
+    COMPETITION_RE,
+    DEFAULT_COMPETITION,
+    TEAM_CODE_RE,
+    markets_document,
+    model_provenance,
+    table_csv,
+    table_document,
+    table_row,
+)
+from services.query.repository import OddsNotReady, OddsReader, OddsUnavailable, UnknownTeam
 
 logger = Logger(service="query")
 app = APIGatewayHttpResolver()
+STATIC = Path(__file__).with_name("static")
+MAX_BULK_FIXTURES = 100
+TABLE_FORMATS = ("json", "csv")
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+HTML_CONTENT_TYPE = "text/html; charset=utf-8"
+EXAMPLE_FIXTURE = '{"home": "ARS", "away": "MCI"}'
 
 
 class BadRequest(ValueError):
-    """The request itself is wrong: a malformed code or competition, the same team twice."""
+    """The request itself is wrong: a malformed code, competition or body, the same team twice."""
 
 
 def _repository() -> OddsReader:
@@ -34,11 +57,78 @@ def _competition() -> str:
     return competition
 
 
-def _team_code(text: str) -> str:
+def _team_code(text: str, where: str = "team") -> str:
     code = text.upper()
     if not TEAM_CODE_RE.match(code):
-        raise BadRequest(f"team {text[:20]!r} is not a three-letter team code such as ARS")
+        raise BadRequest(f"{where} {text[:20]!r} is not a three-letter team code such as ARS")
     return code
+
+
+def _pair(home: str, away: str, where: str | None = None) -> tuple[str, str]:
+    """Two valid, different codes; `where` names the fixture in a bulk body (e.g. fixtures[3])."""
+    home_code = _team_code(home, f"{where}.home" if where else "team")
+    away_code = _team_code(away, f"{where}.away" if where else "team")
+    if home_code == away_code:
+        raise BadRequest(f"{where + ': ' if where else ''}a team cannot play itself: {home_code} v {away_code}")
+    return home_code, away_code
+
+
+def fixture_list(body: str | None) -> list[tuple[str, str]]:
+    """The (home, away) codes of a bulk request's body, a JSON list of {"home": ..., "away": ...} objects."""
+    if not body:
+        raise BadRequest(f"the body must be a JSON list of fixtures such as [{EXAMPLE_FIXTURE}]")
+    try:
+        fixtures = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise BadRequest(f"the body is not JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    if not isinstance(fixtures, list):
+        raise BadRequest(f"the body must be a JSON list of fixtures, not {_json_kind(fixtures)}")
+    if not 1 <= len(fixtures) <= MAX_BULK_FIXTURES:
+        raise BadRequest(f"the body must list 1 to {MAX_BULK_FIXTURES} fixtures, not {len(fixtures)}")
+    pairs = []
+    for position, fixture in enumerate(fixtures):
+        where = f"fixtures[{position}]"
+        if not isinstance(fixture, dict) or set(fixture) != {"home", "away"}:
+            raise BadRequest(f'{where} must be an object with exactly "home" and "away", e.g. {EXAMPLE_FIXTURE}')
+        if not all(isinstance(fixture[side], str) for side in ("home", "away")):
+            raise BadRequest(f"{where}: home and away must be team codes such as ARS, as strings")
+        pairs.append(_pair(fixture["home"], fixture["away"], where))
+    return pairs
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {dict: "an object", str: "a string", bool: "true or false", int: "a number", float: "a number"}
+    return kinds.get(type(value), "null")
+
+
+def _table_format() -> str:
+    """csv or json: ?format= decides, else the Accept header (JSON unless text/csv is preferred)."""
+    given = app.current_event.get_query_string_value("format")
+    if given is not None:
+        if given.lower() not in TABLE_FORMATS:
+            raise BadRequest(f"format {given[:20]!r} is not one of {', '.join(TABLE_FORMATS)}")
+        return given.lower()
+    accept = app.current_event.get_header_value("accept", default_value="", case_sensitive=False) or ""
+    return "csv" if prefers_csv(accept) else "json"
+
+
+def prefers_csv(accept: str) -> bool:
+    """True when an Accept header ranks text/csv above JSON (q-values, with wildcards counting for JSON)."""
+    quality = {"csv": 0.0, "json": 0.0}
+    for media_range in accept.split(","):
+        media_type, *params = (part.strip() for part in media_range.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        kind = {"text/csv": "csv", "text/*": "csv", "application/json": "json", "*/*": "json"}.get(media_type.lower())
+        if kind:
+            quality[kind] = max(quality[kind], q)
+    return quality["csv"] > quality["json"]
 
 
 def _error(status: int, error: str, message: str, **extra: Any) -> Response:
@@ -64,39 +154,127 @@ def _not_ready(error: OddsNotReady) -> Response:
     return _error(503, "not_ready", str(error), competition=error.competition)
 
 
-@app.get("/odds/<home>/<away>")
-def fixture_odds(home: str, away: str) -> dict[str, Any]:
-    competition = _competition()
-    home_code, away_code = _team_code(home), _team_code(away)
-    if home_code == away_code:
-        raise BadRequest(f"a team cannot play itself: {home_code} v {away_code}")
-    odds, pointer = _repository().fixture(competition, home_code, away_code)
-    names = pointer["team_names"]
-    return {
-        "competition": competition,
-        "home": {"code": home_code, "name": names[home_code]},
-        "away": {"code": away_code, "name": names[away_code]},
+@app.exception_handler(OddsUnavailable)
+def _unavailable(error: OddsUnavailable) -> Response:
+    return _error(503, "unavailable", str(error), competition=error.competition)
+
+
+def fixture_document(odds: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """The served odds of one fixture: 1X2, prices, expected goals, and every market when stored."""
+    document = {
+        "home": {"code": odds["home"], "name": names[odds["home"]]},
+        "away": {"code": odds["away"], "name": names[odds["away"]]},
         "probabilities": {"home": odds["p_home"], "draw": odds["p_draw"], "away": odds["p_away"]},
         "fair_odds": {"home": odds["odds_home"], "draw": odds["odds_draw"], "away": odds["odds_away"]},
         "expected_goals": {"home": odds["xg_home"], "away": odds["xg_away"]},
         "most_likely_score": {"score": odds["likely_score"], "probability": odds["likely_score_p"]},
-        "model": _provenance(pointer),
+    }
+    if odds["markets"] is not None:
+        document.update(markets_document(odds["markets"]))
+    return document
+
+
+@app.get(
+    "/odds/<home>/<away>",
+    operation_id="getFixtureOdds",
+    summary="The odds and markets of one fixture",
+    tags=["odds"],
+)
+def fixture_odds(home: str, away: str) -> dict[str, Any]:
+    competition = _competition()
+    home_code, away_code = _pair(home, away)
+    odds, pointer = _repository().fixture(competition, home_code, away_code)
+    return {
+        "competition": competition,
+        **fixture_document(odds, pointer["team_names"]),
+        "model": model_provenance(pointer),
     }
 
 
-@app.get("/teams")
+@app.post("/odds", operation_id="postOdds", summary="The odds of up to 100 fixtures in one request", tags=["odds"])
+def bulk_odds() -> dict[str, Any]:
+    competition = _competition()
+    pairs = fixture_list(app.current_event.decoded_body)
+    found, pointer = _repository().fixtures(competition, pairs)
+    names = pointer["team_names"]
+    fixtures = []
+    for home, away in pairs:
+        if (home, away) in found:
+            fixtures.append(fixture_document(found[(home, away)], names))
+            continue
+        unknown = UnknownTeam(competition, [code for code in (home, away) if code not in names])
+        fixtures.append(
+            {
+                "home": {"code": home, "name": names.get(home)},
+                "away": {"code": away, "name": names.get(away)},
+                "error": "unknown_team",
+                "message": str(unknown),
+                "teams": unknown.codes,
+            }
+        )
+    return {"competition": competition, "model": model_provenance(pointer), "fixtures": fixtures}
+
+
+@app.get("/odds", operation_id="getOddsTable", summary="Every pairing of a competition, as JSON or CSV", tags=["odds"])
+def odds_table() -> Response[dict[str, Any]]:
+    competition = _competition()
+    table_format = _table_format()
+    odds, pointer = _repository().table_odds(competition)
+    rows = [table_row(competition, pointer["version"], entry, pointer["team_names"]) for entry in odds]
+    if table_format == "json":
+        return Response(
+            status_code=200,
+            content_type=content_types.APPLICATION_JSON,
+            body=table_document(competition, pointer, rows),
+        )
+    filename = f"{competition}-{pointer['version']}.csv"
+    return Response(
+        status_code=200,
+        content_type=CSV_CONTENT_TYPE,
+        body=table_csv(rows),
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@app.get("/teams", operation_id="getTeams", summary="The teams of a competition's current version", tags=["teams"])
 def teams() -> dict[str, Any]:
     competition = _competition()
     pointer = _repository().pointer(competition)
-    return {"competition": competition, "teams": pointer["teams"], "model": _provenance(pointer)}
+    return {"competition": competition, "teams": pointer["teams"], "model": model_provenance(pointer)}
 
 
-def _provenance(pointer: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "version": pointer["version"],
-        "name": pointer["model"],
-        "fitted_at": pointer["fitted_at"],
-        "data_from": pointer["data_from"],
-        "data_through": pointer["data_through"],
-        "matches": pointer["matches"],
-    }
+@cache
+def page_html() -> str:
+    """The page, with the competitions it offers written in."""
+    options = json.dumps(COMPETITION_NAMES).replace("</", "<\\/")
+    return (STATIC / "index.html").read_text(encoding="utf-8").replace("/*COMPETITIONS*/{}", options)
+
+
+@app.get("/", include_in_schema=False)
+def page() -> Response[str]:
+    return Response(status_code=200, content_type=HTML_CONTENT_TYPE, body=page_html())
+
+
+def _base_path() -> str:
+    """Where the API is mounted: / for the $default stage (and the local stack), /<stage>/ otherwise."""
+    stage = app.current_event.request_context.stage
+    return "/" if stage in (None, "", "$default") else f"/{stage}/"
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_json() -> Response[str]:
+    # Imported here, not at the top: the document needs pydantic, which no odds request should load.
+    from services.query.openapi import document_json
+
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=document_json(app, _base_path()))
+
+
+@app.get("/docs", include_in_schema=False, compress=True)
+def swagger_ui() -> Response[str]:
+    from services.query.openapi import document_json, swagger_html
+
+    if app.current_event.get_query_string_value("format") == "json":  # Swagger UI's own link to the document
+        return openapi_json()
+    return Response(
+        status_code=200, content_type=HTML_CONTENT_TYPE, body=swagger_html(document_json(app, _base_path()))
+    )

@@ -1,16 +1,25 @@
-"""Reads odds from DynamoDB for the query Lambda: the pointer (cached briefly) and one item per fixture."""
+"""Reads odds from DynamoDB for the query Lambda: the pointer (cached briefly), then the items asked for.
+
+One fixture is one GetItem; a list of fixtures is one BatchGetItem (100 keys per call, unprocessed
+keys retried with backoff); a whole competition is one paginated Query of the current version's
+partition. Each read starts from the competition's pointer, and a read that finds the current
+version gone (the pointer moved on under a stale cache) reads the pointer afresh once.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
 
-from matchodds.contract import from_dynamo, odds_from_item, odds_key, pointer_key
+from matchodds.contract import PARTITION_KEY, from_dynamo, odds_from_item, odds_key, odds_partition, pointer_key
 
 POINTER_CACHE_SECONDS = 10.0
+BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
+RETRIED_ERRORS = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 _deserializer = TypeDeserializer()
 
 
@@ -19,6 +28,14 @@ class OddsNotReady(LookupError):
 
     def __init__(self, competition: str) -> None:
         super().__init__(f"no odds have been published for competition {competition} yet")
+        self.competition = competition
+
+
+class OddsUnavailable(RuntimeError):
+    """The table kept throttling a read after every retry; worth trying again shortly."""
+
+    def __init__(self, competition: str, missing: int) -> None:
+        super().__init__(f"{missing} fixture(s) of competition {competition} could not be read in time; try again")
         self.competition = competition
 
 
@@ -35,11 +52,27 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _deserializer.deserialize(value) for key, value in item.items()}
 
 
+def _key(key: dict[str, str]) -> dict[str, dict[str, str]]:
+    return {name: {"S": value} for name, value in key.items()}
+
+
+Pair = tuple[str, str]
+
+
 class OddsReader:
     """The query side of the odds table."""
 
-    def __init__(self, table: str, client: Any, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        table: str,
+        client: Any,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        max_attempts: int = 6,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.table, self.client, self.clock = table, client, clock
+        self.max_attempts, self.sleep = max_attempts, sleep
         self._pointers: dict[str, tuple[float, dict[str, Any]]] = {}
 
     def pointer(self, competition: str) -> dict[str, Any]:
@@ -47,9 +80,7 @@ class OddsReader:
         cached = self._pointers.get(competition)
         if cached and cached[0] > self.clock():
             return cached[1]
-        response = self.client.get_item(
-            TableName=self.table, Key={k: {"S": v} for k, v in pointer_key(competition).items()}
-        )
+        response = self.client.get_item(TableName=self.table, Key=_key(pointer_key(competition)))
         if "Item" not in response:
             raise OddsNotReady(competition)
         pointer = from_dynamo(_plain(response["Item"]))
@@ -57,20 +88,81 @@ class OddsReader:
         self._pointers[competition] = (self.clock() + POINTER_CACHE_SECONDS, pointer)
         return pointer
 
+    def _fresh_pointer(self, competition: str) -> dict[str, Any]:
+        self._pointers.pop(competition, None)
+        return self.pointer(competition)
+
     def fixture(self, competition: str, home: str, away: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """(odds, pointer) for one fixture of the current version; UnknownTeam names any unknown code."""
         pointer = self.pointer(competition)
         unknown = [code for code in (home, away) if code not in pointer["team_names"]]
         if unknown:
             raise UnknownTeam(competition, unknown)
-        key = odds_key(competition, pointer["version"], home, away)
-        response = self.client.get_item(TableName=self.table, Key={k: {"S": v} for k, v in key.items()})
-        if "Item" not in response:
-            # The pointer moved on and this version expired under a stale cache: read afresh once.
-            self._pointers.pop(competition, None)
-            pointer = self.pointer(competition)
+        for attempt in range(2):
             key = odds_key(competition, pointer["version"], home, away)
-            response = self.client.get_item(TableName=self.table, Key={k: {"S": v} for k, v in key.items()})
-            if "Item" not in response:
-                raise OddsNotReady(competition)
-        return odds_from_item(_plain(response["Item"])), pointer
+            response = self.client.get_item(TableName=self.table, Key=_key(key))
+            if "Item" in response:
+                return odds_from_item(_plain(response["Item"])), pointer
+            if attempt == 0:
+                pointer = self._fresh_pointer(competition)
+        raise OddsNotReady(competition)
+
+    def fixtures(self, competition: str, pairs: Iterable[Pair]) -> tuple[dict[Pair, dict[str, Any]], dict[str, Any]]:
+        """(odds by pair, pointer) for the pairs whose teams the current version knows, in one batch read.
+
+        Pairs with an unknown team are left out of the result (the caller reports them); the same pair
+        asked for twice is read once.
+        """
+        pointer = self.pointer(competition)
+        wanted = list(dict.fromkeys(pairs))
+        for attempt in range(2):
+            known = [pair for pair in wanted if all(code in pointer["team_names"] for code in pair)]
+            found = self._batch_get(competition, pointer["version"], known)
+            if len(found) == len(known):
+                return found, pointer
+            if attempt == 0:
+                pointer = self._fresh_pointer(competition)
+        raise OddsNotReady(competition)
+
+    def _batch_get(self, competition: str, version: str, pairs: list[Pair]) -> dict[Pair, dict[str, Any]]:
+        found: dict[Pair, dict[str, Any]] = {}
+        for start in range(0, len(pairs), BATCH_GET_KEYS):
+            pending = [_key(odds_key(competition, version, *pair)) for pair in pairs[start : start + BATCH_GET_KEYS]]
+            for attempt in range(self.max_attempts):
+                try:
+                    response = self.client.batch_get_item(RequestItems={self.table: {"Keys": pending}})
+                except ClientError as error:
+                    if error.response["Error"]["Code"] not in RETRIED_ERRORS:
+                        raise
+                else:
+                    for item in response.get("Responses", {}).get(self.table, []):
+                        odds = odds_from_item(_plain(item))
+                        found[(odds["home"], odds["away"])] = odds
+                    pending = response.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+                if not pending:
+                    break
+                self.sleep(min(0.02 * 2**attempt, 1.0))
+            else:
+                raise OddsUnavailable(competition, len(pending))
+        return found
+
+    def table_odds(self, competition: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """(every pairing's odds sorted by home then away, pointer) of the current version, by a paginated Query."""
+        pointer = self.pointer(competition)
+        for attempt in range(2):
+            odds = [odds_from_item(item) for item in self._partition(odds_partition(competition, pointer["version"]))]
+            if odds:
+                return sorted(odds, key=lambda entry: (entry["home"], entry["away"])), pointer
+            if attempt == 0:
+                pointer = self._fresh_pointer(competition)
+        raise OddsNotReady(competition)
+
+    def _partition(self, partition: str) -> Iterable[dict[str, Any]]:
+        pages = self.client.get_paginator("query").paginate(
+            TableName=self.table,
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY},
+            ExpressionAttributeValues={":pk": {"S": partition}},
+        )
+        for page in pages:
+            yield from (_plain(item) for item in page["Items"])

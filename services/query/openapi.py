@@ -1,0 +1,367 @@
+"""The query API described: the OpenAPI document and the Swagger UI page, built on the first request for them.
+
+powertools generates the document from the resolver's routes (paths, methods, path parameters,
+operation ids, summaries). The routes read their query parameters and bodies by hand, so those, the
+replies' schemas and the error replies are declared here as plain OpenAPI, by operation id, and merged
+in. Every example is a real reply: the app's own functions applied to two precomputed fixtures of the
+shipped season (static/example.json), so the examples cannot drift from what the API serves.
+
+This module imports pydantic (through powertools' OpenAPI models); only the docs routes import it.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import aws_lambda_powertools
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+from matchodds.contract import (
+    TABLE_COLUMNS,
+    model_provenance,
+    table_csv,
+    table_document,
+    table_row,
+)
+from services.query.app import MAX_BULK_FIXTURES, STATIC, fixture_document
+
+TITLE = "matchodds"
+API_VERSION = "1"
+DESCRIPTION = """Win/Draw/Lose odds and markets for football fixtures, from a Bayesian model of team strength.
+
+Every number is exact for the model: the average over all posterior draws. Probabilities come with
+fair decimal prices (1 / probability; for Asian handicap lines with half results and pushes, the price
+at which the expected payout equals the stake). The Asian handicap `line` is the HOME team's
+handicap; the away side of the same line has the opposite handicap. Data: football-data.co.uk."""
+SWAGGER_ASSETS = Path(aws_lambda_powertools.__file__).parent / "event_handler" / "openapi" / "swagger_ui"
+
+ERROR = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string", "enum": ["bad_request", "unknown_team", "not_ready", "unavailable"]},
+        "message": {"type": "string", "description": "What was wrong, naming the value"},
+        "teams": {"type": "array", "items": {"type": "string"}, "description": "unknown_team: the unknown codes"},
+        "competition": {"type": "string"},
+    },
+}
+NUMBER = {"type": "number"}
+PRICE = {"type": ["number", "null"], "description": "fair decimal price; null when the probability is 0"}
+PRICED = {"type": "object", "properties": {"probability": NUMBER, "fair_odds": PRICE}}
+HANDICAP_SIDE = {
+    "type": "object",
+    "properties": {
+        **dict.fromkeys(("win", "half_win", "push", "half_loss", "loss"), NUMBER),
+        "fair_odds": PRICE,
+    },
+}
+TEAM = {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": ["string", "null"]}}}
+MODEL = {
+    "type": "object",
+    "description": "The model version behind the numbers and the data it was fitted on",
+    "properties": {
+        "version": {"type": "string", "example": "20261125T142549Z"},
+        "name": {"type": "string"},
+        "fitted_at": {"type": "string", "format": "date-time"},
+        "data_from": {"type": "string", "format": "date"},
+        "data_through": {"type": "string", "format": "date"},
+        "matches": {"type": "integer"},
+    },
+}
+FIXTURE = {
+    "type": "object",
+    "properties": {
+        "home": TEAM,
+        "away": TEAM,
+        "probabilities": {"type": "object", "properties": dict.fromkeys(("home", "draw", "away"), NUMBER)},
+        "fair_odds": {"type": "object", "properties": dict.fromkeys(("home", "draw", "away"), NUMBER)},
+        "expected_goals": {"type": "object", "properties": dict.fromkeys(("home", "away"), NUMBER)},
+        "most_likely_score": {"type": "object", "properties": {"score": {"type": "string"}, "probability": NUMBER}},
+        "credible_intervals": {
+            "type": "object",
+            "description": "Central interval holding `mass` of the posterior of P(home), P(draw), P(away)",
+            "properties": {
+                "mass": NUMBER,
+                **dict.fromkeys(
+                    ("home", "draw", "away"), {"type": "object", "properties": {"low": NUMBER, "high": NUMBER}}
+                ),
+            },
+        },
+        "markets": {
+            "type": "object",
+            "properties": {
+                "over_under": {
+                    "type": "array",
+                    "items": {"type": "object", "properties": {"line": NUMBER, "over": PRICED, "under": PRICED}},
+                },
+                "both_teams_to_score": {"type": "object", "properties": {"yes": PRICED, "no": PRICED}},
+                "double_chance": {
+                    "type": "object",
+                    "properties": dict.fromkeys(("home_draw", "home_away", "draw_away"), PRICED),
+                },
+                "draw_no_bet": {
+                    "type": "object",
+                    "description": "probability: of winning given no draw (a draw returns the stake)",
+                    "properties": {"home": PRICED, "away": PRICED},
+                },
+                "asian_handicap": {
+                    "type": "array",
+                    "description": "Lines -2.5 to +2.5 in quarter goals; a quarter line splits the stake in two",
+                    "items": {
+                        "type": "object",
+                        "properties": {"line": NUMBER, "home": HANDICAP_SIDE, "away": HANDICAP_SIDE},
+                    },
+                },
+            },
+        },
+        "correct_score": {
+            "type": "object",
+            "properties": {
+                "max_goals": {"type": "integer"},
+                "probabilities": {
+                    "type": "array",
+                    "description": "rows: home goals 0..max_goals; columns: away goals",
+                    "items": {"type": "array", "items": NUMBER},
+                },
+                "fair_odds": {"type": "array", "items": {"type": "array", "items": PRICE}},
+                "other": {"description": "P(either side scores more than max_goals)", **NUMBER},
+                "likeliest": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"score": {"type": "string"}, "probability": NUMBER, "fair_odds": PRICE},
+                    },
+                },
+            },
+        },
+    },
+}
+FIXTURE_ERROR = {
+    "type": "object",
+    "description": "A fixture of a bulk request that could not be priced",
+    "properties": {"home": TEAM, "away": TEAM, **ERROR["properties"]},
+}
+
+
+def _parameter(name: str, where: str, description: str, schema: dict[str, Any], example: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path",
+        "description": description,
+        "schema": schema,
+        "example": example,
+    }
+
+
+COMPETITION = _parameter(
+    "competition",
+    "query",
+    "football-data division code, case-insensitive",
+    {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9]{0,7}$", "default": "E0"},
+    "E0",
+)
+TEAM_CODE = {"type": "string", "pattern": "^[A-Za-z]{3}$"}
+HOME = _parameter("home", "path", "home team's three-letter code, case-insensitive", TEAM_CODE, "ARS")
+AWAY = _parameter("away", "path", "away team's three-letter code, case-insensitive", TEAM_CODE, "MCI")
+FORMAT = _parameter(
+    "format",
+    "query",
+    "csv or json; without it, Accept: text/csv asks for CSV",
+    {"type": "string", "enum": ["json", "csv"]},
+    "json",
+)
+
+
+def _json(schema: dict[str, Any], example: Any, description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema, "example": example}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    described = {
+        400: (
+            "A malformed code, competition, format or body; the message names it",
+            "bad_request",
+            "team 'ARSENAL' is not a three-letter team code such as ARS",
+        ),
+        404: ("A team the current version does not know", "unknown_team", "unknown team XYZ in competition E0"),
+        503: (
+            "Nothing published for the competition yet, or the table is busy",
+            "not_ready",
+            "no odds have been published for competition D1 yet",
+        ),
+    }
+    return {
+        str(status): _json(
+            ERROR, {"error": described[status][1], "message": described[status][2]}, described[status][0]
+        )
+        for status in statuses
+    }
+
+
+@cache
+def operations() -> dict[str, dict[str, Any]]:
+    """What each operation reads and answers, by operation id, with real replies as examples."""
+    example = json.loads((STATIC / "example.json").read_text(encoding="utf-8"))
+    pointer, odds = example["pointer"], example["odds"]
+    names = {team["code"]: team["name"] for team in pointer["teams"]}
+    competition, model = pointer["competition"], model_provenance(pointer)
+    documents = [fixture_document(entry, names) for entry in odds]
+    rows = [table_row(competition, pointer["version"], entry, names) for entry in odds]
+    unknown = {
+        "home": {"code": "ARS", "name": names["ARS"]},
+        "away": {"code": "XYZ", "name": None},
+        "error": "unknown_team",
+        "message": "unknown team XYZ in competition E0",
+        "teams": ["XYZ"],
+    }
+    fixture_reply = {
+        **FIXTURE,
+        "properties": {"competition": {"type": "string"}, **FIXTURE["properties"], "model": MODEL},
+    }
+    return {
+        "getFixtureOdds": {
+            "description": "1X2 with credible intervals, fair prices, expected goals, every market and the score grid.",
+            "parameters": [HOME, AWAY, COMPETITION],
+            "responses": {
+                "200": _json(fixture_reply, {"competition": competition, **documents[0], "model": model}),
+                **_errors(400, 404, 503),
+            },
+        },
+        "postOdds": {
+            "description": f"Up to {MAX_BULK_FIXTURES} fixtures in one batch read, answered in the order asked. "
+            "A fixture with a team the model does not know gets an error entry; the others are priced.",
+            "parameters": [COMPETITION],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": MAX_BULK_FIXTURES,
+                            "items": {
+                                "type": "object",
+                                "required": ["home", "away"],
+                                "additionalProperties": False,
+                                "properties": {"home": TEAM_CODE, "away": TEAM_CODE},
+                            },
+                        },
+                        "example": [
+                            {"home": "ARS", "away": "MCI"},
+                            {"home": "LIV", "away": "IPS"},
+                            {"home": "ARS", "away": "XYZ"},
+                        ],
+                    }
+                },
+            },
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "competition": {"type": "string"},
+                            "model": MODEL,
+                            "fixtures": {"type": "array", "items": {"oneOf": [FIXTURE, FIXTURE_ERROR]}},
+                        },
+                    },
+                    {"competition": competition, "model": model, "fixtures": [*documents, unknown]},
+                ),
+                **_errors(400, 503),
+            },
+        },
+        "getOddsTable": {
+            "description": "Every ordered pairing of the current version, one flat row each (the same table as the "
+            "S3 export exports/<competition>/latest.csv). The ah columns are the home team's handicap.",
+            "parameters": [COMPETITION, FORMAT],
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "competition": {"type": "string"},
+                                    "model": MODEL,
+                                    "columns": {"type": "array", "items": {"type": "string"}},
+                                    "fixtures": {
+                                        "type": "array",
+                                        "items": {"type": "object", "properties": dict.fromkeys(TABLE_COLUMNS, {})},
+                                    },
+                                },
+                            },
+                            "example": table_document(competition, pointer, rows),
+                        },
+                        "text/csv": {"schema": {"type": "string"}, "example": table_csv(rows)},
+                    },
+                },
+                **_errors(400, 503),
+            },
+        },
+        "getTeams": {
+            "description": "The codes and names of the teams the current version prices.",
+            "parameters": [COMPETITION],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "competition": {"type": "string"},
+                            "teams": {"type": "array", "items": TEAM},
+                            "model": MODEL,
+                        },
+                    },
+                    {"competition": competition, "teams": pointer["teams"][:3], "model": model},
+                ),
+                **_errors(400, 503),
+            },
+        },
+    }
+
+
+def _merge_parameters(generated: list[dict[str, Any]], declared: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Declared parameters, with any generated one (a path parameter) they do not describe kept after them."""
+    described = {(parameter["in"], parameter["name"]) for parameter in declared}
+    return [*declared, *(p for p in generated if (p["in"], p["name"]) not in described)]
+
+
+def document(app: APIGatewayHttpResolver, base_path: str = "/") -> dict[str, Any]:
+    """The OpenAPI document of `app`: powertools' generation from the routes, with each operation completed."""
+    schema = json.loads(
+        app.get_openapi_json_schema(title=TITLE, version=API_VERSION, description=DESCRIPTION, servers=[])
+    )
+    declared = operations()
+    for methods in schema["paths"].values():
+        for operation in methods.values():
+            extra = declared[operation["operationId"]]
+            operation["parameters"] = _merge_parameters(operation.get("parameters", []), extra["parameters"])
+            operation["description"] = extra["description"]
+            operation["responses"] = extra["responses"]
+            if "requestBody" in extra:
+                operation["requestBody"] = extra["requestBody"]
+    schema["servers"] = [{"url": base_path}]
+    # The generated validation-error schemas describe powertools' 422 replies, which this API never sends.
+    schema.pop("components", None)
+    return schema
+
+
+@cache
+def document_json(app: APIGatewayHttpResolver, base_path: str = "/") -> str:
+    return json.dumps(document(app, base_path), indent=1)
+
+
+def swagger_html(spec_json: str) -> str:
+    """Swagger UI with its script and styles inline (powertools ships them), so /docs works offline."""
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
+
+    return generate_swagger_html(
+        spec=spec_json.replace("</", "<\\/"),
+        swagger_js=(SWAGGER_ASSETS / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+        swagger_css=(SWAGGER_ASSETS / "swagger-ui.min.css").read_text(encoding="utf-8"),
+        swagger_base_url="",
+        oauth2_config=None,
+    )
