@@ -171,5 +171,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     backtest.add_arguments(backtest_parser)
     backtest_parser.set_defaults(run=backtest.main)
 
+    price_parser = commands.add_parser(
+        "price", help="write a football-data fixtures file back with our odds and each bookmaker's edge"
+    )
+    price_parser.add_argument("fixtures", type=Path, help="a football-data fixtures file (fixtures.csv)")
+    price_parser.add_argument("--out", type=Path, help="where to write the priced file (default: standard output)")
+    price_source = price_parser.add_mutually_exclusive_group(required=True)
+    price_source.add_argument("--api", help="URL of a running query API, e.g. http://127.0.0.1:8000")
+    price_source.add_argument("--posterior", type=Path, help="a posterior .npz file, priced here with numpy")
+    price_parser.add_argument("--competition", help="price only this Div's rows (default: each row in its own Div)")
+    from matchodds.pricing import run as price_main
+
+    price_parser.set_defaults(run=price_main)
+
     args = parser.parse_args(argv)
     return int(args.run(args))

@@ -1,23 +1,25 @@
-"""Match results from football-data.co.uk CSV files, read as users download them.
+"""Match results and fixtures from football-data.co.uk CSV files, read as users download them.
 
 Handles the quirks of the real files: a UTF-8 byte-order mark, mixed CRLF/LF line endings, non-UTF-8
 bytes in old files, day-first dates with two- or four-digit years, trailing rows of bare commas,
 empty odds cells, integers printed as `8.0`, renamed over/under headers. Any row that cannot be read
-raises ResultsError naming the file and the line, before anything is fitted.
+raises ResultsError naming the file and the line, before anything is fitted. A fixtures file
+(upcoming matches with bookmaker odds) has the same columns without the goals, and is read the same way.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 from matchodds.teams import TeamTable, default_table
 
-REQUIRED_COLUMNS = ("Div", "Date", "HomeTeam", "AwayTeam", "FTHG", "FTAG")
+FIXTURE_COLUMNS = ("Div", "Date", "HomeTeam", "AwayTeam")
+REQUIRED_COLUMNS = (*FIXTURE_COLUMNS, "FTHG", "FTAG")
 IDENTITY_COLUMNS = {"Div", "Date", "Time", "HomeTeam", "AwayTeam", "FTR", "HTR", "Referee"}
 RESULT_BY_SIGN = {1: "H", 0: "D", -1: "A"}
 
@@ -31,8 +33,19 @@ class ResultsError(ValueError):
         self.source, self.line, self.problem = source, line, problem
 
 
+class _Priced:
+    numbers: dict[str, float]
+
+    def prices(self, home: str, draw: str, away: str) -> tuple[float, float, float] | None:
+        """Three decimal odds columns, or None if any is missing or not a price."""
+        found = tuple(self.numbers.get(column) for column in (home, draw, away))
+        if any(price is None or price <= 1.0 for price in found):
+            return None
+        return found  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
-class Match:
+class Match(_Priced):
     """One played match, teams as codes; `numbers` holds the file's other numeric cells (odds, stats)."""
 
     competition: str
@@ -48,12 +61,26 @@ class Match:
     def result(self) -> str:
         return RESULT_BY_SIGN[(self.home_goals > self.away_goals) - (self.home_goals < self.away_goals)]
 
-    def prices(self, home: str, draw: str, away: str) -> tuple[float, float, float] | None:
-        """Three decimal odds columns, or None if any is missing or not a price."""
-        found = tuple(self.numbers.get(column) for column in (home, draw, away))
-        if any(price is None or price <= 1.0 for price in found):
-            return None
-        return found  # type: ignore[return-value]
+
+@dataclass(frozen=True)
+class Fixture(_Priced):
+    """One match to be played, teams as codes; `cells` is its row as read, `numbers` its numeric cells (odds)."""
+
+    competition: str
+    date: date
+    home: str
+    away: str
+    numbers: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    cells: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class FixturesFile:
+    """A fixtures file: its header as read and one Fixture per row that is not blank."""
+
+    source: str
+    header: tuple[str, ...]
+    fixtures: list[Fixture]
 
 
 def decode(blob: bytes) -> str:
@@ -82,9 +109,10 @@ def season_of(day: date) -> str:
     return f"{start}-{(start + 1) % 100:02d}"
 
 
-def parse_results(text: str, source: str, teams: TeamTable | None = None) -> list[Match]:
-    """Every match in one file's text, in file order; raises ResultsError on the first bad row."""
-    table = teams or default_table()
+def _rows(
+    text: str, source: str, required: tuple[str, ...], kind: str
+) -> Iterator[tuple[int, list[str], dict[str, str]]]:
+    """(line, cells, cell by column) of each row that is not blank; the header first, as the header."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [column.strip() for column in next(reader)]
@@ -92,42 +120,73 @@ def parse_results(text: str, source: str, teams: TeamTable | None = None) -> lis
         raise ResultsError(source, None, "the file is empty") from None
     except csv.Error as error:
         raise ResultsError(source, 1, f"not a CSV file ({error})") from error
-    absent = [column for column in REQUIRED_COLUMNS if column not in header]
+    absent = [column for column in required if column not in header]
     if absent:
-        raise ResultsError(source, 1, f"missing column(s) {', '.join(absent)}; is this a football-data results file?")
+        raise ResultsError(source, 1, f"missing column(s) {', '.join(absent)}; is this a football-data {kind} file?")
+    yield 1, header, {}
     index = {column: position for position, column in enumerate(header) if column}
-    matches: list[Match] = []
-    seen: dict[tuple[date, str, str], int] = {}
-    season: str | None = None
     try:
         for row in reader:
             line = reader.line_num
             if not any(cell.strip() for cell in row):
                 continue
-            if len(row) < len(header) and len(row) <= max(index[column] for column in REQUIRED_COLUMNS):
+            if len(row) < len(header) and len(row) <= max(index[column] for column in required):
                 raise ResultsError(
                     source, line, f"row has {len(row)} cells, the header has {len(header)} (truncated file?)"
                 )
-            cell = {column: row[position].strip() for column, position in index.items() if position < len(row)}
-            match = _parse_row(cell, source, line, table, season)
-            season = match.season  # a file is one season: the season of its first match
-            fixture = (match.date, match.home, match.away)
-            if fixture in seen:
-                raise ResultsError(
-                    source,
-                    line,
-                    f"{match.home} v {match.away} on {match.date} is listed twice (first on line {seen[fixture]})",
-                )
-            seen[fixture] = line
-            matches.append(match)
+            yield (
+                line,
+                row,
+                {column: row[position].strip() for column, position in index.items() if position < len(row)},
+            )
     except csv.Error as error:
         raise ResultsError(source, reader.line_num, f"not valid CSV ({error})") from error
+
+
+def _once(seen: dict[tuple[date, str, str], int], key: tuple[date, str, str], source: str, line: int) -> None:
+    """Refuse the same match twice in one file."""
+    if key in seen:
+        day, home, away = key
+        raise ResultsError(source, line, f"{home} v {away} on {day} is listed twice (first on line {seen[key]})")
+    seen[key] = line
+
+
+def parse_results(text: str, source: str, teams: TeamTable | None = None) -> list[Match]:
+    """Every match in one file's text, in file order; raises ResultsError on the first bad row."""
+    table = teams or default_table()
+    rows = _rows(text, source, REQUIRED_COLUMNS, "results")
+    next(rows)
+    matches: list[Match] = []
+    seen: dict[tuple[date, str, str], int] = {}
+    season: str | None = None
+    for line, _, cell in rows:
+        match = _parse_row(cell, source, line, table, season)
+        season = match.season  # a file is one season: the season of its first match
+        _once(seen, (match.date, match.home, match.away), source, line)
+        matches.append(match)
     if not matches:
         raise ResultsError(source, None, "no matches in the file")
     return matches
 
 
-def _parse_row(cell: dict[str, str], source: str, line: int, table: TeamTable, season: str | None) -> Match:
+def parse_fixtures(text: str, source: str, teams: TeamTable | None = None) -> FixturesFile:
+    """Every fixture in one file's text, in file order; goal columns, if any, are ignored."""
+    table = teams or default_table()
+    rows = _rows(text, source, FIXTURE_COLUMNS, "fixtures")
+    _, header, _ = next(rows)
+    fixtures: list[Fixture] = []
+    seen: dict[tuple[date, str, str], int] = {}
+    for line, cells, cell in rows:
+        competition, day, home, away = _parse_identity(cell, source, line, table)
+        _once(seen, (day, home, away), source, line)
+        fixtures.append(Fixture(competition, day, home, away, _numbers(cell), tuple(cells)))
+    if not fixtures:
+        raise ResultsError(source, None, "no fixtures in the file")
+    return FixturesFile(source, tuple(header), fixtures)
+
+
+def _parse_identity(cell: dict[str, str], source: str, line: int, table: TeamTable) -> tuple[str, date, str, str]:
+    """Competition, date and the two team codes of a row."""
     competition = cell.get("Div", "")
     if not competition:
         raise ResultsError(source, line, "empty Div")
@@ -138,15 +197,20 @@ def _parse_row(cell: dict[str, str], source: str, line: int, table: TeamTable, s
     home_name, away_name = cell.get("HomeTeam", ""), cell.get("AwayTeam", "")
     if not home_name or not away_name:
         raise ResultsError(source, line, "empty HomeTeam or AwayTeam")
+    home, away = table.code(competition, home_name), table.code(competition, away_name)
+    if home == away:
+        raise ResultsError(source, line, f"{home_name} plays itself")
+    return competition, day, home, away
+
+
+def _parse_row(cell: dict[str, str], source: str, line: int, table: TeamTable, season: str | None) -> Match:
+    competition, day, home, away = _parse_identity(cell, source, line, table)
     goals = []
     for column in ("FTHG", "FTAG"):
         try:
             goals.append(parse_goals(cell.get(column, "")))
         except ValueError:
             raise ResultsError(source, line, f"{column} {cell.get(column, '')!r} is not a number of goals") from None
-    home, away = table.code(competition, home_name), table.code(competition, away_name)
-    if home == away:
-        raise ResultsError(source, line, f"{home_name} plays itself")
     match = Match(competition, season or season_of(day), day, home, away, goals[0], goals[1], _numbers(cell))
     stated = cell.get("FTR", "")
     if stated and stated != match.result:
@@ -166,12 +230,19 @@ def _numbers(cell: dict[str, str]) -> dict[str, float]:
     return numbers
 
 
-def read_results_file(path: Path, teams: TeamTable | None = None) -> list[Match]:
+def _read_text(path: Path) -> str:
     try:
-        blob = path.read_bytes()
+        return decode(path.read_bytes())
     except OSError as error:
         raise ResultsError(str(path), None, f"cannot read ({error.strerror})") from error
-    return parse_results(decode(blob), str(path), teams)
+
+
+def read_results_file(path: Path, teams: TeamTable | None = None) -> list[Match]:
+    return parse_results(_read_text(path), str(path), teams)
+
+
+def read_fixtures_file(path: Path, teams: TeamTable | None = None) -> FixturesFile:
+    return parse_fixtures(_read_text(path), str(path), teams)
 
 
 def read_results(paths: Iterable[Path], teams: TeamTable | None = None) -> list[Match]:

@@ -8,12 +8,21 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from matchodds.contract import Posterior
+from matchodds.contract import (
+    ASIAN_HANDICAP_QUARTERS,
+    HANDICAP_OUTCOMES,
+    OVER_UNDER_LINES,
+    Posterior,
+    handicap_price,
+)
 from services.precompute.odds import (
     TAIL_MASS,
     PredictionDraws,
     all_fixtures,
+    grid_markets,
     grid_size,
+    handicap_weights,
+    likeliest_scores,
     outcome_probabilities,
     score_grids,
 )
@@ -108,3 +117,134 @@ def test_dixon_coles_correction_matches_hand_values() -> None:
     assert grid.sum() == pytest.approx(1, abs=1e-9)  # the correction keeps the total mass
     p_home, p_draw, p_away = outcome_probabilities(grid)
     assert p_home == pytest.approx(p_away) and p_draw > analytic(rate, rate)[1]
+
+
+# --- markets ---------------------------------------------------------------------------------------
+# A tiny grid by hand: P(0-0)=.2, P(1-0)=.3, P(2-0)=.1, P(0-1)=.25, P(1-1)=.15; home margins -1: .25,
+# 0: .35, +1: .3, +2: .1; totals 0: .2, 1: .55, 2: .25.
+HAND_GRID = np.zeros((1, 3, 3))
+HAND_GRID[0, 0, 0], HAND_GRID[0, 1, 0], HAND_GRID[0, 2, 0], HAND_GRID[0, 0, 1], HAND_GRID[0, 1, 1] = (
+    0.2,
+    0.3,
+    0.1,
+    0.25,
+    0.15,
+)
+
+
+def line(value: float) -> int:
+    return ASIAN_HANDICAP_QUARTERS.index(round(value * 4))
+
+
+@pytest.mark.parametrize(
+    ("quarters", "margin", "outcome"),
+    [
+        (-3, 2, "win"),  # -0.75, won by 2: both halves (-0.5, -1) win
+        (-3, 1, "half_win"),  # won by 1: -0.5 wins, -1 pushes
+        (-3, 0, "loss"),
+        (-4, 1, "push"),  # -1, won by 1
+        (-4, 2, "win"),
+        (-2, 0, "loss"),  # -0.5 on a draw
+        (-1, 0, "half_loss"),  # -0.25 on a draw: 0 pushes, -0.5 loses
+        (1, 0, "half_win"),  # +0.25 on a draw
+        (1, -1, "loss"),
+        (3, -1, "half_loss"),  # +0.75, lost by 1: +0.5 loses, +1 pushes
+        (0, 0, "push"),
+        (10, -2, "win"),  # +2.5, lost by 2
+        (-10, 3, "win"),
+    ],
+)
+def test_handicap_resolution_by_hand(quarters: int, margin: int, outcome: str) -> None:
+    weights = handicap_weights(quarters, np.array([margin]))[0]
+    assert weights.tolist() == [1.0 if name == outcome else 0.0 for name in HANDICAP_OUTCOMES]
+
+
+def test_markets_of_a_hand_grid() -> None:
+    markets = grid_markets(HAND_GRID)
+    over = dict(zip(OVER_UNDER_LINES, markets["over"][0], strict=True))
+    assert over[0.5] == pytest.approx(0.8) and over[1.5] == pytest.approx(0.25) and over[2.5] == pytest.approx(0)
+    assert markets["btts"][0] == pytest.approx(0.15)
+    ah = markets["handicap"][0]
+    # home -0.75: won by 2 wins both halves (.1), won by 1 is a half win (.3), the rest loses
+    assert ah[line(-0.75)] == pytest.approx([0.1, 0.3, 0, 0, 0.6])
+    assert handicap_price(*ah[line(-0.75)]) == pytest.approx(1 + 0.6 / (0.1 + 0.15))  # 3.4
+    # its away side (+0.75): wins .35 + .25, half loss .3 (home by 1), loss .1 (home by 2)
+    away = ah[line(-0.75)][::-1]
+    assert handicap_price(*away) == pytest.approx(1 + (0.1 + 0.15) / 0.6)
+    assert 1 / handicap_price(*ah[line(-0.75)]) + 1 / handicap_price(*away) == pytest.approx(1)
+    assert ah[line(0)] == pytest.approx([0.4, 0, 0.35, 0, 0.25])  # draw no bet
+    assert ah[line(-1)] == pytest.approx([0.1, 0, 0.3, 0, 0.6])
+    assert ah[line(0.25)] == pytest.approx([0.4, 0.35, 0, 0, 0.25])
+    assert ah[line(-0.25)] == pytest.approx([0.4, 0, 0, 0.35, 0.25])
+    assert handicap_price(*ah[line(-0.25)]) == pytest.approx(1 + (0.25 + 0.175) / 0.4)
+    assert ah[line(-2.5)] == pytest.approx([0, 0, 0, 0, 1])
+    assert handicap_price(*ah[line(-2.5)]) is None
+    np.testing.assert_allclose(markets["handicap"][0].sum(axis=1), 1)
+    corner = markets["correct_score"][0]
+    assert corner.shape == (7, 7) and corner[2, 0] == 0.1 and corner[3:].sum() == 0 and corner.sum() == pytest.approx(1)
+    assert likeliest_scores(HAND_GRID[0], 3) == (((1, 0), 0.3), ((0, 1), 0.25), ((0, 0), 0.2))
+
+
+def single_draw_posterior(intercept: float = math.log(1.3)) -> PredictionDraws:
+    return single_draw([0.2, -0.2], [-0.1, 0.1], home=0.25, intercept=intercept)
+
+
+def test_markets_from_draws_agree_with_the_analytic_poisson() -> None:
+    draws = single_draw_posterior()
+    fixture = next(f for f in all_fixtures(draws, markets=True) if (f.home, f.away) == (0, 1))
+    home_rate, away_rate = fixture.xg_home, fixture.xg_away
+    markets = fixture.markets
+    assert markets is not None
+    total = home_rate + away_rate
+    for line_value, over in zip(OVER_UNDER_LINES, markets.over, strict=True):
+        under = sum(poisson(k, total) for k in range(int(line_value) + 1))
+        assert over == pytest.approx(1 - under, abs=1e-6)
+    assert markets.btts == pytest.approx((1 - poisson(0, home_rate)) * (1 - poisson(0, away_rate)), abs=1e-6)
+    assert markets.correct_score[2, 1] == pytest.approx(poisson(2, home_rate) * poisson(1, away_rate), abs=1e-7)
+    ah = markets.handicap
+    assert ah[line(-0.5)][0] == pytest.approx(fixture.p_home, abs=1e-9)
+    assert ah[line(0)][[0, 2, 4]] == pytest.approx([fixture.p_home, fixture.p_draw, fixture.p_away], abs=1e-9)
+    assert ah[line(0.5)][0] == pytest.approx(fixture.p_home + fixture.p_draw, abs=1e-9)
+    # one draw: no spread, the interval collapses on the probability itself
+    assert markets.intervals[:, 0] == pytest.approx([fixture.p_home, fixture.p_draw, fixture.p_away], abs=1e-9)
+    assert markets.intervals[:, 1] == pytest.approx(markets.intervals[:, 0], abs=1e-12)
+    assert markets.likeliest[0] == ((fixture.likely_score), pytest.approx(fixture.likely_score_p))
+
+
+def test_credible_intervals_are_quantiles_of_the_per_draw_probabilities() -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    draws = PredictionDraws(
+        intercept=np.full(n, 0.3),
+        home=rng.normal(0.25, 0.2, n),
+        attack=np.stack([rng.normal(0.2, 0.15, n), np.zeros(n)], axis=1),
+        defence=np.zeros((n, 2)),
+    )
+    fixture = next(f for f in all_fixtures(draws, markets=True) if (f.home, f.away) == (0, 1))
+    home_rates, away_rates = draws.rates(0, 1)
+    per_draw = np.array([analytic(h, a) for h, a in zip(home_rates, away_rates, strict=True)])
+    assert fixture.markets is not None
+    np.testing.assert_allclose(fixture.markets.intervals, np.quantile(per_draw, [0.05, 0.95], axis=0).T, atol=1e-6)
+    low, high = fixture.markets.intervals[0]
+    assert low < fixture.p_home < high and high - low > 0.05  # a real spread, around the pooled probability
+
+
+def test_per_draw_probabilities_include_the_dixon_coles_correction() -> None:
+    draws = single_draw([0.0, 0.1], [0.0, 0.0], home=0.2, intercept=math.log(1.2), rho=-0.12)
+    fixture = next(f for f in all_fixtures(draws, markets=True) if (f.home, f.away) == (0, 1))
+    assert fixture.markets is not None
+    np.testing.assert_allclose(
+        fixture.markets.intervals[:, 0], [fixture.p_home, fixture.p_draw, fixture.p_away], atol=1e-9
+    )
+
+
+def test_the_fast_path_gives_the_same_1x2(make_posterior: Callable[..., Posterior]) -> None:
+    draws = PredictionDraws.from_posterior(make_posterior(spread=0.2))
+    fast = list(all_fixtures(draws))
+    full = list(all_fixtures(draws, markets=True))
+    assert all(f.markets is None for f in fast) and all(f.markets is not None for f in full)
+    for quick, rich in zip(fast, full, strict=True):
+        assert (quick.p_home, quick.p_draw, quick.likely_score) == (rich.p_home, rich.p_draw, rich.likely_score)
+        assert rich.markets is not None
+        assert np.all(rich.markets.intervals[:, 0] <= rich.markets.intervals[:, 1])
+        assert rich.markets.intervals[0, 0] < rich.p_home < rich.markets.intervals[0, 1]
