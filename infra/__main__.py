@@ -1,0 +1,96 @@
+"""The matchodds stack: read the stack's config, wire one component per part together, export.
+
+Pulumi runs this directory as a script (Pulumi.yaml: `main: infra/`), with infra/ as the working
+directory and the repository root off sys.path; the root goes first so that `infra.*` imports work
+here exactly as they do in the tests and in `python -m infra.package`.
+"""
+
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+import pulumi  # noqa: E402
+import pulumi_aws as aws  # noqa: E402
+
+from infra.alarms import Alarms, AlarmsArgs  # noqa: E402
+from infra.fit_job import FitJob, FitJobArgs  # noqa: E402
+from infra.lambda_platform import PRECOMPUTE, QUERY  # noqa: E402
+from infra.package import DEFAULT_OUT  # noqa: E402
+from infra.precompute import Precompute, PrecomputeArgs  # noqa: E402
+from infra.query_api import QueryApi, QueryApiArgs  # noqa: E402
+from infra.storage import Storage  # noqa: E402
+from matchodds.contract import DEFAULT_COMPETITION  # noqa: E402
+
+config = pulumi.Config()
+log_retention_days = config.get_int("logRetentionDays", 30)
+account_id = aws.get_caller_identity_output().account_id
+region = aws.get_region_output().region
+
+storage = Storage("matchodds", posterior_retention_days=config.get_int("posteriorRetentionDays", 180))
+
+fit = FitJob(
+    "fit",
+    FitJobArgs(
+        image=config.require("fitImage"),
+        competition=config.get("competition", DEFAULT_COMPETITION),
+        schedule=config.get("fitSchedule", "cron(0 6 ? * TUE *)"),
+        bucket_name=storage.bucket_name,
+        bucket_arn=storage.bucket_arn,
+        account_id=account_id,
+        region=region,
+        log_retention_days=log_retention_days,
+    ),
+)
+
+precompute = Precompute(
+    "precompute",
+    PrecomputeArgs(
+        code=DEFAULT_OUT / PRECOMPUTE.zip_name,
+        bucket_name=storage.bucket_name,
+        bucket_arn=storage.bucket_arn,
+        table_name=storage.table_name,
+        table_arn=storage.table_arn,
+        account_id=account_id,
+        log_retention_days=log_retention_days,
+    ),
+)
+
+query = QueryApi(
+    "query",
+    QueryApiArgs(
+        code=DEFAULT_OUT / QUERY.zip_name,
+        bucket_name=storage.bucket_name,
+        table_name=storage.table_name,
+        table_arn=storage.table_arn,
+        cors_allow_origins=config.get_object("corsAllowOrigins") or [],
+        throttle_rate_limit=config.get_float("apiThrottleRate", 50.0),
+        throttle_burst_limit=config.get_int("apiThrottleBurst", 100),
+        log_retention_days=log_retention_days,
+    ),
+)
+
+alarms = Alarms(
+    "alarms",
+    AlarmsArgs(
+        dead_letter_queue_name=precompute.dead_letter_queue.name,
+        precompute_function_name=precompute.function.name,
+        query_function_name=query.function.name,
+        fit_cluster_arn=fit.cluster.arn,
+        fit_schedule_group_name=fit.schedule_group.name,
+        account_id=account_id,
+        email=config.get("alarmEmail"),
+    ),
+)
+
+pulumi.export("apiUrl", query.url)
+pulumi.export("bucketName", storage.bucket_name)
+pulumi.export("tableName", storage.table_name)
+pulumi.export("fitTaskDefinitionArn", fit.task_definition_arn)
+pulumi.export("fitClusterName", fit.cluster.name)
+pulumi.export("fitSubnetIds", [subnet.id for subnet in fit.subnets])
+pulumi.export("fitSecurityGroupId", fit.security_group.id)
+pulumi.export("fitLogGroupName", fit.log_group.name)
+pulumi.export("deadLetterQueueUrl", precompute.dead_letter_queue.url)
+pulumi.export("alarmTopicArn", alarms.topic.arn)

@@ -1,0 +1,224 @@
+"""The weekly fit: a Fargate task started by EventBridge Scheduler, in a VPC of its own.
+
+Networking: one public subnet per availability zone and a public IP on the task. The task only
+makes outbound HTTPS calls (ECR and its S3 layer store to pull the image, S3 for results and the
+posterior, CloudWatch Logs), and a public IP reaches all of them for nothing. Private subnets would
+need a NAT gateway ($0.045/h, about $33 a month) or interface endpoints for ECR API, ECR Docker and
+CloudWatch Logs ($0.01/h each per zone, about $22 a month in one zone) plus the free S3 gateway
+endpoint: a fixed monthly cost far above the task's own, for a task that runs a few minutes a week.
+The security group admits no inbound traffic at all and lets out only TCP 443.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.policy_docs import ServiceRole, allow, write_logs
+from infra.service_env import fit_environment
+from matchodds.contract import COMPETITION_RE, POSTERIOR_PREFIX, results_prefix
+
+# Measured (docs/deploy.md): the fit peaks at 530-810 MiB resident (one to four seasons, either
+# model; the top is a run whose quality gate asked for a second, twice as long sampling) and takes
+# 9-20 s of wall time, so the prototype's 512 MB was too tight. 1 vCPU with 4 GB leaves 5x headroom
+# over the largest peak for more seasons or draws; the extra 2 GB costs under a cent a month.
+FIT_CPU = 1024
+FIT_MEMORY_MB = 4096
+# x86_64 rather than Graviton: at a few minutes a week the 20 % saving is under a cent a month,
+# and an amd64 image builds natively on most machines and CI runners.
+FIT_CPU_ARCHITECTURE = "X86_64"
+FIT_CONTAINER = "fit"
+VPC_CIDR = "10.87.0.0/24"
+SUBNET_CIDRS = ("10.87.0.0/25", "10.87.0.128/25")
+HTTPS = 443
+
+_ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/"
+    r"(?P<repository>[a-z0-9._/-]+)(?::[\w.-]+|@sha256:[0-9a-f]{64})$"
+)
+
+
+def ecr_repository_arn(image: str) -> str:
+    """The ECR repository an image URI points at: the one resource the execution role may pull from."""
+    match = _ECR_IMAGE.match(image)
+    if not match:
+        raise ValueError(
+            f"fitImage {image!r} is not an ECR image URI such as "
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/matchodds-fit:2025-08-01"
+        )
+    return f"arn:aws:ecr:{match['region']}:{match['account']}:repository/{match['repository']}"
+
+
+@dataclass(frozen=True)
+class FitJobArgs:
+    image: str
+    competition: str
+    schedule: str
+    bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    region: pulumi.Input[str]
+    log_retention_days: int
+
+
+class FitJob(pulumi.ComponentResource):
+    """Cluster, task definition with its two roles, the network it runs in, and the weekly schedule."""
+
+    def __init__(self, name: str, args: FitJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        if not COMPETITION_RE.match(args.competition):
+            raise ValueError(f"competition {args.competition!r} is not a competition code such as E0 or SP1")
+        super().__init__("matchodds:infra:FitJob", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        bucket_arn = pulumi.Output.from_input(args.bucket_arn)
+
+        self._network(name, child)
+
+        self.log_group = aws.cloudwatch.LogGroup(
+            name,
+            name=f"/{pulumi.get_project()}/{pulumi.get_stack()}/{name}",
+            retention_in_days=args.log_retention_days,
+            opts=child,
+        )
+        self.cluster = aws.ecs.Cluster(name, opts=child)
+
+        self.execution_role = ServiceRole(
+            f"{name}-execution",
+            "ecs-tasks.amazonaws.com",
+            [
+                # GetAuthorizationToken is account-wide: IAM accepts no narrower resource for it.
+                allow(["ecr:GetAuthorizationToken"], ["*"]),
+                allow(
+                    ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                    [ecr_repository_arn(args.image)],
+                ),
+                write_logs(self.log_group),
+            ],
+            parent=self,
+            source_account=args.account_id,
+        )
+        results = results_prefix(args.competition)
+        self.task_role = ServiceRole(
+            f"{name}-task",
+            "ecs-tasks.amazonaws.com",
+            [
+                allow(["s3:ListBucket"], [bucket_arn], {"StringLike": {"s3:prefix": [f"{results}*"]}}),
+                allow(["s3:GetObject"], [bucket_arn.apply(lambda arn: f"{arn}/{results}*")]),
+                allow(["s3:PutObject"], [bucket_arn.apply(lambda arn: f"{arn}/{POSTERIOR_PREFIX}*")]),
+            ],
+            parent=self,
+            source_account=args.account_id,
+        )
+
+        self.task_definition = aws.ecs.TaskDefinition(
+            name,
+            family=f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
+            cpu=str(FIT_CPU),
+            memory=str(FIT_MEMORY_MB),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": FIT_CPU_ARCHITECTURE},
+            execution_role_arn=self.execution_role.arn,
+            task_role_arn=self.task_role.arn,
+            container_definitions=pulumi.Output.json_dumps(
+                [
+                    {
+                        "name": FIT_CONTAINER,
+                        "image": args.image,
+                        "essential": True,
+                        "environment": fit_environment(args.bucket_name, args.competition),
+                        "logConfiguration": {
+                            "logDriver": "awslogs",
+                            "options": {
+                                "awslogs-group": self.log_group.name,
+                                "awslogs-region": args.region,
+                                "awslogs-stream-prefix": FIT_CONTAINER,
+                            },
+                        },
+                    }
+                ]
+            ),
+            opts=child,
+        )
+
+        self.scheduler_role = ServiceRole(
+            f"{name}-scheduler",
+            "scheduler.amazonaws.com",
+            [
+                allow(["ecs:RunTask"], [self.task_definition.arn], {"ArnEquals": {"ecs:cluster": self.cluster.arn}}),
+                allow(
+                    ["iam:PassRole"],
+                    [self.execution_role.arn, self.task_role.arn],
+                    {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+                ),
+            ],
+            parent=self,
+            source_account=args.account_id,
+        )
+        self.schedule_group = aws.scheduler.ScheduleGroup(name, opts=child)
+        self.schedule = aws.scheduler.Schedule(
+            name,
+            group_name=self.schedule_group.name,
+            schedule_expression=args.schedule,
+            schedule_expression_timezone="UTC",
+            flexible_time_window={"mode": "OFF"},
+            target={
+                "arn": self.cluster.arn,
+                "role_arn": self.scheduler_role.arn,
+                "ecs_parameters": {
+                    "task_definition_arn": self.task_definition.arn,
+                    "task_count": 1,
+                    "launch_type": "FARGATE",
+                    "platform_version": "LATEST",
+                    "network_configuration": {
+                        "subnets": [subnet.id for subnet in self.subnets],
+                        "security_groups": [self.security_group.id],
+                        "assign_public_ip": True,
+                    },
+                },
+                # RunTask can fail for want of Fargate capacity; try again within the hour.
+                "retry_policy": {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 3},
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.scheduler_role.policy]),
+        )
+
+        self.task_definition_arn = self.task_definition.arn
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster.name,
+                "task_definition_arn": self.task_definition_arn,
+                "subnet_ids": [subnet.id for subnet in self.subnets],
+                "security_group_id": self.security_group.id,
+                "log_group_name": self.log_group.name,
+                "schedule_group_name": self.schedule_group.name,
+            }
+        )
+
+    def _network(self, name: str, child: pulumi.ResourceOptions) -> None:
+        vpc = aws.ec2.Vpc(name, cidr_block=VPC_CIDR, enable_dns_support=True, enable_dns_hostnames=True, opts=child)
+        gateway = aws.ec2.InternetGateway(name, vpc_id=vpc.id, opts=child)
+        routes = aws.ec2.RouteTable(
+            name, vpc_id=vpc.id, routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}], opts=child
+        )
+        zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
+        self.subnets = []
+        for index, cidr in enumerate(SUBNET_CIDRS):
+            subnet = aws.ec2.Subnet(
+                f"{name}-{index}",
+                vpc_id=vpc.id,
+                cidr_block=cidr,
+                availability_zone=zones.names[index],
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-{index}", subnet_id=subnet.id, route_table_id=routes.id, opts=child)
+            self.subnets.append(subnet)
+        self.security_group = aws.ec2.SecurityGroup(
+            name,
+            vpc_id=vpc.id,
+            description="matchodds fit task: outbound HTTPS only",
+            ingress=[],
+            egress=[{"protocol": "tcp", "from_port": HTTPS, "to_port": HTTPS, "cidr_blocks": ["0.0.0.0/0"]}],
+            opts=child,
+        )

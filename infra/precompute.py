@@ -1,0 +1,173 @@
+"""Precompute: a new posterior in S3 becomes a new odds version in the table, through SQS.
+
+S3 notifies the queue of every object created under the posterior prefix; Lambda reads the queue one
+message at a time and reports a failed message back, so SQS retries it and, after the contract's
+number of receives, parks it in the dead-letter queue where the alarm sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.lambda_platform import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, PRECOMPUTE
+from infra.policy_docs import ServiceRole, allow, service_principal, write_logs
+from infra.service_env import lambda_environment
+from matchodds.contract import EXPORTS_PREFIX, POSTERIOR_PREFIX, POSTERIOR_SUFFIX, PRECOMPUTE_MAX_RECEIVES
+
+# Measured (docs/deploy.md): decoding a 20-team posterior and computing its 380 fixtures takes
+# 0.4-5.4 s of CPU (more for a Dixon-Coles posterior whose score grids are larger) and peaks at
+# 93-192 MiB resident. The work is single-threaded numpy, so memory is bought for CPU: at 1769 MB
+# Lambda gives one full vCPU, and it still has 9x the memory needed. The timeout covers the
+# slowest measurement 20 times over, plus 16 batch writes, retiring the previous version and the
+# writer's backoff when DynamoDB throttles.
+PRECOMPUTE_MEMORY_MB = 1769
+PRECOMPUTE_TIMEOUT_SECONDS = 120
+# AWS's advice for an SQS event source: a visibility timeout of six times the function's timeout,
+# so a message is not handed out again while a slow invocation still holds it.
+QUEUE_VISIBILITY_SECONDS = 6 * PRECOMPUTE_TIMEOUT_SECONDS
+DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: two weeks to look at a failure
+# Two posteriors at once at most; the pointer flip is conditional, so order does not matter.
+MAX_CONCURRENCY = 2
+PRECOMPUTE_DYNAMODB_ACTIONS = ("dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")
+EVENT_SOURCE_SQS_ACTIONS = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
+
+
+@dataclass(frozen=True)
+class PrecomputeArgs:
+    code: Path
+    bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    table_name: pulumi.Input[str]
+    table_arn: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    log_retention_days: int
+
+
+class Precompute(pulumi.ComponentResource):
+    """Queue with dead-letter queue, the bucket notification, and the function that consumes the queue."""
+
+    def __init__(self, name: str, args: PrecomputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("matchodds:infra:Precompute", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        bucket_arn = pulumi.Output.from_input(args.bucket_arn)
+
+        self.dead_letter_queue = aws.sqs.Queue(
+            f"{name}-dlq",
+            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
+            sqs_managed_sse_enabled=True,
+            opts=child,
+        )
+        self.queue = aws.sqs.Queue(
+            name,
+            visibility_timeout_seconds=QUEUE_VISIBILITY_SECONDS,
+            sqs_managed_sse_enabled=True,
+            redrive_policy=pulumi.Output.json_dumps(
+                {
+                    "deadLetterTargetArn": self.dead_letter_queue.arn,
+                    "maxReceiveCount": PRECOMPUTE_MAX_RECEIVES,
+                }
+            ),
+            opts=child,
+        )
+        aws.sqs.RedriveAllowPolicy(
+            f"{name}-dlq",
+            queue_url=self.dead_letter_queue.url,
+            redrive_allow_policy=pulumi.Output.json_dumps(
+                {
+                    "redrivePermission": "byQueue",
+                    "sourceQueueArns": [self.queue.arn],
+                }
+            ),
+            opts=child,
+        )
+        self.queue_policy = aws.sqs.QueuePolicy(
+            name,
+            queue_url=self.queue.url,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        service_principal(
+                            "s3.amazonaws.com",
+                            ["sqs:SendMessage"],
+                            self.queue.arn,
+                            {
+                                "ArnEquals": {"aws:SourceArn": bucket_arn},
+                                "StringEquals": {"aws:SourceAccount": args.account_id},
+                            },
+                        )
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        # S3 checks that it may send to the queue when the notification is saved, hence depends_on.
+        self.notification = aws.s3.BucketNotification(
+            name,
+            bucket=args.bucket_name,
+            queues=[
+                {
+                    "queue_arn": self.queue.arn,
+                    "events": ["s3:ObjectCreated:*"],
+                    "filter_prefix": POSTERIOR_PREFIX,
+                    "filter_suffix": POSTERIOR_SUFFIX,
+                }
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.queue_policy]),
+        )
+
+        self.log_group = aws.cloudwatch.LogGroup(
+            name,
+            name=f"/{pulumi.get_project()}/{pulumi.get_stack()}/{name}",
+            retention_in_days=args.log_retention_days,
+            opts=child,
+        )
+        self.role = ServiceRole(
+            name,
+            "lambda.amazonaws.com",
+            [
+                allow(["s3:GetObject"], [bucket_arn.apply(lambda arn: f"{arn}/{POSTERIOR_PREFIX}*")]),
+                # The version's whole odds table as CSV and JSON, and the `latest` copies.
+                allow(["s3:PutObject"], [bucket_arn.apply(lambda arn: f"{arn}/{EXPORTS_PREFIX}*")]),
+                allow(PRECOMPUTE_DYNAMODB_ACTIONS, [args.table_arn]),
+                allow(EVENT_SOURCE_SQS_ACTIONS, [self.queue.arn]),
+                write_logs(self.log_group),
+            ],
+            parent=self,
+        )
+        self.function = aws.lambda_.Function(
+            name,
+            runtime=LAMBDA_RUNTIME,
+            architectures=[LAMBDA_ARCHITECTURE],
+            handler=PRECOMPUTE.handler,
+            code=pulumi.FileArchive(str(args.code)),
+            memory_size=PRECOMPUTE_MEMORY_MB,
+            timeout=PRECOMPUTE_TIMEOUT_SECONDS,
+            role=self.role.arn,
+            environment={"variables": lambda_environment(args.bucket_name, args.table_name, PRECOMPUTE.name)},
+            logging_config={"log_format": "Text", "log_group": self.log_group.name},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role.policy]),
+        )
+        # Lambda checks the role's SQS permissions when the mapping is created, hence depends_on.
+        self.event_source = aws.lambda_.EventSourceMapping(
+            name,
+            event_source_arn=self.queue.arn,
+            function_name=self.function.arn,
+            batch_size=1,
+            function_response_types=["ReportBatchItemFailures"],
+            scaling_config={"maximum_concurrency": MAX_CONCURRENCY},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role.policy]),
+        )
+
+        self.register_outputs(
+            {
+                "function_name": self.function.name,
+                "queue_url": self.queue.url,
+                "dead_letter_queue_url": self.dead_letter_queue.url,
+                "dead_letter_queue_name": self.dead_letter_queue.name,
+            }
+        )

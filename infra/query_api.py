@@ -1,0 +1,159 @@
+"""Query: the read-only function behind an HTTP API, with its routes, throttling, CORS and access logs."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.lambda_platform import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, QUERY
+from infra.policy_docs import ServiceRole, allow, write_logs
+from infra.service_env import lambda_environment
+
+# The routes of services.query.app (the infra tests read the app's decorators to keep these in
+# step); any other path gets API Gateway's own 404 without invoking, or billing, the function.
+QUERY_ROUTES = (
+    "GET /",
+    "GET /docs",
+    "GET /odds",
+    "GET /odds/{home}/{away}",
+    "GET /openapi.json",
+    "GET /teams",
+    "POST /odds",
+)
+# Measured (docs/deploy.md): importing the handler takes 0.13 s of CPU and peaks at 40 MiB resident
+# (51 MiB once /docs has loaded pydantic). 512 MB is far more memory than it needs, bought for CPU:
+# Lambda gives CPU in proportion to memory, and at 512 MB (0.29 vCPU) a cold start stays near half
+# a second.
+QUERY_MEMORY_MB = 512
+QUERY_TIMEOUT_SECONDS = 10
+# Read-only: the pointer and single fixtures, up to 100 fixtures at once, a version's whole table.
+QUERY_DYNAMODB_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query")
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "routeKey": "$context.routeKey",
+        "path": "$context.path",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "latencyMs": "$context.responseLatency",
+        "integrationLatencyMs": "$context.integrationLatency",
+        "integrationError": "$context.integrationErrorMessage",
+    }
+)
+
+
+def route_slug(route_key: str) -> str:
+    """A resource name for a route: "GET /odds/{home}/{away}" -> "get-odds-home-away", "GET /" -> "get-root"."""
+    slug = re.sub(r"[^a-z0-9]+", "-", route_key.lower()).strip("-")
+    return f"{slug}-root" if route_key.endswith(" /") else slug
+
+
+@dataclass(frozen=True)
+class QueryApiArgs:
+    code: Path
+    bucket_name: pulumi.Input[str]
+    table_name: pulumi.Input[str]
+    table_arn: pulumi.Input[str]
+    cors_allow_origins: Sequence[str]
+    throttle_rate_limit: float
+    throttle_burst_limit: int
+    log_retention_days: int
+
+
+class QueryApi(pulumi.ComponentResource):
+    """The query function, its HTTP API ($default stage) and the permission that joins them."""
+
+    def __init__(self, name: str, args: QueryApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("matchodds:infra:QueryApi", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        prefix = f"/{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
+
+        self.log_group = aws.cloudwatch.LogGroup(
+            name, name=prefix, retention_in_days=args.log_retention_days, opts=child
+        )
+        self.access_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-access", name=f"{prefix}-access", retention_in_days=args.log_retention_days, opts=child
+        )
+        self.role = ServiceRole(
+            name,
+            "lambda.amazonaws.com",
+            [allow(QUERY_DYNAMODB_ACTIONS, [args.table_arn]), write_logs(self.log_group)],
+            parent=self,
+        )
+        self.function = aws.lambda_.Function(
+            name,
+            runtime=LAMBDA_RUNTIME,
+            architectures=[LAMBDA_ARCHITECTURE],
+            handler=QUERY.handler,
+            code=pulumi.FileArchive(str(args.code)),
+            memory_size=QUERY_MEMORY_MB,
+            timeout=QUERY_TIMEOUT_SECONDS,
+            role=self.role.arn,
+            environment={"variables": lambda_environment(args.bucket_name, args.table_name, QUERY.name)},
+            logging_config={"log_format": "Text", "log_group": self.log_group.name},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role.policy]),
+        )
+
+        cors = (
+            aws.apigatewayv2.ApiCorsConfigurationArgs(
+                allow_origins=list(args.cors_allow_origins),
+                allow_methods=sorted({route_key.split(" ", 1)[0] for route_key in QUERY_ROUTES}),
+                allow_headers=["content-type"],
+                max_age=3600,
+            )
+            if args.cors_allow_origins
+            else None
+        )
+        self.api = aws.apigatewayv2.Api(name, protocol_type="HTTP", cors_configuration=cors, opts=child)
+        self.integration = aws.apigatewayv2.Integration(
+            name,
+            api_id=self.api.id,
+            integration_type="AWS_PROXY",
+            integration_method="POST",
+            integration_uri=self.function.invoke_arn,
+            payload_format_version="2.0",
+            timeout_milliseconds=(QUERY_TIMEOUT_SECONDS + 1) * 1000,
+            opts=child,
+        )
+        self.routes = [
+            aws.apigatewayv2.Route(
+                f"{name}-{route_slug(route_key)}",
+                api_id=self.api.id,
+                route_key=route_key,
+                target=self.integration.id.apply(lambda integration_id: f"integrations/{integration_id}"),
+                opts=child,
+            )
+            for route_key in QUERY_ROUTES
+        ]
+        self.stage = aws.apigatewayv2.Stage(
+            name,
+            api_id=self.api.id,
+            name="$default",
+            auto_deploy=True,
+            default_route_settings={
+                "throttling_rate_limit": args.throttle_rate_limit,
+                "throttling_burst_limit": args.throttle_burst_limit,
+            },
+            access_log_settings={"destination_arn": self.access_log_group.arn, "format": ACCESS_LOG_FORMAT},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.routes),
+        )
+        self.permission = aws.lambda_.Permission(
+            name,
+            action="lambda:InvokeFunction",
+            function=self.function.name,
+            principal="apigateway.amazonaws.com",
+            # Any stage, method and path of this API: API Gateway only invokes for the routes above.
+            source_arn=self.api.execution_arn.apply(lambda arn: f"{arn}/*/*"),
+            opts=child,
+        )
+
+        self.url = self.stage.invoke_url
+        self.register_outputs({"url": self.url, "function_name": self.function.name})
