@@ -108,7 +108,7 @@ def _table_format() -> str:
         if given.lower() not in TABLE_FORMATS:
             raise BadRequest(f"format {given[:20]!r} is not one of {', '.join(TABLE_FORMATS)}")
         return given.lower()
-    accept = app.current_event.get_header_value("accept", default_value="", case_sensitive=False) or ""
+    accept = app.current_event.headers.get("accept") or ""
     return "csv" if prefers_csv(accept) else "json"
 
 

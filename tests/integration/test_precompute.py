@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +13,7 @@ import pytest
 
 from matchodds.contract import (
     EXPIRES_ATTRIBUTE,
+    MARKET_KEYS,
     Posterior,
     encode_posterior,
     odds_partition,
@@ -157,3 +160,94 @@ def test_url_encoded_keys_are_decoded(aws: dict[str, str], make_posterior: Calla
     put(aws, make_posterior(version=V2))
     assert lambda_handler(event, CONTEXT) == {"batchItemFailures": []}
     assert pointer(aws)["version"] == V2  # type: ignore[index]
+
+
+def s3_object(aws: dict[str, str], key: str) -> bytes | None:
+    try:
+        return boto3.client("s3").get_object(Bucket=aws["bucket"], Key=key)["Body"].read()
+    except boto3.client("s3").exceptions.NoSuchKey:
+        return None
+
+
+def test_exports_are_written_after_the_flip(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> None:
+    s3 = boto3.client("s3")
+    pointer_at_each_put: list[tuple[str, str | None]] = []
+    real_put = s3.put_object
+
+    def watching_put(**kwargs: Any) -> Any:
+        current = pointer(aws)
+        pointer_at_each_put.append((kwargs["Key"], current["version"] if current else None))
+        return real_put(**kwargs)
+
+    s3.put_object = watching_put  # type: ignore[method-assign]
+    posterior = make_posterior(version=V1)
+    key = put(aws, posterior)
+    published = publish_posterior(aws["bucket"], key, s3, writer(aws))
+    assert published is not None
+    expected = [f"exports/E0/{V1}.csv", f"exports/E0/{V1}.json", "exports/E0/latest.csv", "exports/E0/latest.json"]
+    assert published.exports == expected
+    assert pointer_at_each_put == [(name, V1) for name in expected]  # every export after the pointer moved
+    table = json.loads(s3_object(aws, "exports/E0/latest.json") or b"")
+    assert table["model"]["version"] == V1 and len(table["fixtures"]) == 12
+    assert s3_object(aws, "exports/E0/latest.json") == s3_object(aws, f"exports/E0/{V1}.json")
+    rows = list(csv.DictReader(io.StringIO((s3_object(aws, "exports/E0/latest.csv") or b"").decode())))
+    assert [(row["home"], row["away"]) for row in rows] == [(row["home"], row["away"]) for row in table["fixtures"]]
+    assert float(rows[0]["p_home"]) == table["fixtures"][0]["p_home"]
+    head = boto3.client("s3").head_object(Bucket=aws["bucket"], Key="exports/E0/latest.csv")
+    assert head["ContentType"].startswith("text/csv")
+
+
+def test_exports_match_the_api(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> None:
+    from services.query import handler
+    from tests.integration.conftest import invoke
+
+    lambda_handler(sqs_event(aws, put(aws, make_posterior(version=V1))), CONTEXT)
+    handler.reader.cache_clear()
+    assert json.loads(s3_object(aws, "exports/E0/latest.json") or b"") == invoke("GET", "/odds").json()
+    assert (s3_object(aws, "exports/E0/latest.csv") or b"").decode() == invoke("GET", "/odds", "format=csv").text
+    handler.reader.cache_clear()
+
+
+def test_a_superseded_version_exports_nothing(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> None:
+    lambda_handler(sqs_event(aws, put(aws, make_posterior(version=V2))), CONTEXT)
+    lambda_handler(sqs_event(aws, put(aws, make_posterior(version=V1, seed=7))), CONTEXT)
+    assert s3_object(aws, f"exports/E0/{V1}.csv") is None and s3_object(aws, f"exports/E0/{V1}.json") is None
+    assert json.loads(s3_object(aws, "exports/E0/latest.json") or b"")["model"]["version"] == V2
+
+
+def test_a_newer_version_replaces_latest_and_keeps_the_old_file(
+    aws: dict[str, str], make_posterior: Callable[..., Posterior]
+) -> None:
+    lambda_handler(sqs_event(aws, put(aws, make_posterior(version=V1))), CONTEXT)
+    lambda_handler(sqs_event(aws, put(aws, make_posterior(version=V2, seed=3))), CONTEXT)
+    assert json.loads(s3_object(aws, "exports/E0/latest.json") or b"")["model"]["version"] == V2
+    assert json.loads(s3_object(aws, f"exports/E0/{V1}.json") or b"")["model"]["version"] == V1
+
+
+def test_a_retry_after_a_failed_export_writes_it(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> None:
+    s3 = boto3.client("s3")
+    key = put(aws, make_posterior(version=V1))
+    real_put = s3.put_object
+    s3.put_object = lambda **kwargs: (_ for _ in ()).throw(RuntimeError("S3 down"))  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        publish_posterior(aws["bucket"], key, s3, writer(aws))
+    assert pointer(aws)["version"] == V1 and s3_object(aws, "exports/E0/latest.csv") is None  # type: ignore[index]
+    s3.put_object = real_put  # type: ignore[method-assign]
+    again = publish_posterior(aws["bucket"], key, s3, writer(aws))
+    assert again is not None and again.promotion.outcome == "already-current" and len(again.exports) == 4
+
+
+def test_exports_do_not_trigger_precompute(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> None:
+    lambda_handler(sqs_event(aws, put(aws, make_posterior(version=V1))), CONTEXT)
+    messages = (
+        boto3.client("sqs").receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10).get("Messages", [])
+    )
+    keys = [json.loads(m["Body"])["Records"][0]["s3"]["object"]["key"] for m in messages if "Records" in m["Body"]]
+    assert keys and all(key.startswith("posteriors") for key in keys)  # the posterior's own event only
+
+
+def test_items_carry_every_market(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> None:
+    lambda_handler(sqs_event(aws, put(aws, make_posterior(version=V1))), CONTEXT)
+    item = version_items(aws, V1)[0]
+    assert set(item["markets"]) == set(MARKET_KEYS) and len(item["markets"]["asian_handicap"]) == 21
+    assert len(item["markets"]["correct_score"]) == 49

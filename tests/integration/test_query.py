@@ -2,51 +2,25 @@
 
 from __future__ import annotations
 
-import copy
-import json
 from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
 
-from matchodds.contract import Posterior, encode_posterior, posterior_key
-from matchodds.local import LambdaContext
-from services.precompute.pipeline import publish_posterior
-from services.precompute.store import OddsWriter
-from services.query import handler
-from tests.conftest import load_event
+from matchodds.contract import Posterior
+from tests.integration.conftest import Reply
 
 pytestmark = pytest.mark.integration
-CONTEXT = LambdaContext("matchodds-query")
 
 
 @pytest.fixture
-def query(aws: dict[str, str]) -> Callable[..., tuple[int, dict[str, Any]]]:
-    handler.reader.cache_clear()
-
+def query(api: Callable[..., Reply]) -> Callable[..., tuple[int, dict[str, Any]]]:
     def call(path: str, query_string: str = "") -> tuple[int, dict[str, Any]]:
-        event = copy.deepcopy(load_event("http-odds.json"))
-        event["rawPath"] = event["requestContext"]["http"]["path"] = path
-        event["rawQueryString"] = query_string
-        event["queryStringParameters"] = (
-            dict(p.split("=", 1) for p in query_string.split("&")) if query_string else None
-        )
-        response = handler.lambda_handler(event, CONTEXT)
-        return response["statusCode"], json.loads(response["body"])
+        reply = api("GET", path, query_string)
+        return reply.status, reply.json()
 
-    yield call
-    handler.reader.cache_clear()
-
-
-@pytest.fixture
-def published(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> Posterior:
-    posterior = make_posterior(codes=("ARS", "CHE", "LIV", "MCI"), version="20250526T060000Z")
-    key = posterior_key("E0", posterior.version)
-    s3 = boto3.client("s3")
-    s3.put_object(Bucket=aws["bucket"], Key=key, Body=encode_posterior(posterior))
-    publish_posterior(aws["bucket"], key, s3, OddsWriter(aws["table"], boto3.client("dynamodb")))
-    return posterior
+    return call
 
 
 def test_nothing_published_yet_is_a_503(query: Callable[..., Any]) -> None:

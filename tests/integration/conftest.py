@@ -1,0 +1,77 @@
+"""The query API called as API Gateway calls it, and a version published by precompute, both against moto."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import gzip
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import boto3
+import pytest
+
+from matchodds.contract import Posterior, encode_posterior, posterior_key
+from matchodds.local import LambdaContext
+from services.precompute.pipeline import publish_posterior
+from services.precompute.store import OddsWriter
+from services.query import handler
+from tests.conftest import load_event
+
+CONTEXT = LambdaContext("matchodds-query")
+PUBLISHED_VERSION = "20250526T060000Z"
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+def invoke(
+    method: str, path: str, query_string: str = "", body: str | None = None, headers: dict[str, str] | None = None
+) -> Reply:
+    """One HTTP API (payload 2.0) request through the query Lambda's handler."""
+    event = copy.deepcopy(load_event("http-odds.json"))
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["http"]["method"] = method
+    event["rawQueryString"] = query_string
+    event["queryStringParameters"] = dict(parse_qsl(query_string, keep_blank_values=True)) or None
+    event["headers"] = {**event["headers"], **{name.lower(): value for name, value in (headers or {}).items()}}
+    if body is not None:
+        event["body"] = body
+    response = handler.lambda_handler(event, CONTEXT)
+    raw = response.get("body") or ""
+    data = base64.b64decode(raw) if response.get("isBase64Encoded") else raw.encode()
+    reply_headers = {name.lower(): value for name, value in (response.get("headers") or {}).items()}
+    if reply_headers.get("content-encoding") == "gzip":
+        data = gzip.decompress(data)
+    return Reply(response["statusCode"], reply_headers, data.decode("utf-8"))
+
+
+@pytest.fixture
+def api(aws: dict[str, str]) -> Iterator[Callable[..., Reply]]:
+    handler.reader.cache_clear()
+    yield invoke
+    handler.reader.cache_clear()
+
+
+def publish(aws: dict[str, str], posterior: Posterior) -> None:
+    key = posterior_key(posterior.competition, posterior.version)
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=aws["bucket"], Key=key, Body=encode_posterior(posterior))
+    publish_posterior(aws["bucket"], key, s3, OddsWriter(aws["table"], boto3.client("dynamodb")))
+
+
+@pytest.fixture
+def published(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> Posterior:
+    posterior = make_posterior(codes=("ARS", "CHE", "LIV", "MCI"), version=PUBLISHED_VERSION)
+    publish(aws, posterior)
+    return posterior
