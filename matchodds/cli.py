@@ -119,11 +119,13 @@ def demo(args: argparse.Namespace) -> int:
     print_fixtures(stack.api_url, args.competition, DEMO_FIXTURES)
     print(
         f"""
-The query API is up on {stack.api_url}. Try:
+The query API is up on {stack.api_url}; the page is {stack.api_url}/ and the API docs {stack.api_url}/docs. Try:
   curl '{stack.api_url}/odds/ARS/LIV'
   curl '{stack.api_url}/odds/tot/che?competition={args.competition}'
   curl '{stack.api_url}/teams'
   curl -i '{stack.api_url}/odds/ARS/XYZ'     # unknown team: 404 naming it
+  curl -X POST '{stack.api_url}/odds' -d '[{{"home": "ARS", "away": "MCI"}}, {{"home": "LIV", "away": "XYZ"}}]'
+  curl '{stack.api_url}/odds?competition={args.competition}&format=csv'
 Local AWS (moto): aws --endpoint-url {stack.moto_url} s3 ls s3://{stack.names.bucket}/ --recursive
 Ctrl-C stops everything.""",
         flush=True,

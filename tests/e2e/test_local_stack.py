@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
+import boto3
 import pytest
 
 from matchodds.cli import get_json as get
@@ -89,3 +96,46 @@ def test_errors_over_http(demo: tuple[str, list[str]]) -> None:
     assert status == 404 and "XYZ" in body["message"]
     assert get(f"{url}/odds/ARS/ARS")[0] == 400
     assert get(f"{url}/odds/ARS/MCI?competition=D1")[0] == 503
+
+
+def request(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """(status, content type, text) of one real HTTP request."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers or {}), timeout=30) as reply:
+            return reply.status, reply.headers["Content-Type"], reply.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read().decode()
+
+
+def test_markets_bulk_and_table_over_http(demo: tuple[str, list[str]]) -> None:
+    url, _ = demo
+    status, body = get(f"{url}/odds/ARS/MCI")
+    assert status == 200 and len(body["markets"]["asian_handicap"]) == 21
+    interval = body["credible_intervals"]["home"]
+    assert interval["low"] < body["probabilities"]["home"] < interval["high"]
+    fixtures = json.dumps([{"home": "ARS", "away": "MCI"}, {"home": "LIV", "away": "XYZ"}]).encode()
+    status, _, text = request(f"{url}/odds", fixtures, {"Content-Type": "application/json"})
+    bulk = json.loads(text)
+    assert status == 200 and bulk["fixtures"][0]["probabilities"] == body["probabilities"]
+    assert bulk["fixtures"][1]["error"] == "unknown_team"
+    status, content_type, text = request(f"{url}/odds?format=csv")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert status == 200 and content_type.startswith("text/csv") and len(rows) == 380
+    arsenal = next(row for row in rows if (row["home"], row["away"]) == ("ARS", "MCI"))
+    assert float(arsenal["p_home"]) == body["probabilities"]["home"]
+
+
+def test_page_docs_and_exports(demo: tuple[str, list[str]]) -> None:
+    url, lines = demo
+    status, content_type, page = request(f"{url}/")
+    assert status == 200 and content_type.startswith("text/html") and "Premier League" in page
+    status, _, document = request(f"{url}/openapi.json")
+    assert status == 200 and "/odds/{home}/{away}" in json.loads(document)["paths"]
+    assert request(f"{url}/docs")[0] == 200
+    moto_url = re.search(r"local AWS \(moto\) on (http://\S+);", "".join(lines)).group(1)
+    s3 = boto3.client(
+        "s3", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    latest = json.loads(s3.get_object(Bucket="matchodds-local", Key="exports/E0/latest.json")["Body"].read())
+    assert len(latest["fixtures"]) == 380
+    assert latest == json.loads(request(f"{url}/odds")[2])
