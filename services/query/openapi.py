@@ -354,6 +354,7 @@ def document_json(app: APIGatewayHttpResolver, base_path: str = "/") -> str:
     return json.dumps(document(app, base_path), indent=1)
 
 
+@cache
 def swagger_html(spec_json: str) -> str:
     """Swagger UI with its script and styles inline (powertools ships them), so /docs works offline."""
     from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
