@@ -28,7 +28,7 @@ import services.fit  # noqa: F401  (splits the CPU into devices before JAX start
 from matchodds.evaluation import outcome_index, paired_bootstrap, reliability, remove_margin, rps, scores
 from matchodds.results import Match
 from services.fit.inference import Diagnostics, QualityGate, SamplerSettings, fit_posterior
-from services.fit.model import MODELS, dixon_coles_log_tau
+from services.fit.model import DEFAULT_MODEL, MODELS, dixon_coles_log_tau
 from services.precompute.odds import PredictionDraws, grid_size, outcome_probabilities, score_grids
 
 logger = logging.getLogger(__name__)
@@ -351,7 +351,7 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--test", type=Path, required=True, help="the season to predict, week by week")
     parser.add_argument("--json", type=Path, required=True, help="write the scores here")
     parser.add_argument("--plot", type=Path, help="write a reliability diagram (PNG) here")
-    parser.add_argument("--model", default="dixon_coles_decay", choices=sorted(MODELS))
+    parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(MODELS))
     parser.add_argument("--weeks", type=int, help="stop after this many weeks (default: the whole season)")
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=1000)

@@ -83,6 +83,8 @@ def dixon_coles_decay(
     n_seasons: int,
     home_goals: jnp.ndarray | None = None,
     away_goals: jnp.ndarray | None = None,
+    statistics: dict[str, jnp.ndarray] | None = None,
+    statistics_weight: float = 0.0,
 ) -> None:
     """Several seasons of goals, time-decayed, with Dixon-Coles low scores and a home edge per season.
 
@@ -117,6 +119,26 @@ def dixon_coles_decay(
             + dixon_coles_log_tau(home_goals, away_goals, home_rate, away_rate, rho)
         )
         numpyro.factor("goals", jnp.sum(weight * log_likelihood))
+    for name, counts in (statistics or {}).items():
+        # A match statistic (shots on target, corners) as a noisier signal of the same strengths:
+        # its own level, home edge and a positive loading in goal units, down-weighted so that it
+        # informs the strengths without outweighing the goals.
+        level = numpyro.sample(f"{name}_level", dist.Normal(1.6, 0.5))  # ~5 a side
+        edge = numpyro.sample(f"{name}_home", dist.Normal(0.1, 0.2))
+        loading = numpyro.sample(f"{name}_loading", dist.LogNormal(0.0, 0.5))
+        home_rate_stat = jnp.exp(level + edge / 2 + loading * (attack[home_team] + defence[away_team]))
+        away_rate_stat = jnp.exp(level - edge / 2 + loading * (attack[away_team] + defence[home_team]))
+        present = counts[:, 2]
+        stat_log_likelihood = present * (
+            dist.Poisson(home_rate_stat).log_prob(counts[:, 0]) + dist.Poisson(away_rate_stat).log_prob(counts[:, 1])
+        )
+        numpyro.factor(name, statistics_weight * jnp.sum(weight * stat_log_likelihood))
+
+
+def _statistic(match: Match, home_column: str, away_column: str) -> tuple[float, float, float]:
+    """(home count, away count, 1) or (0, 0, 0) when the file lacks the statistic for this match."""
+    home, away = match.numbers.get(home_column), match.numbers.get(away_column)
+    return (home, away, 1.0) if home is not None and away is not None else (0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -167,7 +189,7 @@ class GoalsModel:
             "home_goals": np.array([m.home_goals for m in window], dtype=np.int32),
             "away_goals": np.array([m.away_goals for m in window], dtype=np.int32),
         }
-        if self.function is dixon_coles_decay:
+        if "decay_per_day" in self.settings:
             data.update(self._decay_data(window, seasons, codes, predict, as_of))
         return Prepared(data, window, codes, predict)
 
@@ -187,7 +209,15 @@ class GoalsModel:
         )
         promoted = np.array([1.0 if code in predict and code not in previous else 0.0 for code in codes])
         season_index = {season: position for position, season in enumerate(seasons)}
+        extra: dict[str, Any] = {}
+        if self.settings.get("statistics"):
+            extra["statistics"] = {
+                name: np.array([_statistic(m, home_column, away_column) for m in window], dtype=np.float32)
+                for name, (home_column, away_column) in self.settings["statistics"].items()
+            }
+            extra["statistics_weight"] = float(self.settings["statistics_weight"])
         return {
+            **extra,
             "season": np.array([season_index[m.season] for m in window], dtype=np.int32),
             "weight": weight.astype(np.float32),
             "promoted": promoted.astype(np.float32),
@@ -224,4 +254,14 @@ MODELS: dict[str, GoalsModel] = {
         ("intercept", "home_by_season", "rho", "attack", "defence", "attack_scale", "defence_scale"),
     ),
 }
-DEFAULT_MODEL = "dixon_coles_decay"
+MODELS["dixon_coles_stats"] = GoalsModel(
+    "dixon_coles_stats",
+    dixon_coles_decay,
+    {
+        **MODELS["dixon_coles_decay"].settings,
+        "statistics": {"shots_on_target": ("HST", "AST"), "corners": ("HC", "AC")},
+        "statistics_weight": 0.25,
+    },
+    MODELS["dixon_coles_decay"].diagnosed_sites,
+)
+DEFAULT_MODEL = "dixon_coles_stats"
