@@ -55,11 +55,6 @@ class PredictionDraws:
         log_away = self.intercept - self.home / 2 + attack[away_team] + defence[home_team]
         return np.exp(log_home), np.exp(log_away)
 
-    def max_rate(self) -> float:
-        """An upper bound on any team's goal rate in any draw, without forming every pairing."""
-        strongest = self.attack.max(axis=1) + self.defence.max(axis=1) + self.intercept + np.abs(self.home) / 2
-        return float(np.exp(strongest.max()))
-
 
 @dataclass(frozen=True)
 class FixtureMarkets:
@@ -100,17 +95,22 @@ class FixtureOdds:
         return 1 / self.p_home, 1 / self.p_draw, 1 / self.p_away
 
 
-def grid_size(max_rate: float, tail: float = TAIL_MASS) -> int:
-    """Smallest N with P(X > N) < tail/2 for X ~ Poisson(max_rate): both margins' tails fit in `tail`."""
-    pmf = np.exp(-max_rate)
-    cdf = pmf
+def grid_size(rates: np.ndarray, tail: float = TAIL_MASS) -> int:
+    """Smallest N with the posterior-predictive P(X > N) < tail/2 for every row of `rates` (rows x draws).
+
+    What a grid of 0..N goals leaves out of a fixture's predictive distribution is the MEAN over draws
+    of each draw's Poisson tail, so both sides' tails together stay below `tail`.
+    """
+    rates = np.atleast_2d(rates)
+    pmf = np.exp(-rates)
+    left_out = 1 - pmf
     goals = 0
-    while 1 - cdf >= tail / 2:
+    while np.any(left_out.mean(axis=-1) >= tail / 2):
         goals += 1
         if goals > MAX_GRID_GOALS:
-            raise ValueError(f"goal rate {max_rate:.1f} needs a grid beyond {MAX_GRID_GOALS} goals")
-        pmf *= max_rate / goals
-        cdf += pmf
+            raise ValueError(f"goal rates up to {rates.max():.1f} need a grid beyond {MAX_GRID_GOALS} goals")
+        pmf *= rates / goals
+        left_out -= pmf
     return goals
 
 
@@ -149,7 +149,9 @@ class _PairPmfs:
 
     def grids(self) -> np.ndarray:
         """The posterior-predictive score grids: the mean over draws of the product pmfs."""
-        grids = np.matmul(self.home, np.swapaxes(self.away, -1, -2)) / self.n_draws
+        # einsum's own loop, not BLAS: OpenBLAS's threads busy-wait, and on a busy 2-core machine (as on
+        # a Lambda's fraction of a vCPU) they took the 1X2 of 380 pairs from 0.26 s to 0.5 s.
+        grids = np.einsum("pgd,phd->pgh", self.home, self.away) / self.n_draws
         if self.low_score_change is not None:
             grids[:, :2, :2] += self.low_score_change.mean(axis=-1)
         return grids
@@ -172,19 +174,18 @@ class _PairPmfs:
         return np.stack([home, draw, away], axis=1) / mass[:, None, :]
 
 
-def _pair_pmfs(draws: PredictionDraws, home_team: np.ndarray, away_team: np.ndarray, max_goals: int) -> _PairPmfs:
-    home_rate, away_rate = draws.rates(home_team, away_team)
+def _pair_pmfs(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray | None, max_goals: int) -> _PairPmfs:
     home_pmf, away_pmf = poisson_pmf(home_rate, max_goals), poisson_pmf(away_rate, max_goals)
     change = None
-    if draws.rho is not None:
-        tau = np.moveaxis(dixon_coles_tau(home_rate, away_rate, draws.rho), 1, -1)  # (pairs, 2, 2, draws)
+    if rho is not None:
+        tau = np.moveaxis(dixon_coles_tau(home_rate, away_rate, rho), 1, -1)  # (pairs, 2, 2, draws)
         change = (tau - 1) * home_pmf[:, :2, None, :] * away_pmf[:, None, :2, :]
     return _PairPmfs(home_pmf, away_pmf, change)
 
 
 def score_grids(draws: PredictionDraws, home_team: np.ndarray, away_team: np.ndarray, max_goals: int) -> np.ndarray:
     """Posterior-predictive score grids for pairs of teams: (pairs, max_goals + 1, max_goals + 1)."""
-    return _pair_pmfs(draws, home_team, away_team, max_goals).grids()
+    return _pair_pmfs(*draws.rates(home_team, away_team), draws.rho, max_goals).grids()
 
 
 def outcome_probabilities(grids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -247,14 +248,16 @@ def all_fixtures(draws: PredictionDraws, *, markets: bool = False) -> Iterator[F
     path); with markets=True each fixture also carries its FixtureMarkets.
     """
     teams = np.arange(draws.n_teams)
-    max_goals = grid_size(draws.max_rate())
+    chunks = []
     for home in teams:
         aways = teams[teams != home]
-        homes = np.full_like(aways, home)
-        pmfs = _pair_pmfs(draws, homes, aways, max_goals)
+        chunks.append((home, aways, *draws.rates(np.full_like(aways, home), aways)))
+    # One grid for every pairing, so that each fixture's grid is cut alike.
+    max_goals = max(grid_size(np.concatenate([home_rate, away_rate])) for *_, home_rate, away_rate in chunks)
+    for home, aways, home_rate, away_rate in chunks:
+        pmfs = _pair_pmfs(home_rate, away_rate, draws.rho, max_goals)
         grids = pmfs.grids()
         p_home, p_draw, p_away = outcome_probabilities(grids)
-        home_rate, away_rate = draws.rates(homes, aways)
         xg_home, xg_away = home_rate.mean(axis=-1), away_rate.mean(axis=-1)
         normalised = grids / grids.sum(axis=(-2, -1), keepdims=True)
         extra = grid_markets(normalised) if markets else None

@@ -105,6 +105,17 @@ def test_grid_size_leaves_out_less_than_the_tail() -> None:
         assert 1 - sum(poisson(k, rate) for k in range(goals)) >= TAIL_MASS / 2
 
 
+def test_the_grid_bounds_the_predictive_tail_not_the_worst_draw() -> None:
+    rates = np.array([[1.0] * 99 + [6.0]])  # 100 draws of one side, one of them extreme
+    goals = grid_size(rates)
+    left_out = [
+        1 - sum(0.99 * poisson(k, 1.0) + 0.01 * poisson(k, 6.0) for k in range(n + 1)) for n in (goals - 1, goals)
+    ]
+    assert left_out[1] < TAIL_MASS / 2 <= left_out[0]
+    assert goals < grid_size(6.0)  # smaller than the grid the extreme draw alone would need
+    assert grid_size(np.array([[1.0], [6.0]])) == grid_size(6.0)  # every row is bounded
+
+
 def test_dixon_coles_correction_matches_hand_values() -> None:
     rho = -0.1
     draws = single_draw([0.0, 0.0], [0.0, 0.0], home=0.0, intercept=math.log(1.2), rho=rho)
