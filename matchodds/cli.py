@@ -112,7 +112,16 @@ def demo(args: argparse.Namespace) -> int:
     from matchodds import local
 
     results = args.results or local.SAMPLE_RESULTS
-    fit_args = ["--warmup", str(args.warmup), "--samples", str(args.samples), "--min-ess", str(args.min_ess)]
+    fit_args = [
+        "--warmup",
+        str(args.warmup),
+        "--samples",
+        str(args.samples),
+        "--min-ess",
+        str(args.min_ess),
+        "--max-r-hat",
+        str(args.max_r_hat),
+    ]
     if args.seed is not None:
         fit_args += ["--seed", str(args.seed)]
     stack = start_stack(args.port, args.moto_port or local.free_port(), results, args.competition, fit_args)
@@ -157,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_parser.add_argument("--samples", type=int, default=1000)
     demo_parser.add_argument("--seed", type=int)
     demo_parser.add_argument("--min-ess", type=float, default=400, help="quality gate: least bulk ESS to publish")
+    demo_parser.add_argument("--max-r-hat", type=float, default=1.01, help="quality gate: largest r_hat to publish")
     demo_parser.add_argument("--exit-after-start", action="store_true", help="stop once the odds are printed")
     demo_parser.set_defaults(run=demo)
 

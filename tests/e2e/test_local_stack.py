@@ -42,6 +42,8 @@ def demo() -> Iterator[tuple[str, list[str]]]:
             "300",
             "--seed",
             "2",
+            "--max-r-hat",
+            "1.05",
             "--min-ess",
             "100",
         ],

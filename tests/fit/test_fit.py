@@ -89,9 +89,9 @@ def test_entry_point_reads_the_results_prefix_and_publishes(aws: dict[str, str],
             "--seed",
             "4",
             "--min-ess",
-            "100",
+            "30",
             "--max-r-hat",
-            "1.05",
+            "1.1",
         ]
     )
     assert status == 0
