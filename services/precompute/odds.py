@@ -55,6 +55,11 @@ class PredictionDraws:
         log_away = self.intercept - self.home / 2 + attack[away_team] + defence[home_team]
         return np.exp(log_home), np.exp(log_away)
 
+    def max_rate(self) -> float:
+        """An upper bound on any team's goal rate in any draw, without forming every pairing."""
+        strongest = self.attack.max(axis=1) + self.defence.max(axis=1) + self.intercept + np.abs(self.home) / 2
+        return float(np.exp(strongest.max()))
+
 
 @dataclass(frozen=True)
 class FixtureMarkets:

@@ -116,6 +116,14 @@ def test_the_grid_bounds_the_predictive_tail_not_the_worst_draw() -> None:
     assert grid_size(np.array([[1.0], [6.0]])) == grid_size(6.0)  # every row is bounded
 
 
+def test_the_worst_draw_bound_covers_every_pairing(make_posterior: Callable[..., Posterior]) -> None:
+    draws = PredictionDraws.from_posterior(make_posterior(spread=0.3))
+    teams = np.arange(draws.n_teams)
+    home, away = np.meshgrid(teams, teams)
+    rates = np.concatenate(draws.rates(home[home != away], away[home != away]))
+    assert rates.max() <= draws.max_rate() and grid_size(rates) <= grid_size(draws.max_rate())
+
+
 def test_dixon_coles_correction_matches_hand_values() -> None:
     rho = -0.1
     draws = single_draw([0.0, 0.0], [0.0, 0.0], home=0.0, intercept=math.log(1.2), rho=rho)
