@@ -5,6 +5,21 @@ bytes in old files, day-first dates with two- or four-digit years, trailing rows
 empty odds cells, integers printed as `8.0`, renamed over/under headers. Any row that cannot be read
 raises ResultsError naming the file and the line, before anything is fitted. A fixtures file
 (upcoming matches with bookmaker odds) has the same columns without the goals, and is read the same way.
+
+What a results file must be (each breach is a ResultsError naming the file and line):
+- a CSV whose header has Div, Date, HomeTeam, AwayTeam, FTHG and FTAG; every other column is kept as
+  a number when it is one and is otherwise ignored. An unknown column is NOT an error: football-data
+  has added columns over the years (closing odds, Asian handicap, renamed over/under) and will again;
+- rows that are complete up to the columns read (a truncated last row is refused), goals that are
+  whole non-negative numbers, a full-time result (FTR) that agrees with the score, no team playing
+  itself, and no match (date, home, away) listed twice;
+- dates in order, as a season of played matches. The real files are NOT strictly ordered: D1 2005-06
+  and F1 2006-07 and 2010-11 list a match one day before the row above it. So a row may go back at
+  most MAX_DATE_REGRESSION_DAYS before the latest date above it (a mistyped day, month or year goes
+  back further), no match may lie more than MAX_SEASON_DAYS after the file's first match (one season;
+  the longest, 2019-20 with its summer restart, spans 352 days), and no result may be dated after
+  today (a results file lists matches already played). Every shipped football-data file since 1993
+  passes these rules.
 """
 
 from __future__ import annotations
@@ -13,7 +28,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from matchodds.teams import TeamTable, default_table
@@ -22,6 +37,10 @@ FIXTURE_COLUMNS = ("Div", "Date", "HomeTeam", "AwayTeam")
 REQUIRED_COLUMNS = (*FIXTURE_COLUMNS, "FTHG", "FTAG")
 IDENTITY_COLUMNS = {"Div", "Date", "Time", "HomeTeam", "AwayTeam", "FTR", "HTR", "Referee"}
 RESULT_BY_SIGN = {1: "H", 0: "D", -1: "A"}
+# How far a row's date may fall behind the latest date above it (real files: at most one day).
+MAX_DATE_REGRESSION_DAYS = 7
+# How long after its first match a file (one season) may go on: a season and a little more.
+MAX_SEASON_DAYS = 400
 
 
 class ResultsError(ValueError):
@@ -151,7 +170,38 @@ def _once(seen: dict[tuple[date, str, str], int], key: tuple[date, str, str], so
     seen[key] = line
 
 
-def parse_results(text: str, source: str, teams: TeamTable | None = None) -> list[Match]:
+class _DateOrder:
+    """The date rules of a results file (see the module docstring), applied row by row."""
+
+    def __init__(self, source: str, today: date) -> None:
+        self.source, self.today = source, today
+        self.first: date | None = None
+        self.latest: tuple[date, int] | None = None
+
+    def check(self, day: date, line: int) -> None:
+        if day > self.today + timedelta(days=1):  # a day's grace: the file may come from another time zone
+            raise ResultsError(self.source, line, f"date {day} is in the future; a results file lists played matches")
+        if self.first is None:
+            self.first = day
+        elif day > self.first + timedelta(days=MAX_SEASON_DAYS):
+            raise ResultsError(
+                self.source,
+                line,
+                f"date {day} is more than {MAX_SEASON_DAYS} days after the file's first match ({self.first}); "
+                "a results file holds one season",
+            )
+        if self.latest is not None and day < self.latest[0] - timedelta(days=MAX_DATE_REGRESSION_DAYS):
+            raise ResultsError(
+                self.source,
+                line,
+                f"date {day} is out of order: {(self.latest[0] - day).days} days before {self.latest[0]} "
+                f"on line {self.latest[1]} (at most {MAX_DATE_REGRESSION_DAYS} allowed)",
+            )
+        if self.latest is None or day > self.latest[0]:
+            self.latest = (day, line)
+
+
+def parse_results(text: str, source: str, teams: TeamTable | None = None, *, today: date | None = None) -> list[Match]:
     """Every match in one file's text, in file order; raises ResultsError on the first bad row."""
     table = teams or default_table()
     rows = _rows(text, source, REQUIRED_COLUMNS, "results")
@@ -159,9 +209,11 @@ def parse_results(text: str, source: str, teams: TeamTable | None = None) -> lis
     matches: list[Match] = []
     seen: dict[tuple[date, str, str], int] = {}
     season: str | None = None
+    order = _DateOrder(source, today or datetime.now(UTC).date())
     for line, _, cell in rows:
         match = _parse_row(cell, source, line, table, season)
         season = match.season  # a file is one season: the season of its first match
+        order.check(match.date, line)
         _once(seen, (match.date, match.home, match.away), source, line)
         matches.append(match)
     if not matches:

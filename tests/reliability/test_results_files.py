@@ -1,0 +1,117 @@
+"""Bad results files stop the fit before fitting, naming file and line; every real football-data file loads."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+
+import boto3
+import pytest
+
+from matchodds.results import (
+    MAX_DATE_REGRESSION_DAYS,
+    MAX_SEASON_DAYS,
+    ResultsError,
+    parse_results,
+    read_results_file,
+)
+
+HEADER = "Div,Date,HomeTeam,AwayTeam,FTHG,FTAG,FTR\n"
+TODAY = date(2025, 6, 1)
+SHARED_DATA = Path("/work/shared/data/football-data")
+SHARED_FILES = sorted(SHARED_DATA.rglob("*.csv")) if SHARED_DATA.is_dir() else []
+
+
+def rows(*lines: str) -> str:
+    return HEADER + "".join(f"{line}\n" for line in lines)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        (rows("E0,16/08/2024,Arsenal,Wolves,2,0,H", "E0,17/08/2024,Chelsea,Everton,1"), 3, "truncated"),
+        (rows("E0,16/08/2024,Arsenal,Wolves,2,0,H", 'E0,17/08/2024,"Chelsea,Everton,1,1,D'), 3, "truncated"),
+        (rows("E0,16/08/2024,Arsenal,Wolves,2.5,0,H"), 2, "FTHG '2.5' is not a number of goals"),
+        (rows("E0,16/08/2024,Arsenal,Wolves,2,nil,H"), 2, "FTAG 'nil'"),
+        (rows("E0,16/08/2024,Arsenal,Wolves,2,0,H", "E0,16/08/2024,Arsenal,Wolves,2,0,H"), 3, "listed twice"),
+        (rows("E0,20/09/2024,Arsenal,Wolves,2,0,H", "E0,01/09/2024,Chelsea,Everton,1,1,D"), 3, "out of order"),
+        (rows("E0,16/08/2024,Arsenal,Wolves,2,0,H", "E0,17/08/2026,Chelsea,Everton,1,1,D"), 3, "in the future"),
+        (rows("E0,16/08/2023,Arsenal,Wolves,2,0,H", "E0,17/05/2025,Chelsea,Everton,1,1,D"), 3, "one season"),
+        ("Div,Date,Home,Away,FTHG,FTAG\nE0,16/08/2024,Arsenal,Wolves,2,0\n", 1, "missing column(s) HomeTeam"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00".decode("cp1252"), 1, "missing column"),
+    ],
+)
+def test_a_broken_results_file_is_refused_naming_file_and_line(text: str, line: int, problem: str) -> None:
+    with pytest.raises(ResultsError) as raised:
+        parse_results(text, "results/E0/2024-25.csv", today=TODAY)
+    assert raised.value.line == line and problem in raised.value.problem
+    assert str(raised.value).startswith(f"results/E0/2024-25.csv, line {line}: ")
+
+
+@pytest.mark.unit
+def test_dates_a_little_out_of_order_pass_as_in_the_real_files() -> None:
+    """F1 2006-07 lists a match one day before the row above it; up to a week back is allowed."""
+    back = date(2024, 8, 24 - MAX_DATE_REGRESSION_DAYS).strftime("%d/%m/%Y")
+    matches = parse_results(
+        rows("E0,24/08/2024,Arsenal,Wolves,2,0,H", f"E0,{back},Chelsea,Everton,1,1,D"), "x.csv", today=TODAY
+    )
+    assert [match.date.day for match in matches] == [24, 24 - MAX_DATE_REGRESSION_DAYS]
+    too_far = date(2024, 8, 23 - MAX_DATE_REGRESSION_DAYS).strftime("%d/%m/%Y")
+    with pytest.raises(ResultsError, match=r"line 3: date 2024-08-\d+ is out of order: 8 days before 2024-08-24"):
+        parse_results(rows("E0,24/08/2024,Arsenal,Wolves,2,0,H", f"E0,{too_far},Chelsea,Everton,1,1,D"), "x.csv")
+
+
+@pytest.mark.unit
+def test_the_season_window_admits_the_2019_20_restart_and_no_more() -> None:
+    first, last = date(2019, 8, 9), date(2020, 7, 26)  # E0 2019-20, 352 days
+    assert (last - first).days < MAX_SEASON_DAYS
+    text = rows(f"E0,{first:%d/%m/%Y},Liverpool,Norwich,4,1,H", f"E0,{last:%d/%m/%Y},Arsenal,Watford,3,2,H")
+    assert len(parse_results(text, "x.csv", today=TODAY)) == 2
+
+
+@pytest.mark.unit
+def test_a_future_date_passes_a_day_early_for_time_zones_and_no_more() -> None:
+    assert parse_results(rows("E0,02/06/2025,Arsenal,Wolves,2,0,H"), "x.csv", today=TODAY)
+    with pytest.raises(ResultsError, match="line 2: date 2025-06-03 is in the future"):
+        parse_results(rows("E0,03/06/2025,Arsenal,Wolves,2,0,H"), "x.csv", today=TODAY)
+
+
+@pytest.mark.unit
+def test_unknown_columns_are_tolerated() -> None:
+    text = (
+        "Div,Date,HomeTeam,AwayTeam,FTHG,FTAG,NewBookieH,Weather,,Notes\nE0,16/08/2024,Arsenal,Wolves,2,0,1.5,rain,,x\n"
+    )
+    (match,) = parse_results(text, "x.csv", today=TODAY)
+    assert (match.home, match.away, match.home_goals) == ("ARS", "WOL", 2)
+    assert match.numbers["NewBookieH"] == 1.5
+    assert "Weather" not in match.numbers and "Notes" not in match.numbers  # text cells: not numbers, not errors
+
+
+@pytest.mark.unit
+@pytest.mark.skipif(not SHARED_FILES, reason=f"{SHARED_DATA} is not on this machine")
+def test_every_shipped_football_data_file_loads() -> None:
+    assert len(SHARED_FILES) >= 100
+    for path in SHARED_FILES:
+        matches = read_results_file(path)
+        assert len(matches) >= 100, path  # a whole season, not a file cut short by a rule
+
+
+@pytest.mark.fit
+def test_the_fit_refuses_a_file_out_of_order_before_fitting_and_publishes_nothing(
+    aws: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from services.fit.main import main as fit_main
+
+    s3 = boto3.client("s3")
+    s3.put_object(
+        Bucket=aws["bucket"],
+        Key="results/E0/2024-25.csv",
+        Body=rows("E0,20/09/2024,Arsenal,Wolves,2,0,H", "E0,16/08/2024,Chelsea,Everton,1,1,D").encode(),
+    )
+    with caplog.at_level(logging.INFO):
+        assert fit_main(["--bucket", aws["bucket"]]) == 2
+    assert "s3://matchodds-local/results/E0/2024-25.csv, line 3: date 2024-08-16 is out of order" in caplog.text
+    assert "fitting" not in caplog.text  # stopped before the sampler started
+    assert "Contents" not in s3.list_objects_v2(Bucket=aws["bucket"], Prefix="posteriors/")
