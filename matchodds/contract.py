@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -161,8 +162,8 @@ def decode_posterior(blob: bytes) -> Posterior:
             names = tuple(str(name) for name in npz[TEAM_NAMES_KEY])
     except ContractError:
         raise
-    except (ValueError, OSError, KeyError, json.JSONDecodeError) as error:
-        raise ContractError(f"posterior is not a readable npz file: {error}") from error
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as error:  # empty, truncated, not a zip
+        raise ContractError(f"posterior is not a readable npz file: {error or type(error).__name__}") from error
     if not isinstance(meta, dict):
         raise ContractError("posterior meta is not an object")
     posterior = Posterior(draws=draws, team_codes=codes, team_names=names, meta=meta)
