@@ -6,6 +6,7 @@ every cold start; the OpenAPI document (services/query/openapi.py) is built only
 
 from __future__ import annotations
 
+import binascii
 import json
 from functools import cache
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from matchodds.contract import (
     COMPETITION_NAMES,
@@ -35,10 +38,42 @@ TABLE_FORMATS = ("json", "csv")
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 EXAMPLE_FIXTURE = '{"home": "ARS", "away": "MCI"}'
+# Bounds checked before routing, so no oversized input reaches a parser or a key expression. The
+# longest real path is /odds/XXX/YYY or /openapi.json, the longest real query a competition and a
+# format; a full bulk body of 100 fixtures is about 3 KB.
+MAX_PATH_LENGTH = 128
+MAX_QUERY_LENGTH = 256
+MAX_BODY_BYTES = 16 * 1024
 
 
 class BadRequest(ValueError):
     """The request itself is wrong: a malformed code, competition or body, the same team twice."""
+
+
+class TooLarge(ValueError):
+    """A path, query string or body longer than the API ever needs."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def request_bounds(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    """Refuse an oversized request before any route (or the 404) sees it."""
+    event = app.current_event
+    path, query = event.raw_path or "", event.raw_query_string or ""
+    if len(path) > MAX_PATH_LENGTH:
+        raise TooLarge(414, f"the path has {len(path)} characters; at most {MAX_PATH_LENGTH} are accepted")
+    if len(query) > MAX_QUERY_LENGTH:
+        raise TooLarge(414, f"the query string has {len(query)} characters; at most {MAX_QUERY_LENGTH} are accepted")
+    body = event.body or ""
+    size = len(body) * 3 // 4 if event.is_base64_encoded else len(body.encode("utf-8", "surrogatepass"))
+    if size > MAX_BODY_BYTES:
+        raise TooLarge(413, f"the body has about {size} bytes; at most {MAX_BODY_BYTES} are accepted")
+    return next_middleware(app)
+
+
+app.use(middlewares=[request_bounds])
 
 
 def _repository() -> OddsReader:
@@ -73,6 +108,14 @@ def _pair(home: str, away: str, where: str | None = None) -> tuple[str, str]:
     return home_code, away_code
 
 
+def _request_body() -> str | None:
+    """The request's body as text; a body that is not UTF-8 is a BadRequest, not a crash."""
+    try:
+        return app.current_event.decoded_body
+    except (UnicodeDecodeError, binascii.Error):
+        raise BadRequest("the body is not UTF-8 text") from None
+
+
 def fixture_list(body: str | None) -> list[tuple[str, str]]:
     """The (home, away) codes of a bulk request's body, a JSON list of {"home": ..., "away": ...} objects."""
     if not body:
@@ -81,6 +124,8 @@ def fixture_list(body: str | None) -> list[tuple[str, str]]:
         fixtures = json.loads(body)
     except json.JSONDecodeError as error:
         raise BadRequest(f"the body is not JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    except RecursionError:
+        raise BadRequest("the body nests too deeply to be a list of fixtures") from None
     if not isinstance(fixtures, list):
         raise BadRequest(f"the body must be a JSON list of fixtures, not {_json_kind(fixtures)}")
     if not 1 <= len(fixtures) <= MAX_BULK_FIXTURES:
@@ -144,6 +189,21 @@ def _bad_request(error: BadRequest) -> Response:
     return _error(400, "bad_request", str(error))
 
 
+@app.exception_handler(TooLarge)
+def _too_large(error: TooLarge) -> Response:
+    return _error(error.status, "too_large", str(error))
+
+
+@app.not_found
+def _no_route(_: NotFoundError) -> Response:
+    event = app.current_event
+    return _error(
+        404,
+        "not_found",
+        f"no route {event.http_method} {event.raw_path[:MAX_PATH_LENGTH]}; see /docs for the API's routes",
+    )
+
+
 @app.exception_handler(UnknownTeam)
 def _unknown_team(error: UnknownTeam) -> Response:
     return _error(404, "unknown_team", str(error), teams=error.codes, competition=error.competition)
@@ -194,7 +254,7 @@ def fixture_odds(home: str, away: str) -> dict[str, Any]:
 @app.post("/odds", operation_id="postOdds", summary="The odds of up to 100 fixtures in one request", tags=["odds"])
 def bulk_odds() -> dict[str, Any]:
     competition = _competition()
-    pairs = fixture_list(app.current_event.decoded_body)
+    pairs = fixture_list(_request_body())
     found, pointer = _repository().fixtures(competition, pairs)
     names = pointer["team_names"]
     fixtures = []

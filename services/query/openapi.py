@@ -42,7 +42,10 @@ ERROR = {
     "type": "object",
     "required": ["error", "message"],
     "properties": {
-        "error": {"type": "string", "enum": ["bad_request", "unknown_team", "not_ready", "unavailable"]},
+        "error": {
+            "type": "string",
+            "enum": ["bad_request", "too_large", "not_found", "unknown_team", "not_ready", "unavailable"],
+        },
         "message": {"type": "string", "description": "What was wrong, naming the value"},
         "teams": {"type": "array", "items": {"type": "string"}, "description": "unknown_team: the unknown codes"},
         "competition": {"type": "string"},
