@@ -269,6 +269,9 @@ def serve_http_api(
 
     class Bridge(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; with Nagle on, a keep-alive client waits for its own
+        # delayed ACK (40 ms on Linux) before the body arrives.
+        disable_nagle_algorithm = True
 
         def _invoke(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
