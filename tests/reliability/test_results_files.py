@@ -115,3 +115,27 @@ def test_the_fit_refuses_a_file_out_of_order_before_fitting_and_publishes_nothin
     assert "s3://matchodds-local/results/E0/2024-25.csv, line 3: date 2024-08-16 is out of order" in caplog.text
     assert "fitting" not in caplog.text  # stopped before the sampler started
     assert "Contents" not in s3.list_objects_v2(Bucket=aws["bucket"], Prefix="posteriors/")
+
+
+@pytest.mark.fit
+def test_a_fit_that_does_not_converge_exits_3_with_its_diagnostics_and_publishes_nothing(
+    aws: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from services.fit.main import EXIT_GATE
+    from services.fit.main import main as fit_main
+
+    s3 = boto3.client("s3")
+    s3.upload_file(
+        str(Path(__file__).parents[1] / "data" / "football-data" / "E0-2024-25-head.csv"),
+        aws["bucket"],
+        "results/E0/head.csv",
+    )
+    with caplog.at_level(logging.INFO):
+        status = fit_main(
+            ["--bucket", aws["bucket"], "--chains", "2", "--warmup", "10", "--samples", "10", "--max-r-hat", "1.0001"]
+        )
+    assert status == EXIT_GATE == 3
+    refusal = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
+    assert any("quality gate refused to publish" in message and "r_hat" in message for message in refusal), refusal
+    assert "'max_r_hat'" in caplog.text and "'min_bulk_ess'" in caplog.text and "'divergences'" in caplog.text
+    assert "Contents" not in s3.list_objects_v2(Bucket=aws["bucket"], Prefix="posteriors/")

@@ -1,0 +1,30 @@
+"""Every way the weekly fit can fail to publish reaches the alarm topic (issue 8: "the alarm fires")."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from infra_mocks import Deployed
+
+pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+
+def test_a_fit_that_exits_non_zero_is_sent_to_the_alarm_topic(deployed: Deployed) -> None:
+    from services.fit.main import EXIT_BAD_RESULTS, EXIT_GATE
+
+    rule = deployed.one("aws:cloudwatch/eventRule:EventRule")
+    detail = json.loads(rule.inputs["eventPattern"])["detail"]
+    assert detail["lastStatus"] == ["STOPPED"]
+    (exit_codes,) = [clause["containers"]["exitCode"] for clause in detail["$or"] if "containers" in clause]
+    assert exit_codes == [{"anything-but": 0}]
+    assert 0 not in {EXIT_BAD_RESULTS, EXIT_GATE}  # the gate's refusal and bad results both match the rule
+    target = deployed.one("aws:cloudwatch/eventTarget:EventTarget")
+    assert target.inputs["arn"] == deployed.one("aws:sns/topic:Topic")["arn"]
+
+
+def test_a_posterior_in_the_dead_letter_queue_raises_the_alarm_at_once(deployed: Deployed) -> None:
+    alarms = {alarm.name: alarm.inputs for alarm in deployed.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    dead_letters = alarms["alarms-dead-letters"]
+    assert (dead_letters["threshold"], dead_letters["comparisonOperator"]) == (0, "GreaterThanThreshold")
+    assert dead_letters["evaluationPeriods"] == 1 and dead_letters["treatMissingData"] == "notBreaching"
