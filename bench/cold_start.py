@@ -1,0 +1,47 @@
+"""Cold start of the query Lambda: a fresh interpreter imports its handler and answers one request.
+
+    AWS_ENDPOINT_URL=<moto> MATCHODDS_TABLE=matchodds-odds python -m bench.cold_start --home ARS --away AVL
+
+Nothing but `sys` and `time` is imported before the handler, so that the import is timed from an
+interpreter that has loaded no more than Lambda's Python runtime has before the handler module.
+"""
+
+import sys
+import time
+
+started = time.perf_counter()
+from services.query import handler  # noqa: E402  (the measured import)
+
+imported = time.perf_counter()
+
+
+def main() -> int:
+    import argparse
+
+    from bench.measure import report_result
+    from bench.query import HEADERS
+    from matchodds.local import LambdaContext, http_api_event
+
+    parser = argparse.ArgumentParser(prog="python -m bench.cold_start", description=__doc__.splitlines()[0])
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--away", required=True)
+    args = parser.parse_args()
+    event = http_api_event("GET", f"/odds/{args.home}/{args.away}", HEADERS, b"", "127.0.0.1")
+    asked = time.perf_counter()
+    response = handler.lambda_handler(event, LambdaContext("matchodds-query"))
+    answered = time.perf_counter()
+    report_result(
+        {
+            "import_s": imported - started,
+            "first_request_s": answered - asked,
+            "status": response["statusCode"],
+            "modules_after_import": MODULES_AFTER_IMPORT,
+        }
+    )
+    return 0
+
+
+MODULES_AFTER_IMPORT = len(sys.modules)
+
+if __name__ == "__main__":
+    sys.exit(main())

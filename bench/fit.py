@@ -1,0 +1,267 @@
+"""Fit benchmark: a fresh process per fit, so compilation and each run's memory peak are its own.
+
+    python -m bench.fit child [--model NAME] [--chains 4 --warmup 1000 --samples 1000] [--seed 0]
+                              [--window-seasons N] [--save posterior.npz] RESULTS.csv ...
+
+The child fits as the service does (`fit_posterior`: the model's window, NUTS with compilation,
+diagnostics) but with a gate that never refuses, so that one run is one sampling; whether the real
+gate would have published is reported beside it. Timed: the fit itself (window, compilation,
+sampling, diagnostics) inside the child, and the whole process from the parent (interpreter, JAX
+import and reading the CSV files too). `--model prototype` is the prototype's model
+(bench/prototype_model.py), which is not served.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from bench.measure import ROOT, ChildRun, report_result, run_child, summary
+
+SAMPLE_DIR = ROOT / "matchodds" / "data" / "sample"
+ONE_SEASON = (SAMPLE_DIR / "E0-2024-25.csv",)
+FOUR_SEASONS = tuple(sorted(SAMPLE_DIR.glob("E0-*.csv")))
+PROTOTYPE = "prototype"
+SUMMARISED = ("fit_s", "process_s", "min_ess", "ess_per_s", "max_r_hat", "divergences", "peak_rss_mb")
+
+
+@dataclass(frozen=True)
+class FitCase:
+    """One row of the fit table: a model on some seasons with some sampler settings."""
+
+    key: str
+    label: str
+    model: str
+    files: tuple[Path, ...]
+    chains: int
+    warmup: int
+    samples: int
+    window_seasons: int | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+
+    def arguments(self, seed: int, save: Path | None = None) -> list[str]:
+        args = ["child", *(["--model", self.model] if self.model else [])]
+        args += ["--chains", str(self.chains), "--warmup", str(self.warmup), "--samples", str(self.samples)]
+        args += ["--seed", str(seed)]
+        if self.window_seasons:
+            args += ["--window-seasons", str(self.window_seasons)]
+        if save is not None:
+            args += ["--save", str(save)]
+        return [*args, *map(str, self.files)]
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    runs: int = 3
+    chains: int = 4
+    warmup: int = 1000
+    samples: int = 1000
+    prototype_warmup: int = 1500
+    prototype_samples: int = 50
+    four_seasons: bool = True
+    warm_cache_row: bool = True
+
+
+def fit_cases(config: FitConfig, cache_dir: Path) -> list[FitCase]:
+    """The rows of the fit table, served model first."""
+    from_sampler = {"chains": config.chains, "warmup": config.warmup, "samples": config.samples}
+    datasets = [("1 season", ONE_SEASON)] + ([("4 seasons", FOUR_SEASONS)] if config.four_seasons else [])
+    cases = []
+    for data_label, files in datasets:
+        tag = "1" if len(files) == 1 else "4"
+        cases.append(FitCase(f"served-{tag}", f"{{model}} (served), {data_label}", "", files, **from_sampler))
+        cases.append(
+            FitCase(
+                f"poisson-{tag}",
+                f"poisson_static (baseline), {data_label}",
+                "poisson_static",
+                files,
+                **from_sampler,
+                window_seasons=len(files) if len(files) > 1 else None,
+                note="window widened to 4 seasons (its registry window is 1)" if len(files) > 1 else "",
+            )
+        )
+    cases.append(
+        FitCase(
+            "prototype",
+            "prototype model and settings (not served), 1 season",
+            PROTOTYPE,
+            ONE_SEASON,
+            chains=1,
+            warmup=config.prototype_warmup,
+            samples=config.prototype_samples,
+        )
+    )
+    if config.warm_cache_row:
+        cases.append(
+            FitCase(
+                "served-1-cached",
+                "{model} (served), 1 season, warm JAX compilation cache",
+                "",
+                ONE_SEASON,
+                **from_sampler,
+                env=compilation_cache_env(cache_dir),
+                note="not how the service runs today: JAX's persistent compilation cache, filled by one earlier run",
+            )
+        )
+    return cases
+
+
+def compilation_cache_env(cache_dir: Path) -> dict[str, str]:
+    return {
+        "JAX_COMPILATION_CACHE_DIR": str(cache_dir),
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+    }
+
+
+def measurement(run: ChildRun) -> dict[str, Any]:
+    result = dict(run.result)
+    result["process_s"] = run.process_s
+    result["ess_per_s"] = result["min_ess"] / result["fit_s"]
+    return result
+
+
+def run(config: FitConfig, workdir: Path, save_posterior: Path | None = None) -> dict[str, Any]:
+    """Every fit case `config.runs` times, round-robin so that drifting load touches every case alike.
+
+    The served model's widest-data fit of the first round is saved at `save_posterior`, for the
+    precompute and query benchmarks.
+    """
+    cache_dir = workdir / "jax-cache"
+    cases = fit_cases(config, cache_dir)
+    runs: dict[str, list[dict[str, Any]]] = {case.key: [] for case in cases}
+    commands: dict[str, str] = {}
+    saved_from = "served-4" if config.four_seasons else "served-1"
+    for case in cases:
+        if case.env:  # fill the cache once; this run is not counted
+            run_child("bench.fit", case.arguments(seed=99), env=case.env)
+    for round_index in range(config.runs):
+        for case in cases:
+            save = save_posterior if (round_index == 0 and case.key == saved_from) else None
+            child = run_child("bench.fit", case.arguments(seed=round_index, save=save), env=case.env)
+            runs[case.key].append(measurement(child))
+            commands[case.key] = display_with_env(child.command, case.env, workdir)
+            print(f"fit {case.key} round {round_index + 1}: {summary_line(runs[case.key][-1])}", file=sys.stderr)
+    return {
+        "config": asdict(config),
+        "cases": [
+            {
+                "key": case.key,
+                "label": case.label.format(model=runs[case.key][0]["model"]),
+                "note": case.note,
+                "sampler": {"chains": case.chains, "warmup": case.warmup, "samples": case.samples},
+                "command": commands[case.key],
+                "matches": runs[case.key][0]["matches"],
+                "teams": runs[case.key][0]["teams"],
+                "gate_ok": [entry["gate_ok"] for entry in runs[case.key]],
+                "runs": runs[case.key],
+                "summary": {name: summary(entry[name] for entry in runs[case.key]) for name in SUMMARISED},
+            }
+            for case in cases
+        ],
+        "posterior": str(save_posterior) if save_posterior is not None else None,
+        "posterior_from": saved_from,
+    }
+
+
+def display_with_env(command: str, env: dict[str, str], workdir: Path) -> str:
+    if not env:
+        return command
+    shown = " ".join(f"{name}={value.replace(str(workdir), '/tmp/bench')}" for name, value in env.items())
+    return f"{shown} {command}"
+
+
+def summary_line(entry: dict[str, Any]) -> str:
+    return (
+        f"fit {entry['fit_s']:.1f} s (process {entry['process_s']:.1f} s), min ESS {entry['min_ess']:.0f}, "
+        f"{entry['ess_per_s']:.0f} ESS/s, max r_hat {entry['max_r_hat']:.3f}, {entry['peak_rss_mb']:.0f} MiB"
+    )
+
+
+# --- the child ---------------------------------------------------------------------------------------
+
+
+def child(args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    import services.fit  # noqa: F401  (four CPU devices for four parallel chains, before JAX starts)
+    from matchodds.contract import ContractError, encode_posterior
+    from matchodds.results import read_results
+    from services.fit.inference import Diagnostics, QualityGate, SamplerSettings, fit_posterior
+    from services.fit.model import DEFAULT_MODEL, MODELS
+
+    if args.model == PROTOTYPE:
+        from bench.prototype_model import PROTOTYPE_MODEL as model
+    else:
+        model = MODELS[args.model or DEFAULT_MODEL]
+    if args.window_seasons:
+        model = replace(model, settings={**model.settings, "seasons": args.window_seasons})
+    imported = time.perf_counter()
+    matches = [match for match in read_results(args.results) if match.competition == "E0"]
+    loaded = time.perf_counter()
+    sampler = SamplerSettings(chains=args.chains, warmup=args.warmup, samples=args.samples, seed=args.seed)
+    never_refuses = QualityGate(max_r_hat=float("inf"), min_bulk_ess=-float("inf"), max_divergences=sys.maxsize)
+    posterior = fit_posterior(matches, model, "E0", sampler, never_refuses)
+    fitted = time.perf_counter()
+    diagnostics = Diagnostics(**posterior.meta["diagnostics"])
+    saved = False
+    if args.save:
+        try:
+            args.save.write_bytes(encode_posterior(posterior))
+            saved = True
+        except ContractError as error:  # a tiny smoke-test fit can be too unconverged to publish
+            print(f"posterior not saved: {error}", file=sys.stderr)
+    report_result(
+        {
+            "model": model.name,
+            "matches": posterior.meta["data_window"]["matches"],
+            "seasons": posterior.meta["data_window"]["seasons"],
+            "teams": len(posterior.team_codes),
+            "import_s": imported - started,
+            "load_s": loaded - imported,
+            "fit_s": fitted - loaded,
+            "min_ess": diagnostics.min_bulk_ess,
+            "worst_ess_site": diagnostics.worst_ess_site,
+            "max_r_hat": diagnostics.max_r_hat,
+            "worst_r_hat_site": diagnostics.worst_r_hat_site,
+            "divergences": diagnostics.divergences,
+            "gate_ok": not diagnostics.failures(QualityGate()),
+            "saved": saved,
+        }
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.fit", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    one = commands.add_parser("child", help="one fit in this process; prints a BENCH-RESULT line")
+    one.add_argument("results", nargs="+", type=Path)
+    one.add_argument("--model", default="", help="a registry name, or 'prototype'; default: the served model")
+    one.add_argument("--chains", type=int, default=4)
+    one.add_argument("--warmup", type=int, default=1000)
+    one.add_argument("--samples", type=int, default=1000)
+    one.add_argument("--seed", type=int, default=0)
+    one.add_argument("--window-seasons", type=int, help="fit this many seasons, whatever the model's window")
+    one.add_argument("--save", type=Path, help="write the posterior here")
+    every = commands.add_parser("run", help="every fit case; prints a summary")
+    every.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    if args.command == "child":
+        child(args)
+    else:
+        with tempfile.TemporaryDirectory(prefix="bench-fit-") as workdir:
+            results = run(FitConfig(runs=args.runs), Path(workdir))
+        for case in results["cases"]:
+            print(case["label"], {name: round(value["median"], 3) for name, value in case["summary"].items()})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

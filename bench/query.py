@@ -1,0 +1,323 @@
+"""Query benchmark: the handler in-process, the local HTTP endpoint under load, cold start, the zip.
+
+    python -m bench.query inprocess (--posterior P.npz | --teams 20) [--requests 2000] [--prototype-requests 300]
+    python -m bench.query serve     (--posterior P.npz | --teams 20)   # the local HTTP API until stdin closes
+
+inprocess: moto in-process (`mock_aws`, no sockets); a version published by precompute; then
+`GET /odds/{home}/{away}` events, every ordered pairing in turn, through `lambda_handler`, each one
+timed; then, over the same moto, the prototype's way of answering (bench/prototype_odds.py: the
+posterior object read from S3 on every request, one draw, 100 simulated games).
+serve: moto in server mode and the local HTTP API of `make demo` (`matchodds.local.serve_http_api`),
+both in this child, on loopback; the parent drives 32 concurrent keep-alive clients at it.
+Cold start (bench/cold_start.py): a fresh interpreter imports `services.query.handler` and answers
+one request against the serve child's moto, timing the import and the first request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.measure import (
+    ROOT,
+    BenchError,
+    CallMarks,
+    child_command,
+    display_command,
+    latency_summary,
+    report_result,
+    run_child,
+    summary,
+)
+from bench.posteriors import posterior_arguments
+
+READY_PREFIX = "BENCH-READY "
+DUMMY_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+HEADERS = {"accept": "application/json", "host": "127.0.0.1", "user-agent": "bench"}
+
+
+@dataclass(frozen=True)
+class QueryConfig:
+    requests: int = 2000
+    prototype_requests: int = 300
+    clients: int = 32
+    seconds: float = 20.0
+    cold_runs: int = 7
+    build_zip: bool = True
+
+
+def run(config: QueryConfig, fitted: Path | None, teams: int = 20, draws: int = 4000) -> dict[str, Any]:
+    """Every query figure, on the fitted posterior when there is one."""
+    source = ["--requests", str(config.requests), "--prototype-requests", str(config.prototype_requests)]
+    child = run_child("bench.query", ["inprocess", *posterior_arguments(fitted, teams, draws), *source])
+    inprocess = {**child.result, "command": child.command, "source": "fitted" if fitted else "synthetic"}
+    print(f"query in-process: {inprocess['handler']} vs prototype {inprocess['prototype']}", file=sys.stderr)
+    with serving(fitted, teams, draws) as (ready, serve_command):
+        cold = cold_starts(ready, config.cold_runs)
+        load = drive_load(ready, config.clients, config.seconds)
+        load["command"] = serve_command
+    print(f"query load: {load}", file=sys.stderr)
+    return {
+        "config": asdict(config),
+        "inprocess": inprocess,
+        "cold": cold,
+        "load": load,
+        "zip": query_zip() if config.build_zip else None,
+    }
+
+
+@contextmanager
+def serving(fitted: Path | None, teams: int, draws: int) -> Iterator[tuple[dict[str, Any], str]]:
+    """The serve child, stopped by closing its stdin (or by its own pid); yields its READY document and command."""
+    args = ["serve", *posterior_arguments(fitted, teams, draws)]
+    with (
+        tempfile.TemporaryFile(mode="w+") as stderr,
+        subprocess.Popen(
+            child_command("bench.query", args),
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        ) as process,
+    ):
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            ready = next((line for line in process.stdout if line.startswith(READY_PREFIX)), None)
+            if ready is None:
+                stderr.seek(0)
+                raise BenchError(f"the serve child ended before it was ready:\n{stderr.read()[-3000:]}")
+            yield json.loads(ready[len(READY_PREFIX) :]), display_command("bench.query", args)
+        finally:
+            process.stdin.close()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.terminate()
+
+
+def cold_starts(ready: dict[str, Any], runs: int) -> dict[str, Any]:
+    env = {**DUMMY_AWS, "AWS_ENDPOINT_URL": ready["endpoint"], "MATCHODDS_TABLE": ready["table"]}
+    home, away = ready["codes"][:2]
+    results = []
+    for _ in range(runs):
+        child = run_child("bench.cold_start", ["--home", home, "--away", away], env=env)
+        if child.result["status"] != 200:
+            raise BenchError(f"the cold-start request answered {child.result['status']}")
+        results.append({**child.result, "process_s": child.process_s})
+    return {
+        "command": f"AWS_ENDPOINT_URL=<moto> MATCHODDS_TABLE={ready['table']} {child.command}",
+        "runs": results,
+        **{name: summary(entry[name] for entry in results) for name in ("import_s", "first_request_s", "process_s")},
+        "peak_rss_mb": summary(entry["peak_rss_mb"] for entry in results),
+    }
+
+
+def drive_load(ready: dict[str, Any], clients: int, seconds: float) -> dict[str, Any]:
+    """`clients` keep-alive connections asking for fixtures in turn for `seconds`; loopback only."""
+    host, port = "127.0.0.1", int(ready["port"])
+    paths = [f"/odds/{home}/{away}" for home in ready["codes"] for away in ready["codes"] if home != away]
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors: list[list[str]] = [[] for _ in range(clients)]
+    start = time.perf_counter()
+    deadline = start + seconds
+
+    def client(index: int) -> None:
+        connection = http.client.HTTPConnection(host, port, timeout=30)
+        request = index
+        while time.perf_counter() < deadline:
+            path = paths[request % len(paths)]
+            request += clients
+            sent = time.perf_counter()
+            try:
+                connection.request("GET", path, headers={"Accept": "application/json"})
+                response = connection.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException) as error:
+                errors[index].append(f"{type(error).__name__}: {error}")
+                connection.close()
+                connection = http.client.HTTPConnection(host, port, timeout=30)
+                continue
+            latencies[index].append(time.perf_counter() - sent)
+            if response.status != 200 or b'"probabilities"' not in body:
+                errors[index].append(f"HTTP {response.status}")
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(index,), name=f"load-{index}") for index in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    every = [value for per_client in latencies for value in per_client]
+    failures = [error for per_client in errors for error in per_client]
+    return {
+        "clients": clients,
+        "seconds": elapsed,
+        "requests": len(every),
+        "requests_per_s": len(every) / elapsed,
+        "errors": len(failures),
+        "error_examples": sorted(set(failures))[:5],
+        **latency_summary(every),
+    }
+
+
+def query_zip() -> dict[str, Any]:
+    """Build the query Lambda's zip as `python -m infra.package --only query` does, into a scratch dir."""
+    from infra.lambda_platform import MAX_ZIPPED_BYTES, QUERY
+    from infra.package import PackagingError, build
+
+    with tempfile.TemporaryDirectory(prefix="bench-zip-") as scratch:
+        try:
+            built = build(QUERY, out_dir=Path(scratch))
+        except PackagingError as error:
+            return {"error": str(error), "command": ".venv/bin/python -m infra.package --only query"}
+        return {
+            "zipped_mb": built.zipped_bytes / 2**20,
+            "unzipped_mb": built.unzipped_bytes / 2**20,
+            "lambda_limit_mb": MAX_ZIPPED_BYTES / 2**20,
+            "command": ".venv/bin/python -m infra.package --only query",
+        }
+
+
+# --- the children --------------------------------------------------------------------------------------
+
+
+def _publish(bucket: str, table: str, args: argparse.Namespace) -> tuple[Any, str]:
+    """A version published by precompute, as the S3 event would have it; returns (posterior, key)."""
+    import boto3
+
+    from bench.posteriors import load_posterior
+    from bench.stack import put_posterior
+    from services.precompute.pipeline import publish_posterior
+    from services.precompute.store import OddsWriter
+
+    posterior = load_posterior(args.posterior, args.teams, args.draws)
+    s3 = boto3.client("s3")
+    key = put_posterior(bucket, posterior, s3)
+    publish_posterior(bucket, key, s3, OddsWriter(table, boto3.client("dynamodb")))
+    return posterior, key
+
+
+def inprocess_child(args: argparse.Namespace) -> None:
+    from matchodds.local import LocalNames
+
+    names = LocalNames()
+    os.environ.update({**DUMMY_AWS, "MATCHODDS_TABLE": names.table, "MATCHODDS_BUCKET": names.bucket})
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    import boto3
+    import numpy as np
+    from moto import mock_aws
+
+    from bench.prototype_odds import answer
+    from matchodds.local import LambdaContext, http_api_event, provision
+
+    calls = CallMarks()
+    with mock_aws():
+        provision(names)
+        posterior, key = _publish(names.bucket, names.table, args)
+        events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+        calls.watch(events, "dynamodb", "*")
+        calls.watch(events, "s3", "GetObject")
+        from services.query import handler  # its client is made on the first request, after the hooks
+
+        codes = posterior.team_codes
+        pairs = [(home, away) for home in codes for away in codes if home != away]
+        requests = [http_api_event("GET", f"/odds/{h}/{a}", HEADERS, b"", "127.0.0.1") for h, a in pairs]
+        context = LambdaContext("matchodds-query")
+        first = time.perf_counter()
+        handler.lambda_handler(requests[0], context)
+        first_s = time.perf_counter() - first
+        for request in requests[:50]:  # warm: the pointer cached, botocore's lazy loading done
+            handler.lambda_handler(request, context)
+        ours, ours_in_moto, errors = [], [], 0
+        for index in range(args.requests):
+            calls.clear()
+            started = time.perf_counter()
+            response = handler.lambda_handler(requests[index % len(requests)], context)
+            ours.append(time.perf_counter() - started)
+            ours_in_moto.append(calls.stand_in_seconds())
+            errors += response["statusCode"] != 200
+        s3, rng = boto3.client("s3"), np.random.default_rng(0)
+        posterior_object_bytes = s3.head_object(Bucket=names.bucket, Key=key)["ContentLength"]
+        answer(s3, names.bucket, key, *pairs[0], rng)
+        theirs, theirs_in_moto = [], []
+        for index in range(args.prototype_requests):
+            calls.clear()
+            started = time.perf_counter()
+            answer(s3, names.bucket, key, *pairs[index % len(pairs)], rng)
+            theirs.append(time.perf_counter() - started)
+            theirs_in_moto.append(calls.stand_in_seconds())
+    handler_latency, prototype_latency = latency_summary(ours), latency_summary(theirs)
+    handler_own = latency_summary([total - emulated for total, emulated in zip(ours, ours_in_moto, strict=True)])
+    prototype_own = latency_summary([total - emulated for total, emulated in zip(theirs, theirs_in_moto, strict=True)])
+    report_result(
+        {
+            "teams": len(codes),
+            "posterior_object_bytes": posterior_object_bytes,
+            "first_request_ms": first_s * 1000,
+            "errors": errors,
+            "handler": handler_latency,
+            "prototype": prototype_latency,
+            "p50_ratio": prototype_latency["p50_ms"] / handler_latency["p50_ms"],
+            "handler_without_moto": handler_own,
+            "prototype_without_moto": prototype_own,
+            "p50_ratio_without_moto": prototype_own["p50_ms"] / handler_own["p50_ms"],
+            "moto_p50_ms": {
+                "handler": latency_summary(ours_in_moto)["p50_ms"],
+                "prototype": latency_summary(theirs_in_moto)["p50_ms"],
+            },
+        }
+    )
+
+
+def serve_child(args: argparse.Namespace) -> None:
+    from bench.stack import moto_server_stack
+    from matchodds.local import free_port, serve_http_api
+
+    with moto_server_stack() as stack:
+        posterior, _ = _publish(stack.names.bucket, stack.names.table, args)
+        from services.query.handler import lambda_handler
+
+        port = free_port()
+        server = serve_http_api(lambda_handler, port)
+        ready = {"port": port, "endpoint": stack.endpoint, "table": stack.names.table, "codes": posterior.team_codes}
+        print(READY_PREFIX + json.dumps(ready), flush=True)
+        sys.stdin.read()  # until the parent closes our stdin
+        server.shutdown()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.query", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("inprocess", "serve"):
+        sub = commands.add_parser(name)
+        sub.add_argument("--posterior", type=Path, help="a posterior file; default: a synthetic one")
+        sub.add_argument("--teams", type=int, default=20)
+        sub.add_argument("--draws", type=int, default=4000)
+        if name == "inprocess":
+            sub.add_argument("--requests", type=int, default=2000)
+            sub.add_argument("--prototype-requests", type=int, default=300)
+    args = parser.parse_args(argv)
+    {"inprocess": inprocess_child, "serve": serve_child}[args.command](args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Each benchmark of bench/ (issue 7) runs at tiny sizes, and the report is written from its results.
+
+Behaviour, not timings: the fits run in fresh processes, precompute goes through the S3 -> SQS ->
+handler path against moto, the query handler answers in-process, over the local HTTP endpoint and
+from a cold interpreter, and every figure the report quotes is there. `python -m bench` measures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.__main__ import QUICK, SECTIONS, run_benchmarks
+from bench.report import LOAD_SECTION, kept_section, render, write_report
+
+pytestmark = pytest.mark.bench_smoke
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    fresh = run_benchmarks(QUICK, SECTIONS, tmp_path_factory.mktemp("bench"))
+    return {**{section: {**fresh[section], "machine": fresh["machine"]} for section in SECTIONS}, "quick": True}
+
+
+def pairs(teams: int) -> int:
+    return teams * (teams - 1)
+
+
+def test_every_fit_case_runs_in_its_own_process_and_reports_its_diagnostics(results: dict[str, Any]) -> None:
+    cases = {case["key"]: case for case in results["fit"]["cases"]}
+    assert set(cases) == {"served-1", "poisson-1", "prototype"}
+    assert cases["prototype"]["sampler"] == {"chains": 1, "warmup": 30, "samples": 10}
+    for case in cases.values():
+        (run,) = case["runs"]
+        assert case["matches"] == 380 and case["teams"] == 20
+        assert 0 < run["fit_s"] < run["process_s"] and run["peak_rss_mb"] > 100
+        assert run["max_r_hat"] >= 1 and run["divergences"] >= 0
+        assert run["ess_per_s"] == pytest.approx(run["min_ess"] / run["fit_s"])
+    assert cases["served-1"]["runs"][0]["model"] == "dixon_coles_stats"
+
+
+def test_precompute_computes_and_publishes_every_pair(results: dict[str, Any]) -> None:
+    precompute = results["precompute"]
+    for row, teams in zip(precompute["compute"], QUICK.precompute.teams, strict=True):
+        assert row["teams"] == teams and row["pairs"] == row["items"] == pairs(teams)
+        assert all(seconds > 0 for seconds in row["one_x_two_s"].values())
+        assert row["tracemalloc_peak_mb"] > 0 and row["rss_mb"] > 0
+    for published, teams in zip(precompute["pipeline"], QUICK.precompute.teams, strict=True):
+        assert len(published["runs"]) == QUICK.precompute.pipeline_runs + 1
+        for run in published["runs"]:
+            assert run["items"] == pairs(teams)
+            assert 0 < run["write_items_s"] < run["event_to_flip_s"] < run["event_to_done_s"]
+    estimator = precompute["estimator"]
+    assert estimator["pairs"] == pairs(QUICK.precompute.teams[0]) and len(estimator["max_error"]) == 3
+    assert all(0 <= error <= 1 for error in estimator["max_error"])
+
+
+def test_query_answers_in_process_over_http_and_from_cold(results: dict[str, Any]) -> None:
+    query = results["query"]
+    inprocess = query["inprocess"]
+    assert inprocess["errors"] == 0 and inprocess["handler"]["n"] == QUICK.query.requests
+    assert inprocess["prototype"]["n"] == QUICK.query.prototype_requests
+    assert 0 < inprocess["handler_without_moto"]["p50_ms"] <= inprocess["handler"]["p50_ms"]
+    assert query["load"]["requests"] > 0 and query["load"]["errors"] == 0
+    (cold,) = query["cold"]["runs"]
+    assert cold["status"] == 200 and 0 < cold["import_s"] < cold["process_s"]
+    assert query["zip"] is None  # not built at tiny sizes: it needs the arm64 wheels
+
+
+def test_growth_counts_one_item_per_ordered_pair(results: dict[str, Any]) -> None:
+    assert [(row["teams"], row["items"]) for row in results["growth"]["sizes"]] == [
+        (teams, pairs(teams)) for teams in QUICK.growth.teams
+    ]
+
+
+def test_the_report_has_every_section_and_keeps_the_load_section(results: dict[str, Any], tmp_path: Path) -> None:
+    load = f"{LOAD_SECTION}\n\nFigures of bench/load.py | kept | as they are\n"
+    report = tmp_path / "benchmarks.md"
+    report.write_text(f"# Benchmarks\n\nan older run\n\n{load}\n## Something after\n\nnot kept\n")
+    write_report(results, report)
+    text = report.read_text()
+    for heading in ("## Targets", "## Machine", "## Fit", "## Precompute", "## Query", "## Growth"):
+        assert f"\n{heading}\n" in text
+    assert "an older run" not in text and "not kept" not in text
+    assert text.endswith(load) and kept_section(text) == load
+    write_report(results, report)
+    assert report.read_text() == text
+
+
+def test_a_report_without_a_load_section_gets_none() -> None:
+    assert kept_section("# Benchmarks\n\n## Fit\n") == ""
+    assert LOAD_SECTION not in render({"quick": True})
