@@ -24,6 +24,7 @@ import random
 import sys
 import threading
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -126,6 +127,8 @@ def query_stack(publish_timeout: float = 120.0) -> Iterator[QueryStack]:
     moto_port = local.free_port()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
     moto.start()
+    # moto's backends live in the process: a server started earlier in it (a test) left its state.
+    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{moto_port}/moto-api/reset", method="POST"))
     names = local.LocalNames()
     env = {
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -139,6 +140,8 @@ def local_stack(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    # moto's backends live in the process: a server started earlier in it left its state.
+    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST"))
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
     handler._dependencies.cache_clear()
     try:
