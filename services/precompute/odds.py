@@ -27,6 +27,7 @@ from matchodds.contract import (
 
 TAIL_MASS = 1e-6
 MAX_GRID_GOALS = 60
+LOW_SCORES = ((0, 0), (0, 1), (1, 0), (1, 1))  # (home, away) goals that Dixon-Coles' tau corrects
 
 
 @dataclass(frozen=True)
@@ -109,12 +110,13 @@ def grid_size(rates: np.ndarray, tail: float = TAIL_MASS) -> int:
     rates = np.atleast_2d(rates)
     pmf = np.exp(-rates)
     left_out = 1 - pmf
+    step = np.empty_like(pmf)  # rates / goals, written in place rather than a new array per goal
     goals = 0
     while np.any(left_out.mean(axis=-1) >= tail / 2):
         goals += 1
         if goals > MAX_GRID_GOALS:
             raise ValueError(f"goal rates up to {rates.max():.1f} need a grid beyond {MAX_GRID_GOALS} goals")
-        pmf *= rates / goals
+        pmf *= np.divide(rates, goals, out=step)
         left_out -= pmf
     return goals
 
@@ -133,11 +135,12 @@ def poisson_pmf(rates: np.ndarray, max_goals: int) -> np.ndarray:
     return pmf
 
 
-def dixon_coles_tau(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray) -> np.ndarray:
-    """Per-draw multipliers of the low scores in Dixon & Coles (1997), shaped (..., 2, 2) by [home, away] goals."""
+def low_score_taus(
+    home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Dixon & Coles' (1997) multipliers of the scores in LOW_SCORES (0-0, 0-1, 1-0, 1-1), per draw."""
     ones = np.ones_like(home_rate)
-    tau = np.stack([1 - home_rate * away_rate * rho, 1 + home_rate * rho, 1 + away_rate * rho, ones - rho], axis=-1)
-    return tau.reshape(*tau.shape[:-1], 2, 2)
+    return 1 - home_rate * away_rate * rho, 1 + home_rate * rho, 1 + away_rate * rho, ones - rho
 
 
 @dataclass(frozen=True)
@@ -183,8 +186,16 @@ def _pair_pmfs(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray | N
     home_pmf, away_pmf = poisson_pmf(home_rate, max_goals), poisson_pmf(away_rate, max_goals)
     change = None
     if rho is not None:
-        tau = np.moveaxis(dixon_coles_tau(home_rate, away_rate, rho), 1, -1)  # (pairs, 2, 2, draws)
-        change = (tau - 1) * home_pmf[:, :2, None, :] * away_pmf[:, None, :2, :]
+        # (tau - 1) * pmf(home goals) * pmf(away goals), one low score at a time into contiguous slices: the
+        # same arithmetic as broadcasting a (pairs, draws, 2, 2) stack of taus against both pmfs, which cost
+        # about a tenth of the 1X2 time of 380 pairs.
+        change = np.empty((home_rate.shape[0], 2, 2, home_rate.shape[1]))
+        for cell, tau in zip(LOW_SCORES, low_score_taus(home_rate, away_rate, rho), strict=True):
+            home_goals, away_goals = cell
+            out = change[:, home_goals, away_goals]
+            np.subtract(tau, 1, out=out)
+            out *= home_pmf[:, home_goals]
+            out *= away_pmf[:, away_goals]
     return _PairPmfs(home_pmf, away_pmf, change)
 
 
