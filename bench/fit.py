@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench.measure import ROOT, ChildRun, report_result, run_child, summary
+from bench.measure import ROOT, ChildRun, relative, report_result, run_child, summary
 
 SAMPLE_DIR = ROOT / "matchodds" / "data" / "sample"
 ONE_SEASON = (SAMPLE_DIR / "E0-2024-25.csv",)
@@ -148,7 +148,7 @@ def run(config: FitConfig, workdir: Path, save_posterior: Path | None = None) ->
             save = save_posterior if (round_index == 0 and case.key == saved_from) else None
             child = run_child("bench.fit", case.arguments(seed=round_index, save=save), env=case.env)
             runs[case.key].append(measurement(child))
-            commands[case.key] = display_with_env(child.command, case.env, workdir)
+            commands[case.key] = display_with_env(child.command, case.env)
             print(f"fit {case.key} round {round_index + 1}: {summary_line(runs[case.key][-1])}", file=sys.stderr)
     return {
         "config": asdict(config),
@@ -172,11 +172,10 @@ def run(config: FitConfig, workdir: Path, save_posterior: Path | None = None) ->
     }
 
 
-def display_with_env(command: str, env: dict[str, str], workdir: Path) -> str:
+def display_with_env(command: str, env: dict[str, str]) -> str:
     if not env:
         return command
-    shown = " ".join(f"{name}={value.replace(str(workdir), '/tmp/bench')}" for name, value in env.items())
-    return f"{shown} {command}"
+    return " ".join(f"{name}={relative(value)}" for name, value in env.items()) + f" {command}"
 
 
 def summary_line(entry: dict[str, Any]) -> str:
