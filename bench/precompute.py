@@ -137,9 +137,10 @@ def compute_child(args: argparse.Namespace) -> None:
         ):
             timings[name].append(seconds)
     rss_before_tracing = round(peak_rss_mb(), 1)
+    del items
     tracemalloc.start()
-    odds_items(decode_posterior(blob))
-    traced_peak = tracemalloc.get_traced_memory()[1]
+    items = odds_items(decode_posterior(blob))
+    retained, traced_peak = tracemalloc.get_traced_memory()  # retained: the items, still referenced here
     tracemalloc.stop()
     item_bytes = sorted(len(json.dumps(item, default=str)) for item in items)
     report_result(
@@ -154,6 +155,7 @@ def compute_child(args: argparse.Namespace) -> None:
             **timings,
             "rss_mb": rss_before_tracing,
             "tracemalloc_peak_mb": round(traced_peak / 2**20, 1),
+            "tracemalloc_items_mb": round(retained / 2**20, 1),
         }
     )
 

@@ -613,15 +613,16 @@ def growth_section(results: dict[str, Any]) -> str:
     text += table([*COMPUTE_COLUMNS, "ms per item", "items time / pairs, vs smallest", "peak RSS MiB"], rows)
     text += "\n" + "\n".join(f"- {row['teams']} teams: `{row['command']}`" for row in sizes) + "\n"
     largest = sizes[-1]
-    per_item_kib = largest["tracemalloc_peak_mb"] * 1024 / largest["items"]
+    items_mb = largest.get("tracemalloc_items_mb", 0.0)
     text += (
         "\nTime grows with the number of pairs, n(n − 1): the work is per pair, one home team's pairs at a "
-        f"time. Memory grows with it too: `odds_items` holds every item (nested dicts of Decimals, about "
-        f"{per_item_kib:.0f} KiB of Python objects each by tracemalloc) until the writer takes them, so at "
-        f"{largest['teams']} teams the process peaks at {largest['peak_rss_mb']:.0f} MiB (tracemalloc "
-        f"{largest['tracemalloc_peak_mb']:.0f} MiB), against the precompute Lambda's 1769 MB. Handing the "
-        "items to the writer one home team at a time would keep the peak near the 20-team figure whatever the "
-        "number of teams; DynamoDB's cost and the write time stay proportional to the items.\n"
+        "time. Memory grows with the number of teams twice over: one home team's batch of per-draw pmfs "
+        "(pairs x goals x draws) and the list of every item that `odds_items` returns for the writer and "
+        f"the exports. At {largest['teams']} teams the process peaks at {largest['peak_rss_mb']:.0f} MiB "
+        f"(tracemalloc: {largest['tracemalloc_peak_mb']:.0f} MiB at the peak, {items_mb:.0f} MiB of it the "
+        f"{largest['items']:,} items, about {items_mb * 1024 / largest['items']:.0f} KiB each), against the "
+        "precompute Lambda's 1769 MB. Smaller batches of pairs and items handed to the writer as they are "
+        "made would bound it; the write time and DynamoDB's cost stay proportional to the items.\n"
     )
     return text
 
