@@ -91,7 +91,7 @@ def report() -> str:
     pooled = {name: np.concatenate(parts) for name, parts in pooled_forecasts.items()}
     lines = [
         "| season | n | model | Pinnacle closing | Bet365 | Dixon-Coles MLE | base rate | model / Pinnacle |"
-        " DC / Pinnacle | fit s (median) | weeks past the gate |",
+        " DC / Pinnacle | fit s (median) | weeks the gate refused (last week kept) |",
         "|---" * 11 + "|",
     ]
     for name, season_scores, settings in rows:

@@ -12,8 +12,9 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,9 +26,10 @@ from scipy.optimize import minimize
 from tqdm import tqdm
 
 import services.fit  # noqa: F401  (splits the CPU into devices before JAX starts)
+from matchodds.contract import Posterior
 from matchodds.evaluation import outcome_index, paired_bootstrap, reliability, remove_margin, rps, scores
 from matchodds.results import Match
-from services.fit.inference import Diagnostics, QualityGate, SamplerSettings, fit_posterior
+from services.fit.inference import Diagnostics, QualityGate, QualityGateError, SamplerSettings, fit_posterior
 from services.fit.model import DEFAULT_MODEL, MODELS, dixon_coles_log_tau
 from services.precompute.odds import PredictionDraws, grid_size, outcome_probabilities, score_grids
 
@@ -149,23 +151,41 @@ class DixonColesMLE:
 
 @dataclass
 class ServedModel:
-    """Our model, fitted with NUTS and priced exactly as the service does; diagnostics kept per week."""
+    """Our model, fitted with NUTS, gated and priced exactly as the service does.
+
+    As in service: a fit that fails the quality gate is retried once with twice the draws; if that
+    fails too, nothing new is published and last week's odds stay, so last week's posterior predicts
+    (a fit without the gate stands in only when there is no earlier posterior for these teams).
+    """
 
     model: str
     sampler: SamplerSettings
     name: str = "model"
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    kept_last_week: int = 0
+    last: Posterior | None = None
 
     def forecast(self, train: Sequence[Match], week: Sequence[Match], teams: Sequence[str]) -> np.ndarray:
         started = time.perf_counter()
         cutoff = week_start(week[0].date)
-        sampler = SamplerSettings(**{**asdict(self.sampler), "seed": self.sampler.seed + len(self.seconds)})
-        posterior = fit_posterior(
-            train, MODELS[self.model], week[0].competition, sampler, NO_GATE, predict_teams=teams, as_of=cutoff
-        )
+        sampler = SamplerSettings(**{**asdict(self.sampler), "seed": self.sampler.seed + 2 * len(self.seconds)})
+        fit = partial(fit_posterior, train, MODELS[self.model], week[0].competition, predict_teams=teams, as_of=cutoff)
+        try:
+            posterior = fit(sampler, SERVED_GATE)
+        except QualityGateError as refused:
+            logger.warning("week of %s: %s", cutoff, refused)
+            self.diagnostics.append({"week": cutoff.isoformat(), **asdict(refused.diagnostics)})
+            fixture_teams = {m.home for m in week} | {m.away for m in week}
+            if self.last is not None and fixture_teams <= set(self.last.team_codes):
+                self.kept_last_week += 1
+                posterior = self.last
+            else:
+                posterior = fit(replace(sampler, seed=sampler.seed + 7), NO_GATE)
+        else:
+            self.diagnostics.append({"week": cutoff.isoformat(), **posterior.meta["diagnostics"]})
         self.seconds.append(time.perf_counter() - started)
-        self.diagnostics.append({"week": cutoff.isoformat(), **posterior.meta["diagnostics"]})
+        self.last = posterior
         jax.clear_caches()  # many fits in one process otherwise grow memory without bound
         return probabilities_from_draws(PredictionDraws.from_posterior(posterior), posterior.team_codes, week)
 
@@ -338,6 +358,7 @@ def run_backtest(
         "fit_seconds_max": float(np.max(served.seconds)) if served.seconds else None,
         "max_r_hat_worst_week": max((d["max_r_hat"] for d in served.diagnostics), default=None),
         "weeks_failing_served_gate": gate_failures,
+        "weeks_kept_last_posterior": served.kept_last_week,
     }
     return result, summary
 
