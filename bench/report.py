@@ -260,8 +260,9 @@ def fit_notes(results: dict[str, Any]) -> str:
             f"{num(prototype['summary']['min_ess']['median'], 0)} (max r_hat "
             f"{num(prototype['summary']['max_r_hat']['median'], 2)}); the served fit reaches "
             f"{num(served['summary']['min_ess']['median'], 0)}: without the sum-to-zero constraint the "
-            "intercept, attack and defence drift together along a direction the data cannot pin down, and "
-            "50 draws of one chain cannot show it. Its model is in `bench/prototype_model.py`, not served."
+            "intercept, attack and defence can drift together along directions that only the priors pin down, "
+            f"and {prototype['sampler']['samples']} draws of one chain cannot show whether they have mixed. Its "
+            "model is in `bench/prototype_model.py`, not served."
         )
     if served and cached:
         saved = served["summary"]["fit_s"]["median"] - cached["summary"]["fit_s"]["median"]
@@ -282,8 +283,9 @@ def fit_notes(results: dict[str, Any]) -> str:
         notes.append(fit_gap_text(results))
     peak = max(case["summary"]["peak_rss_mb"]["max"] for case in results["fit"]["cases"])
     notes.append(
-        f"Memory: the largest peak of any fit here is {peak:.0f} MiB; the Fargate task's 4 GB "
-        "(docs/deploy.md) leaves more than 4x that, including the gate's retry at twice the draws."
+        f"Memory: the largest peak of any fit here is {peak:.0f} MiB; the Fargate task's 4 GB (docs/deploy.md) "
+        "is more than 4x that, and docs/deploy.md measured the gate's retry (twice the draws) at 809 MiB. The "
+        "task has 1 vCPU where this machine has 2 cores, so there the four chains share one core."
     )
     return "\n" + "\n\n".join(notes) + "\n"
 
@@ -294,25 +296,29 @@ def fit_gap_text(results: dict[str, Any]) -> str:
     assert served is not None
     s = served["summary"]
     ess, wall = s["min_ess"]["median"], s["fit_s"]["median"]
-    need = max(1000, 300 * wall)
+    worst = sorted({run["worst_ess_site"] for run in served["runs"]})
     text = (
         f"**Gap (served model, one season).** Min ESS {num(ess, 0)} in {num(wall, 1)} s "
-        f"({num(s['ess_per_s']['median'], 0)}/s). For 300 ESS/s at this wall time the fit would need a min "
-        f"ESS of {num(need, 0)}; at this ESS the fit would have to take {num(max(ess, 0) / 300, 1)} s. "
-        f"The worst-mixing parameter is `{served['runs'][0]['worst_ess_site']}`. What would close it, "
-        "in `services/fit/` (not changed here): "
+        f"({num(s['ess_per_s']['median'], 0)}/s). 300 ESS/s at this wall time would need a min ESS of "
+        f"{num(max(1000, 300 * wall), 0)}; at this ESS, a fit of {num(max(ess, 0) / 300, 1)} s. The "
+        f"worst-mixing parameter{'s' if len(worst) > 1 else ''} across the runs: "
+        f"{', '.join(f'`{site}`' for site in worst)}. What would close it, in `services/fit/` (not changed "
+        "here): "
     )
-    remedies = [
-        "cache compilation (JAX's persistent cache baked into the image, or in a mounted volume)"
-        + (
-            f", worth about {num(s['fit_s']['median'] - cached['summary']['fit_s']['median'], 1)} s per fit here"
-            if cached
-            else ""
-        ),
-        "re-parameterise the sites that mix worst (the statistics' loadings and levels share scale with the "
-        "strengths; a non-centred or fixed-loading form usually lifts their ESS)",
-        "more draws per chain only where the budget allows: ESS grows with draws, the wall time too, so ESS/s does not",
-    ]
+    remedies = []
+    if cached:
+        warm = cached["summary"]
+        remedies.append(
+            f"cache the compilation (JAX's persistent cache, baked into the image or on a volume): with it warm "
+            f"the fit took {num(warm['fit_s']['median'], 1)} s for a min ESS of {num(warm['min_ess']['median'], 0)}, "
+            f"{num(warm['ess_per_s']['median'], 0)} ESS/s"
+        )
+    remedies.append(
+        "make the worst-mixing parameters mix better (a hierarchical scale such as `attack_scale` is the usual "
+        "slow mixer in NUTS; a tighter prior or another parameterisation of it raises the minimum without more "
+        "draws)"
+    )
+    remedies.append("more draws raise ESS but the wall time with it, so they do not raise ESS per second")
     return text + "; ".join(remedies) + "."
 
 
