@@ -13,9 +13,9 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from infra.lambda_platform import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, PRECOMPUTE
+from infra.lambda_platform import PRECOMPUTE
 from infra.policy_docs import ServiceRole, allow, service_principal, write_logs
-from infra.service_env import lambda_environment
+from infra.service_env import lambda_function
 from matchodds.contract import EXPORTS_PREFIX, POSTERIOR_PREFIX, POSTERIOR_SUFFIX, PRECOMPUTE_MAX_RECEIVES
 
 # Measured (docs/deploy.md): decoding a 20-team posterior and computing its 380 fixtures takes
@@ -139,18 +139,17 @@ class Precompute(pulumi.ComponentResource):
             ],
             parent=self,
         )
-        self.function = aws.lambda_.Function(
+        self.function = lambda_function(
             name,
-            runtime=LAMBDA_RUNTIME,
-            architectures=[LAMBDA_ARCHITECTURE],
-            handler=PRECOMPUTE.handler,
-            code=pulumi.FileArchive(str(args.code)),
-            memory_size=PRECOMPUTE_MEMORY_MB,
-            timeout=PRECOMPUTE_TIMEOUT_SECONDS,
-            role=self.role.arn,
-            environment={"variables": lambda_environment(args.bucket_name, args.table_name, PRECOMPUTE.name)},
-            logging_config={"log_format": "Text", "log_group": self.log_group.name},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role.policy]),
+            PRECOMPUTE,
+            args.code,
+            PRECOMPUTE_MEMORY_MB,
+            PRECOMPUTE_TIMEOUT_SECONDS,
+            self.role,
+            self.log_group,
+            args.bucket_name,
+            args.table_name,
+            parent=self,
         )
         # Lambda checks the role's SQS permissions when the mapping is created, hence depends_on.
         self.event_source = aws.lambda_.EventSourceMapping(

@@ -11,9 +11,9 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from infra.lambda_platform import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, QUERY
+from infra.lambda_platform import QUERY
 from infra.policy_docs import ServiceRole, allow, write_logs
-from infra.service_env import lambda_environment
+from infra.service_env import lambda_function
 
 # The routes of services.query.app (the infra tests read the app's decorators to keep these in
 # step); any other path gets API Gateway's own 404 without invoking, or billing, the function.
@@ -88,18 +88,17 @@ class QueryApi(pulumi.ComponentResource):
             [allow(QUERY_DYNAMODB_ACTIONS, [args.table_arn]), write_logs(self.log_group)],
             parent=self,
         )
-        self.function = aws.lambda_.Function(
+        self.function = lambda_function(
             name,
-            runtime=LAMBDA_RUNTIME,
-            architectures=[LAMBDA_ARCHITECTURE],
-            handler=QUERY.handler,
-            code=pulumi.FileArchive(str(args.code)),
-            memory_size=QUERY_MEMORY_MB,
-            timeout=QUERY_TIMEOUT_SECONDS,
-            role=self.role.arn,
-            environment={"variables": lambda_environment(args.bucket_name, args.table_name, QUERY.name)},
-            logging_config={"log_format": "Text", "log_group": self.log_group.name},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role.policy]),
+            QUERY,
+            args.code,
+            QUERY_MEMORY_MB,
+            QUERY_TIMEOUT_SECONDS,
+            self.role,
+            self.log_group,
+            args.bucket_name,
+            args.table_name,
+            parent=self,
         )
 
         cors = (

@@ -6,7 +6,13 @@ contract exports no constants for them, so the infra tests check these against `
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pulumi
+import pulumi_aws as aws
+
+from infra.lambda_platform import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, LambdaPackage
 
 BUCKET_VARIABLE = "MATCHODDS_BUCKET"
 TABLE_VARIABLE = "MATCHODDS_TABLE"
@@ -26,3 +32,31 @@ def fit_environment(bucket_name: pulumi.Input[str], competition: str) -> list[di
         {"name": BUCKET_VARIABLE, "value": bucket_name},
         {"name": COMPETITION_VARIABLE, "value": competition},
     ]
+
+
+def lambda_function(
+    name: str,
+    package: LambdaPackage,
+    code: Path,
+    memory_mb: int,
+    timeout_seconds: int,
+    role: Any,
+    log_group: aws.cloudwatch.LogGroup,
+    bucket_name: pulumi.Input[str],
+    table_name: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> aws.lambda_.Function:
+    """A service's function: the shared runtime, architecture, environment and logging, its own sizing."""
+    return aws.lambda_.Function(
+        name,
+        runtime=LAMBDA_RUNTIME,
+        architectures=[LAMBDA_ARCHITECTURE],
+        handler=package.handler,
+        code=pulumi.FileArchive(str(code)),
+        memory_size=memory_mb,
+        timeout=timeout_seconds,
+        role=role.arn,
+        environment={"variables": lambda_environment(bucket_name, table_name, package.name)},
+        logging_config={"log_format": "Text", "log_group": log_group.name},
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[role.policy]),
+    )
