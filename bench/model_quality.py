@@ -14,12 +14,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "football-data"
 RESULTS = ROOT / "bench" / "results"
+POSTERIORS = ROOT / "bench" / "posteriors"  # each week's draws, for re-pricing without refitting; not in git
 PLOTS = ROOT / "docs" / "img"
 EVAL = [
     "E0:2019-20",
@@ -41,13 +43,13 @@ def previous_seasons(season: str, count: int = 3) -> list[str]:
     return [f"{year}-{(year + 1) % 100:02d}" for year in range(start - count, start)]
 
 
-def run(targets: list[str], data: Path, model: str, warmup: int, samples: int) -> None:
+def run(targets: list[str], data: Path, model: str, warmup: int, samples: int, results: Path = RESULTS) -> None:
     import services.fit  # noqa: F401
     from matchodds.results import read_results
     from services.fit.backtest import plot_reliability, print_table, run_backtest
     from services.fit.inference import SamplerSettings
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    results.mkdir(parents=True, exist_ok=True)
     PLOTS.mkdir(parents=True, exist_ok=True)
     for target in targets:
         division, season = target.split(":")
@@ -55,27 +57,120 @@ def run(targets: list[str], data: Path, model: str, warmup: int, samples: int) -
         test_file = data / division / f"{season}.csv"
         history, test = read_results(history_files), read_results([test_file])
         sampler = SamplerSettings(chains=4, warmup=warmup, samples=samples, seed=0)
-        result, summary = run_backtest(history, test, model, sampler, show_progress=sys.stderr.isatty())
+        name = f"{division}-{season}"
+        result, summary = run_backtest(
+            history,
+            test,
+            model,
+            sampler,
+            show_progress=sys.stderr.isatty(),
+            keep_posteriors=POSTERIORS / results.name / name,
+        )
         summary["settings"]["command"] = (
             f"matchodds backtest --history {' '.join(f'{division}/{s}.csv' for s in previous_seasons(season))} "
             f"--test {division}/{season}.csv --json {division}-{season}.json --model {model} "
             f"--warmup {warmup} --samples {samples}"
         )
-        name = f"{division}-{season}"
         print(f"\n{name}")
         print_table(summary)
-        (RESULTS / f"{name}.json").write_text(json.dumps(summary, indent=2) + "\n")
+        (results / f"{name}.json").write_text(json.dumps(summary, indent=2) + "\n")
         np.savez_compressed(
-            RESULTS / f"{name}.npz", outcomes=result.outcomes, **{key: value for key, value in result.forecasts.items()}
+            results / f"{name}.npz", outcomes=result.outcomes, **{key: value for key, value in result.forecasts.items()}
         )
-        plot_reliability(result, PLOTS / f"reliability-{name}.png")
+        plot_reliability(result, (PLOTS if results == RESULTS else results) / f"reliability-{name}.png")
 
 
-def report() -> str:
+def with_statistics_weight(model: str, weight: float) -> str:
+    """Register a variant of `model` with another statistics weight (for development runs only)."""
+    from dataclasses import replace
+
+    from services.fit.model import MODELS
+
+    name = f"{model}@{weight:g}"
+    MODELS[name] = replace(MODELS[model], name=name, settings={**MODELS[model].settings, "statistics_weight": weight})
+    return name
+
+
+def stretched(draws: Any, stretch: float) -> Any:
+    """The draws with every team's attack and defence moved `stretch` times as far from the
+    teams' mean (per draw): stretch 1 is the posterior itself."""
+    from services.precompute.odds import PredictionDraws
+
+    attack_mean = draws.attack.mean(axis=1, keepdims=True)
+    defence_mean = draws.defence.mean(axis=1, keepdims=True)
+    return PredictionDraws(
+        draws.intercept,
+        draws.home,
+        attack_mean + stretch * (draws.attack - attack_mean),
+        defence_mean + stretch * (draws.defence - defence_mean),
+        draws.rho,
+    )
+
+
+def reprice(results: Path, data: Path, stretches: list[float]) -> str:
+    """Re-price every kept weekly posterior with each stretch, on the matches each season scored.
+
+    Stretch 1 reproduces the season's stored model forecasts (up to the thinning to 1000 draws), a
+    check that the kept posteriors are the ones that were scored.
+    """
+    from matchodds.evaluation import paired_bootstrap, rps
+    from matchodds.results import read_results
+    from services.fit.backtest import probabilities_from_draws, week_start
+    from services.precompute.odds import PredictionDraws
+
+    stretches = sorted({1.0, *stretches})
+    pooled: dict[float, list[np.ndarray]] = {s: [] for s in stretches}
+    pinnacle, lines = [], []
+    for path in sorted(results.glob("*.npz")):
+        name = path.stem
+        division, season = name.split("-", 1)
+        stored = np.load(path)
+        usable = np.logical_and.reduce([~np.isnan(stored[f]).any(axis=1) for f in FORECASTERS])
+        test = sorted(read_results([data / division / f"{season}.csv"]), key=lambda m: m.date)
+        by_week: dict[Any, list[Any]] = {}
+        for match in test:
+            by_week.setdefault(week_start(match.date), []).append(match)
+        weeks = sorted(by_week)
+        forecasts: dict[float, list[np.ndarray]] = {s: [] for s in stretches}
+        for start in weeks:
+            kept = np.load(POSTERIORS / results.name / name / f"week-{start.isoformat()}.npz")
+            draws = PredictionDraws(
+                *(kept[k].astype(np.float64) for k in ("intercept", "home", "attack", "defence")),
+                kept["rho"].astype(np.float64) if "rho" in kept else None,
+            )
+            codes = [str(code) for code in kept["team_codes"]]
+            for s in stretches:
+                forecasts[s].append(probabilities_from_draws(stretched(draws, s), codes, by_week[start]))
+        outcomes = stored["outcomes"][usable]
+        drift = np.abs(np.concatenate(forecasts[1.0])[usable] - stored["model"][usable]).max()
+        row = [name, f"{usable.sum()}", f"{drift:.4f}"]
+        for s in stretches:
+            scored = rps(np.concatenate(forecasts[s])[usable], outcomes)
+            pooled[s].append(scored)
+            row.append(f"{scored.mean():.4f}")
+        pinnacle.append(rps(stored["pinnacle_closing"][usable], outcomes))
+        row.append(f"{pinnacle[-1].mean():.4f}")
+        lines.append("| " + " | ".join(row) + " |")
+    header = ["season", "n", "max drift at 1.0", *(f"stretch {s:g}" for s in stretches), "Pinnacle"]
+    table = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|", *lines]
+    pin = np.concatenate(pinnacle)
+    base = np.concatenate(pooled[1.0])
+    table.append("")
+    for s in stretches:
+        values = np.concatenate(pooled[s])
+        line = f"stretch {s:g}: pooled RPS {values.mean():.4f}, / Pinnacle {values.mean() / pin.mean():.4f}"
+        if s != 1.0:
+            mean, low, high = paired_bootstrap(values - base)
+            line += f", minus stretch 1: {mean:+.5f} [{low:+.5f}, {high:+.5f}]"
+        table.append(line)
+    return "\n".join(table)
+
+
+def report(results: Path = RESULTS) -> str:
     from matchodds.evaluation import paired_bootstrap, rps, scores
 
     rows, pooled_forecasts, pooled_outcomes = [], {name: [] for name in FORECASTERS}, []
-    for path in sorted(RESULTS.glob("*.npz")):
+    for path in sorted(results.glob("*.npz")):
         stored = np.load(path)
         usable = np.logical_and.reduce([~np.isnan(stored[name]).any(axis=1) for name in FORECASTERS])
         outcomes = stored["outcomes"][usable]
@@ -140,12 +235,22 @@ def main() -> int:
     run_parser.add_argument("--model", default="dixon_coles_stats")
     run_parser.add_argument("--warmup", type=int, default=1000)
     run_parser.add_argument("--samples", type=int, default=1000)
-    commands.add_parser("report")
+    run_parser.add_argument("--statistics-weight", type=float, help="try the model with another statistics weight")
+    report_parser = commands.add_parser("report")
+    reprice_parser = commands.add_parser("reprice", help="re-price the kept weekly posteriors with stretches")
+    reprice_parser.add_argument("--stretch", type=float, nargs="+", default=[1.0, 1.05, 1.1, 1.15])
+    reprice_parser.add_argument("--data", type=Path, default=DATA)
+    for each in (run_parser, report_parser, reprice_parser):
+        each.add_argument("--results", type=Path, default=RESULTS, help="where the per-season results are kept")
     args = parser.parse_args()
     if args.command == "run":
-        run(args.targets, args.data, args.model, args.warmup, args.samples)
+        if args.statistics_weight is not None:
+            args.model = with_statistics_weight(args.model, args.statistics_weight)
+        run(args.targets, args.data, args.model, args.warmup, args.samples, args.results)
+    elif args.command == "reprice":
+        print(reprice(args.results, args.data, args.stretch))
     else:
-        print(report())
+        print(report(args.results))
     return 0
 
 

@@ -165,6 +165,7 @@ class ServedModel:
     seconds: list[float] = field(default_factory=list)
     kept_last_week: int = 0
     last: Posterior | None = None
+    keep_posteriors: Path | None = None  # write each week's prediction draws here (thinned to 1000)
 
     def forecast(self, train: Sequence[Match], week: Sequence[Match], teams: Sequence[str]) -> np.ndarray:
         started = time.perf_counter()
@@ -186,6 +187,14 @@ class ServedModel:
             self.diagnostics.append({"week": cutoff.isoformat(), **posterior.meta["diagnostics"]})
         self.seconds.append(time.perf_counter() - started)
         self.last = posterior
+        if self.keep_posteriors is not None:
+            self.keep_posteriors.mkdir(parents=True, exist_ok=True)
+            thin = max(1, posterior.draws["intercept"].size // 1000)
+            np.savez_compressed(
+                self.keep_posteriors / f"week-{cutoff.isoformat()}.npz",
+                team_codes=np.array(posterior.team_codes),
+                **{name: posterior.flat(name)[::thin] for name in posterior.draws},
+            )
         jax.clear_caches()  # many fits in one process otherwise grow memory without bound
         return probabilities_from_draws(PredictionDraws.from_posterior(posterior), posterior.team_codes, week)
 
@@ -311,9 +320,9 @@ def plot_reliability(result: BacktestResult, path: Path) -> None:
     plt.close(figure)
 
 
-def standard_forecasters(model: str, sampler: SamplerSettings) -> list[Forecaster]:
+def standard_forecasters(model: str, sampler: SamplerSettings, keep_posteriors: Path | None = None) -> list[Forecaster]:
     return [
-        ServedModel(model, sampler),
+        ServedModel(model, sampler, keep_posteriors=keep_posteriors),
         Bookmaker("pinnacle_closing", ("PSCH", "PSCD", "PSCA")),
         Bookmaker("bet365", ("B365H", "B365D", "B365A")),
         DixonColesMLE(),
@@ -328,8 +337,9 @@ def run_backtest(
     sampler: SamplerSettings,
     weeks: int | None = None,
     show_progress: bool = True,
+    keep_posteriors: Path | None = None,
 ) -> tuple[BacktestResult, dict[str, Any]]:
-    forecasters = standard_forecasters(model, sampler)
+    forecasters = standard_forecasters(model, sampler, keep_posteriors)
     bar = tqdm(total=None, desc="weeks", unit="wk", disable=not show_progress, file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
@@ -378,6 +388,9 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--warmup", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--keep-posteriors", type=Path, help="write each week's prediction draws here (week-YYYY-MM-DD.npz)"
+    )
 
 
 def main(args: Any) -> int:
@@ -390,7 +403,9 @@ def main(args: Any) -> int:
         print(f"matchodds backtest: {error}", file=sys.stderr)
         return 2
     sampler = SamplerSettings(chains=args.chains, warmup=args.warmup, samples=args.samples, seed=args.seed)
-    result, summary = run_backtest(history, test, args.model, sampler, args.weeks, show_progress=True)
+    result, summary = run_backtest(
+        history, test, args.model, sampler, args.weeks, show_progress=True, keep_posteriors=args.keep_posteriors
+    )
     summary["settings"]["files"] = {"history": [str(p) for p in args.history], "test": str(args.test)}
     print_table(summary)
     write_json(summary, args.json)

@@ -122,6 +122,8 @@ def test_two_week_backtest_command_on_shipped_seasons(tmp_path: Path) -> None:
             "150",
             "--samples",
             "150",
+            "--keep-posteriors",
+            str(tmp_path / "posteriors"),
         ]
     )
     assert status == 0
@@ -134,3 +136,9 @@ def test_two_week_backtest_command_on_shipped_seasons(tmp_path: Path) -> None:
         assert 0.1 < summary[name]["rps"] < 0.35 and summary[name]["log_loss"] > 0
     assert summary["model"]["rps"] < summary["base_rate"]["rps"]
     assert plot.stat().st_size > 10_000
+    kept = sorted((tmp_path / "posteriors").glob("week-*.npz"))
+    assert len(kept) == 2  # one posterior per predicted week, as it was used
+    with np.load(kept[0]) as week:
+        teams = len(week["team_codes"])
+        assert teams == 20 and week["attack"].shape == week["defence"].shape == (300, teams)
+        assert week["intercept"].shape == week["home"].shape == week["rho"].shape == (300,)
