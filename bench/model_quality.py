@@ -92,30 +92,23 @@ def with_statistics_weight(model: str, weight: float) -> str:
 
 
 def stretched(draws: Any, stretch: float) -> Any:
-    """The draws with every team's attack and defence moved `stretch` times as far from the
-    teams' mean (per draw): stretch 1 is the posterior itself."""
+    """The draws with the strengths stretched as the served model's prediction draws are."""
+    from services.fit.model import stretch_strengths
     from services.precompute.odds import PredictionDraws
 
-    attack_mean = draws.attack.mean(axis=1, keepdims=True)
-    defence_mean = draws.defence.mean(axis=1, keepdims=True)
-    return PredictionDraws(
-        draws.intercept,
-        draws.home,
-        attack_mean + stretch * (draws.attack - attack_mean),
-        defence_mean + stretch * (draws.defence - defence_mean),
-        draws.rho,
-    )
+    attack, defence = stretch_strengths(draws.attack, draws.defence, stretch)
+    return PredictionDraws(draws.intercept, draws.home, attack, defence, draws.rho)
 
 
-def reprice(results: Path, data: Path, stretches: list[float]) -> str:
+def reprice(results: Path, data: Path, stretches: list[float], write: Path | None = None) -> str:
     """Re-price every kept weekly posterior with each stretch, on the matches each season scored.
 
-    Stretch 1 reproduces the season's stored model forecasts (up to the thinning to 1000 draws), a
-    check that the kept posteriors are the ones that were scored.
+    Stretch 1 reproduces the season's stored model forecasts (exactly when every draw was kept; the
+    development runs kept 1000 of 4000), a check that the kept posteriors are the ones scored.
     """
     from matchodds.evaluation import paired_bootstrap, rps
     from matchodds.results import read_results
-    from services.fit.backtest import probabilities_from_draws, week_start
+    from services.fit.backtest import BacktestResult, plot_reliability, probabilities_from_draws, week_start
     from services.precompute.odds import PredictionDraws
 
     stretches = sorted({1.0, *stretches})
@@ -148,6 +141,20 @@ def reprice(results: Path, data: Path, stretches: list[float]) -> str:
             scored = rps(np.concatenate(forecasts[s])[usable], outcomes)
             pooled[s].append(scored)
             row.append(f"{scored.mean():.4f}")
+        if write is not None:  # the season as the stretched model forecasts it, the fitted one kept beside it
+            chosen = next(s for s in stretches if s != 1.0)
+            forecasts_now = {**{key: stored[key] for key in stored.files if key != "outcomes"}}
+            forecasts_now["model_at_stretch_1"] = stored["model"]
+            forecasts_now["model"] = np.concatenate(forecasts[chosen])
+            write.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(write / f"{name}.npz", outcomes=stored["outcomes"], **forecasts_now)
+            summary = json.loads(path.with_suffix(".json").read_text())
+            summary["settings"]["prediction_stretch"] = chosen
+            summary["settings"]["repriced"] = "every kept weekly posterior priced again with the stretch; no refit"
+            (write / f"{name}.json").write_text(json.dumps(summary, indent=2) + "\n")
+            shown = {key: value for key, value in forecasts_now.items() if key in FORECASTERS}
+            plot = BacktestResult([], stored["outcomes"], shown, len(weeks), [])
+            plot_reliability(plot, (PLOTS if write == RESULTS else write) / f"reliability-{name}.png")
         pinnacle.append(rps(stored["pinnacle_closing"][usable], outcomes))
         row.append(f"{pinnacle[-1].mean():.4f}")
         lines.append("| " + " | ".join(row) + " |")
@@ -240,6 +247,9 @@ def main() -> int:
     reprice_parser = commands.add_parser("reprice", help="re-price the kept weekly posteriors with stretches")
     reprice_parser.add_argument("--stretch", type=float, nargs="+", default=[1.0, 1.05, 1.1, 1.15])
     reprice_parser.add_argument("--data", type=Path, default=DATA)
+    reprice_parser.add_argument(
+        "--write", type=Path, help="with one stretch: write the seasons as the stretched model forecasts them here"
+    )
     for each in (run_parser, report_parser, reprice_parser):
         each.add_argument("--results", type=Path, default=RESULTS, help="where the per-season results are kept")
     args = parser.parse_args()
@@ -248,7 +258,9 @@ def main() -> int:
             args.model = with_statistics_weight(args.model, args.statistics_weight)
         run(args.targets, args.data, args.model, args.warmup, args.samples, args.results)
     elif args.command == "reprice":
-        print(reprice(args.results, args.data, args.stretch))
+        if args.write is not None and len(set(args.stretch) - {1.0}) != 1:
+            parser.error("--write takes exactly one stretch other than 1")
+        print(reprice(args.results, args.data, args.stretch, args.write))
     else:
         print(report(args.results))
     return 0

@@ -165,7 +165,7 @@ class ServedModel:
     seconds: list[float] = field(default_factory=list)
     kept_last_week: int = 0
     last: Posterior | None = None
-    keep_posteriors: Path | None = None  # write each week's prediction draws here (thinned to 1000)
+    keep_posteriors: Path | None = None  # write each week's prediction draws here, every draw
 
     def forecast(self, train: Sequence[Match], week: Sequence[Match], teams: Sequence[str]) -> np.ndarray:
         started = time.perf_counter()
@@ -189,11 +189,10 @@ class ServedModel:
         self.last = posterior
         if self.keep_posteriors is not None:
             self.keep_posteriors.mkdir(parents=True, exist_ok=True)
-            thin = max(1, posterior.draws["intercept"].size // 1000)
             np.savez_compressed(
                 self.keep_posteriors / f"week-{cutoff.isoformat()}.npz",
                 team_codes=np.array(posterior.team_codes),
-                **{name: posterior.flat(name)[::thin] for name in posterior.draws},
+                **{name: posterior.flat(name) for name in posterior.draws},
             )
         jax.clear_caches()  # many fits in one process otherwise grow memory without bound
         return probabilities_from_draws(PredictionDraws.from_posterior(posterior), posterior.team_codes, week)

@@ -135,6 +135,19 @@ def dixon_coles_decay(
         numpyro.factor(name, statistics_weight * jnp.sum(weight * stat_log_likelihood))
 
 
+def stretch_strengths(attack: np.ndarray, defence: np.ndarray, stretch: float) -> tuple[np.ndarray, np.ndarray]:
+    """Move every team's attack and defence `stretch` times as far from the teams' mean, draw by draw
+    (teams on the last axis); stretch 1 leaves the draws as they are.
+
+    A prediction-time correction of the hierarchical prior's shrinkage, chosen by walk-forward
+    backtests on development seasons (docs/model-quality.md). The league's mean, the home edge and
+    rho are untouched.
+    """
+    attack_mean = attack.mean(axis=-1, keepdims=True)
+    defence_mean = defence.mean(axis=-1, keepdims=True)
+    return attack_mean + stretch * (attack - attack_mean), defence_mean + stretch * (defence - defence_mean)
+
+
 def _statistic(match: Match, home_column: str, away_column: str) -> tuple[float, float, float]:
     """(home count, away count, 1) or (0, 0, 0) when the file lacks the statistic for this match."""
     home, away = match.numbers.get(home_column), match.numbers.get(away_column)
@@ -237,6 +250,11 @@ class GoalsModel:
             draws["rho"] = samples["rho"]
         else:
             draws["home"] = samples["home"]
+        stretch = float(self.settings.get("prediction_stretch", 1.0))
+        if stretch != 1.0:
+            draws["attack"], draws["defence"] = stretch_strengths(
+                np.asarray(draws["attack"]), np.asarray(draws["defence"]), stretch
+            )
         return {name: np.asarray(value, dtype=np.float32) for name, value in draws.items()}
 
 

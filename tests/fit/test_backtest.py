@@ -140,5 +140,6 @@ def test_two_week_backtest_command_on_shipped_seasons(tmp_path: Path) -> None:
     assert len(kept) == 2  # one posterior per predicted week, as it was used
     with np.load(kept[0]) as week:
         teams = len(week["team_codes"])
-        assert teams == 20 and week["attack"].shape == week["defence"].shape == (300, teams)
-        assert week["intercept"].shape == week["home"].shape == week["rho"].shape == (300,)
+        draws = 2 * 150  # every draw of both chains
+        assert teams == 20 and week["attack"].shape == week["defence"].shape == (draws, teams)
+        assert week["intercept"].shape == week["home"].shape == week["rho"].shape == (draws,)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from matchodds.contract import decode_posterior
 from matchodds.results import Match
 from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, fit_posterior
 from services.fit.main import main as fit_main
-from services.fit.model import MODELS
+from services.fit.model import MODELS, Prepared
 
 pytestmark = pytest.mark.fit
 CODES = ("ARS", "AVL", "BOU", "BRE", "BHA", "CHE", "CRY", "EVE", "FUL", "IPS", "LEI", "LIV")
@@ -59,6 +60,30 @@ def test_recovers_a_known_home_advantage_and_the_order_of_strengths() -> None:
     assert meta["seed"] == 11 and meta["data_window"]["matches"] == 4 * 12 * 11
     assert set(meta["diagnostics"]) >= {"max_r_hat", "min_bulk_ess", "divergences"}
     assert posterior.draws["attack"].shape == (2, 300, 12)
+
+
+def test_the_prediction_stretch_moves_strengths_away_from_the_mean_and_nothing_else() -> None:
+    rng = np.random.default_rng(5)
+    samples = {
+        "intercept": rng.normal(0.3, 0.05, (2, 6)),
+        "home_by_season": rng.normal(0.2, 0.05, (2, 6, 4)),
+        "rho": rng.normal(-0.05, 0.02, (2, 6)),
+        "attack": rng.normal(0.0, 0.3, (2, 6, 4)),
+        "defence": rng.normal(0.0, 0.3, (2, 6, 4)),
+    }
+    prepared = Prepared({}, [], ["ARS", "AVL", "BOU", "CHE"], ["ARS", "BOU", "CHE"])
+    served = MODELS["dixon_coles_stats"]
+    plain = replace(served, settings={**served.settings, "prediction_stretch": 1.0}).prediction_draws(samples, prepared)
+    stretched = replace(served, settings={**served.settings, "prediction_stretch": 1.5}).prediction_draws(
+        samples, prepared
+    )
+    for name in ("intercept", "home", "rho"):
+        np.testing.assert_array_equal(stretched[name], plain[name])
+    for name in ("attack", "defence"):
+        mean = plain[name].mean(axis=-1, keepdims=True)  # per draw, over the predicted teams
+        np.testing.assert_allclose(stretched[name].mean(axis=-1, keepdims=True), mean, atol=1e-6)
+        np.testing.assert_allclose(stretched[name] - mean, 1.5 * (plain[name] - mean), atol=1e-6)
+    np.testing.assert_array_equal(plain["attack"], samples["attack"][..., [0, 2, 3]].astype(np.float32))
 
 
 def test_the_gate_refuses_after_one_longer_retry(caplog: pytest.LogCaptureFixture) -> None:
