@@ -279,6 +279,8 @@ MODELS["dixon_coles_stats"] = GoalsModel(
         **MODELS["dixon_coles_decay"].settings,
         "statistics": {"shots_on_target": ("HST", "AST"), "corners": ("HC", "AC")},
         "statistics_weight": 0.25,
+        # Chosen on development seasons (E0 2017-18, 2018-19, I1 and SP1 2022-23): RPS -0.0003 pooled.
+        "prediction_stretch": 1.1,
     },
     MODELS["dixon_coles_decay"].diagnosed_sites,
 )
