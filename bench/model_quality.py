@@ -117,7 +117,8 @@ def reprice(results: Path, data: Path, stretches: list[float], write: Path | Non
     for path in sorted(results.glob("*.npz")):
         name = path.stem
         division, season = name.split("-", 1)
-        stored = np.load(path)
+        with np.load(path) as kept_forecasts:
+            stored = dict(kept_forecasts)
         usable = np.logical_and.reduce([~np.isnan(stored[f]).any(axis=1) for f in FORECASTERS])
         test = sorted(read_results([data / division / f"{season}.csv"]), key=lambda m: m.date)
         by_week: dict[Any, list[Any]] = {}
@@ -143,7 +144,7 @@ def reprice(results: Path, data: Path, stretches: list[float], write: Path | Non
             row.append(f"{scored.mean():.4f}")
         if write is not None:  # the season as the stretched model forecasts it, the fitted one kept beside it
             chosen = next(s for s in stretches if s != 1.0)
-            forecasts_now = {**{key: stored[key] for key in stored.files if key != "outcomes"}}
+            forecasts_now = {key: value for key, value in stored.items() if key != "outcomes"}
             forecasts_now["model_at_stretch_1"] = stored["model"]
             forecasts_now["model"] = np.concatenate(forecasts[chosen])
             write.mkdir(parents=True, exist_ok=True)
@@ -260,6 +261,8 @@ def main() -> int:
     elif args.command == "reprice":
         if args.write is not None and len(set(args.stretch) - {1.0}) != 1:
             parser.error("--write takes exactly one stretch other than 1")
+        if args.write is not None and args.write.resolve() == args.results.resolve():
+            parser.error("--write needs a directory other than --results (the fitted forecasts stay as they are)")
         print(reprice(args.results, args.data, args.stretch, args.write))
     else:
         print(report(args.results))
