@@ -117,6 +117,9 @@ def reprice(results: Path, data: Path, stretches: list[float], write: Path | Non
     for path in sorted(results.glob("*.npz")):
         name = path.stem
         division, season = name.split("-", 1)
+        if not (POSTERIORS / results.name / name).is_dir():
+            lines.append(f"| {name} | no kept posteriors: run the season again to re-price it |")
+            continue
         with np.load(path) as kept_forecasts:
             stored = dict(kept_forecasts)
         usable = np.logical_and.reduce([~np.isnan(stored[f]).any(axis=1) for f in FORECASTERS])
