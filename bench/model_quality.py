@@ -177,6 +177,40 @@ def reprice(results: Path, data: Path, stretches: list[float], write: Path | Non
     return "\n".join(table)
 
 
+def compared(name: str, a: np.ndarray, b: np.ndarray) -> str:
+    from matchodds.evaluation import paired_bootstrap
+
+    mean, low, high = paired_bootstrap(a - b)
+    return f"| {name} | {len(a)} | {a.mean():.4f} | {b.mean():.4f} | {mean:+.5f} [{low:+.5f}, {high:+.5f}] |"
+
+
+def against(results: Path, other: Path) -> str:
+    """The model of `results` against the model of `other`, paired on the matches both scored."""
+    from matchodds.evaluation import rps
+
+    lines = [
+        f"| season | n | model ({results.name}) | model ({other.name}) | difference, 90 % interval |",
+        "|---|---:|---:|---:|---|",
+    ]
+    pooled: list[np.ndarray] = []
+    for path in sorted(results.glob("*.npz")):
+        if not (other / path.name).exists():
+            lines.append(f"| {path.stem} | not in {other} |  |  |  |")
+            continue
+        mine, theirs = np.load(path), np.load(other / path.name)
+        if not np.array_equal(mine["outcomes"], theirs["outcomes"]):
+            raise ValueError(f"{path.stem}: the two runs scored different matches")
+        usable = ~np.isnan(mine["model"]).any(axis=1) & ~np.isnan(theirs["model"]).any(axis=1)
+        outcomes = mine["outcomes"][usable]
+        a, b = rps(mine["model"][usable], outcomes), rps(theirs["model"][usable], outcomes)
+        pooled.append(np.stack([a, b]))
+        lines.append(compared(path.stem, a, b))
+    if not pooled:
+        raise ValueError(f"no season of {results} is in {other}")
+    lines.append(compared("pooled", *np.concatenate(pooled, axis=1)))
+    return "\n".join(lines) + "\n"
+
+
 def report(results: Path = RESULTS) -> str:
     from matchodds.evaluation import paired_bootstrap, rps, scores
 
@@ -197,16 +231,18 @@ def report(results: Path = RESULTS) -> str:
     pooled = {name: np.concatenate(parts) for name, parts in pooled_forecasts.items()}
     lines = [
         "| season | n | model | Pinnacle closing | Bet365 | Dixon-Coles MLE | base rate | model / Pinnacle |"
-        " DC / Pinnacle | fit s (median) | weeks the gate refused (last week kept) |",
+        " DC / Pinnacle | fit s (median / max) | weeks the gate refused (last week kept) |",
         "|---" * 11 + "|",
     ]
     for name, season_scores, settings in rows:
         r = {k: v["rps"] for k, v in season_scores.items()}
+        refused, kept = settings["weeks_failing_served_gate"], settings["weeks_kept_last_posterior"]
         lines.append(
             f"| {name} | {season_scores['model']['n']} | {r['model']:.4f} | {r['pinnacle_closing']:.4f} | "
             f"{r['bet365']:.4f} | {r['dixon_coles_mle']:.4f} | {r['base_rate']:.4f} | "
             f"{r['model'] / r['pinnacle_closing']:.3f} | {r['dixon_coles_mle'] / r['pinnacle_closing']:.3f} | "
-            f"{settings['fit_seconds_median']:.1f} | {settings['weeks_failing_served_gate']}/{settings['weeks']} |"
+            f"{settings['fit_seconds_median']:.1f} / {settings['fit_seconds_max']:.1f} | "
+            f"{refused} ({kept}) of {settings['weeks']} |"
         )
     model_rps = rps(pooled["model"], outcomes)
     summary = [
@@ -248,6 +284,9 @@ def main() -> int:
     run_parser.add_argument("--samples", type=int, default=1000)
     run_parser.add_argument("--statistics-weight", type=float, help="try the model with another statistics weight")
     report_parser = commands.add_parser("report")
+    report_parser.add_argument(
+        "--against", type=Path, help="instead: this run's model against another run's, paired by match"
+    )
     reprice_parser = commands.add_parser("reprice", help="re-price the kept weekly posteriors with stretches")
     reprice_parser.add_argument("--stretch", type=float, nargs="+", default=[1.0, 1.05, 1.1, 1.15])
     reprice_parser.add_argument("--data", type=Path, default=DATA)
@@ -267,6 +306,11 @@ def main() -> int:
         if args.write is not None and args.write.resolve() == args.results.resolve():
             parser.error("--write needs a directory other than --results (the fitted forecasts stay as they are)")
         print(reprice(args.results, args.data, args.stretch, args.write))
+    elif args.against is not None:
+        try:
+            print(against(args.results, args.against))
+        except ValueError as problem:
+            parser.error(str(problem))
     else:
         print(report(args.results))
     return 0

@@ -356,6 +356,7 @@ def run_backtest(
     )
     summary["settings"] = {
         "model": model,
+        "model_settings": MODELS[model].settings,
         "sampler": asdict(sampler),
         "test_season": test[0].season if test else None,
         "competition": test[0].competition if test else None,

@@ -14,6 +14,7 @@ from matchodds.cli import main as cli_main
 from matchodds.local import SAMPLE_RESULTS
 from matchodds.results import Match
 from services.fit.backtest import BaseRate, Bookmaker, DixonColesMLE, summarise, walk_forward, week_start
+from services.fit.model import DEFAULT_MODEL, MODELS
 
 pytestmark = pytest.mark.fit
 TEAMS = ("ARS", "AVL", "CHE", "LIV", "MCI", "TOT")
@@ -130,6 +131,8 @@ def test_two_week_backtest_command_on_shipped_seasons(tmp_path: Path) -> None:
     summary = json.loads(out.read_text())
     names = {"model", "pinnacle_closing", "bet365", "dixon_coles_mle", "base_rate"}
     assert names <= set(summary) and summary["settings"]["weeks"] == 2
+    served = MODELS[DEFAULT_MODEL].settings
+    assert summary["settings"]["model_settings"]["prediction_stretch"] == served["prediction_stretch"]
     n = {summary[name]["n"] for name in names}
     assert len(n) == 1 and n.pop() >= 10  # every forecaster on the same matches
     for name in names:
