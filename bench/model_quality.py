@@ -100,18 +100,34 @@ def stretched(draws: Any, stretch: float) -> Any:
     return PredictionDraws(draws.intercept, draws.home, attack, defence, draws.rho)
 
 
+def fitted_stretch(summary_path: Path) -> float:
+    """The prediction stretch a season was fitted with (1 for runs from before the field existed)."""
+    settings = json.loads(summary_path.read_text())["settings"]
+    return float(settings.get("model_settings", {}).get("prediction_stretch", 1.0))
+
+
 def reprice(results: Path, data: Path, stretches: list[float], write: Path | None = None) -> str:
     """Re-price every kept weekly posterior with each stretch, on the matches each season scored.
 
-    Stretch 1 reproduces the season's stored model forecasts (exactly when every draw was kept; the
-    development runs kept 1000 of 4000), a check that the kept posteriors are the ones scored.
+    Stretches are absolute: the kept draws are already stretched as the run's model was
+    (`model_settings.prediction_stretch`, 1 for runs older than that field), and a stretch is
+    composed with it exactly, since stretching is linear about the same mean. The run's own stretch
+    reproduces the season's stored model forecasts (exactly when every draw was kept; the development
+    runs kept 1000 of 4000), a check that the kept posteriors are the ones scored.
     """
     from matchodds.evaluation import paired_bootstrap, rps
     from matchodds.results import read_results
     from services.fit.backtest import BacktestResult, plot_reliability, probabilities_from_draws, week_start
     from services.precompute.odds import PredictionDraws
 
-    stretches = sorted({1.0, *stretches})
+    fitted = {fitted_stretch(path.with_suffix(".json")) for path in results.glob("*.npz")}
+    if len(fitted) > 1:
+        raise ValueError(f"the seasons in {results} were fitted with different stretches: {sorted(fitted)}")
+    fitted_with = fitted.pop() if fitted else 1.0
+    chosen = stretches[0] if write is not None else None
+    if chosen == fitted_with:
+        raise ValueError(f"--write needs a stretch other than the fitted one ({fitted_with:g})")
+    stretches = sorted({fitted_with, *stretches})
     pooled: dict[float, list[np.ndarray]] = {s: [] for s in stretches}
     pinnacle, lines = [], []
     for path in sorted(results.glob("*.npz")):
@@ -137,23 +153,22 @@ def reprice(results: Path, data: Path, stretches: list[float], write: Path | Non
             )
             codes = [str(code) for code in kept["team_codes"]]
             for s in stretches:
-                forecasts[s].append(probabilities_from_draws(stretched(draws, s), codes, by_week[start]))
+                forecasts[s].append(probabilities_from_draws(stretched(draws, s / fitted_with), codes, by_week[start]))
         outcomes = stored["outcomes"][usable]
-        drift = np.abs(np.concatenate(forecasts[1.0])[usable] - stored["model"][usable]).max()
+        drift = np.abs(np.concatenate(forecasts[fitted_with])[usable] - stored["model"][usable]).max()
         row = [name, f"{usable.sum()}", f"{drift:.4f}"]
         for s in stretches:
             scored = rps(np.concatenate(forecasts[s])[usable], outcomes)
             pooled[s].append(scored)
             row.append(f"{scored.mean():.4f}")
-        if write is not None:  # the season as the stretched model forecasts it, the fitted one kept beside it
-            chosen = next(s for s in stretches if s != 1.0)
+        if chosen is not None:  # the season as the re-stretched model forecasts it, the fitted one kept beside it
             forecasts_now = {key: value for key, value in stored.items() if key != "outcomes"}
-            forecasts_now["model_at_stretch_1"] = stored["model"]
+            forecasts_now["model_as_fitted"] = stored["model"]
             forecasts_now["model"] = np.concatenate(forecasts[chosen])
             write.mkdir(parents=True, exist_ok=True)
             np.savez_compressed(write / f"{name}.npz", outcomes=stored["outcomes"], **forecasts_now)
             summary = json.loads(path.with_suffix(".json").read_text())
-            summary["settings"]["prediction_stretch"] = chosen
+            summary["settings"].setdefault("model_settings", {})["prediction_stretch"] = chosen
             summary["settings"]["repriced"] = "every kept weekly posterior priced again with the stretch; no refit"
             (write / f"{name}.json").write_text(json.dumps(summary, indent=2) + "\n")
             shown = {key: value for key, value in forecasts_now.items() if key in FORECASTERS}
@@ -162,17 +177,17 @@ def reprice(results: Path, data: Path, stretches: list[float], write: Path | Non
         pinnacle.append(rps(stored["pinnacle_closing"][usable], outcomes))
         row.append(f"{pinnacle[-1].mean():.4f}")
         lines.append("| " + " | ".join(row) + " |")
-    header = ["season", "n", "max drift at 1.0", *(f"stretch {s:g}" for s in stretches), "Pinnacle"]
+    header = ["season", "n", f"max drift at {fitted_with:g}", *(f"stretch {s:g}" for s in stretches), "Pinnacle"]
     table = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|", *lines]
     pin = np.concatenate(pinnacle)
-    base = np.concatenate(pooled[1.0])
+    base = np.concatenate(pooled[fitted_with])
     table.append("")
     for s in stretches:
         values = np.concatenate(pooled[s])
         line = f"stretch {s:g}: pooled RPS {values.mean():.4f}, / Pinnacle {values.mean() / pin.mean():.4f}"
-        if s != 1.0:
+        if s != fitted_with:
             mean, low, high = paired_bootstrap(values - base)
-            line += f", minus stretch 1: {mean:+.5f} [{low:+.5f}, {high:+.5f}]"
+            line += f", minus stretch {fitted_with:g} (as fitted): {mean:+.5f} [{low:+.5f}, {high:+.5f}]"
         table.append(line)
     return "\n".join(table)
 
@@ -301,11 +316,14 @@ def main() -> int:
             args.model = with_statistics_weight(args.model, args.statistics_weight)
         run(args.targets, args.data, args.model, args.warmup, args.samples, args.results)
     elif args.command == "reprice":
-        if args.write is not None and len(set(args.stretch) - {1.0}) != 1:
-            parser.error("--write takes exactly one stretch other than 1")
+        if args.write is not None and len(set(args.stretch)) != 1:
+            parser.error("--write takes exactly one stretch")
         if args.write is not None and args.write.resolve() == args.results.resolve():
             parser.error("--write needs a directory other than --results (the fitted forecasts stay as they are)")
-        print(reprice(args.results, args.data, args.stretch, args.write))
+        try:
+            print(reprice(args.results, args.data, args.stretch, args.write))
+        except ValueError as problem:
+            parser.error(str(problem))
     elif args.against is not None:
         try:
             print(against(args.results, args.against))
