@@ -29,7 +29,7 @@ import services.fit  # noqa: F401  (splits the CPU into devices before JAX start
 from matchodds.contract import Posterior
 from matchodds.evaluation import outcome_index, paired_bootstrap, reliability, remove_margin, rps, scores
 from matchodds.results import Match
-from services.fit.inference import Diagnostics, QualityGate, QualityGateError, SamplerSettings, fit_posterior
+from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, fit_posterior
 from services.fit.model import DEFAULT_MODEL, MODELS, dixon_coles_log_tau
 from services.precompute.odds import PredictionDraws, grid_size, outcome_probabilities, score_grids
 
@@ -176,7 +176,9 @@ class ServedModel:
             posterior = fit(sampler, SERVED_GATE)
         except QualityGateError as refused:
             logger.warning("week of %s: %s", cutoff, refused)
-            self.diagnostics.append({"week": cutoff.isoformat(), **asdict(refused.diagnostics)})
+            self.diagnostics.append(
+                {"week": cutoff.isoformat(), **asdict(refused.diagnostics), "published": False, "reran": True}
+            )
             fixture_teams = {m.home for m in week} | {m.away for m in week}
             if self.last is not None and fixture_teams <= set(self.last.team_codes):
                 self.kept_last_week += 1
@@ -184,8 +186,12 @@ class ServedModel:
             else:
                 posterior = fit(replace(sampler, seed=sampler.seed + 7), NO_GATE)
         else:
-            self.diagnostics.append({"week": cutoff.isoformat(), **posterior.meta["diagnostics"]})
+            reran = posterior.meta["sampler"]["warmup"] > sampler.warmup
+            self.diagnostics.append(
+                {"week": cutoff.isoformat(), **posterior.meta["diagnostics"], "published": True, "reran": reran}
+            )
         self.seconds.append(time.perf_counter() - started)
+        self.diagnostics[-1]["seconds"] = round(self.seconds[-1], 2)
         self.last = posterior
         if self.keep_posteriors is not None:
             self.keep_posteriors.mkdir(parents=True, exist_ok=True)
@@ -350,10 +356,7 @@ def run_backtest(
     served = forecasters[0]
     assert isinstance(served, ServedModel)
     summary = summarise(result)
-    gate_failures = sum(
-        bool(Diagnostics(**{k: v for k, v in d.items() if k != "week"}).failures(SERVED_GATE))
-        for d in served.diagnostics
-    )
+    gate_failures = sum(not d["published"] for d in served.diagnostics)
     summary["settings"] = {
         "model": model,
         "model_settings": MODELS[model].settings,
@@ -369,6 +372,7 @@ def run_backtest(
         "max_r_hat_worst_week": max((d["max_r_hat"] for d in served.diagnostics), default=None),
         "weeks_failing_served_gate": gate_failures,
         "weeks_kept_last_posterior": served.kept_last_week,
+        "weekly_fits": served.diagnostics,  # per week: seconds, diagnostics, rerun, published
     }
     return result, summary
 
