@@ -162,7 +162,6 @@ class ServedModel:
     sampler: SamplerSettings
     name: str = "model"
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
     kept_last_week: int = 0
     last: Posterior | None = None
     keep_posteriors: Path | None = None  # write each week's prediction draws here, every draw
@@ -170,7 +169,7 @@ class ServedModel:
     def forecast(self, train: Sequence[Match], week: Sequence[Match], teams: Sequence[str]) -> np.ndarray:
         started = time.perf_counter()
         cutoff = week_start(week[0].date)
-        sampler = SamplerSettings(**{**asdict(self.sampler), "seed": self.sampler.seed + 2 * len(self.seconds)})
+        sampler = SamplerSettings(**{**asdict(self.sampler), "seed": self.sampler.seed + 2 * len(self.diagnostics)})
         fit = partial(fit_posterior, train, MODELS[self.model], week[0].competition, predict_teams=teams, as_of=cutoff)
         try:
             posterior = fit(sampler, SERVED_GATE)
@@ -186,12 +185,11 @@ class ServedModel:
             else:
                 posterior = fit(replace(sampler, seed=sampler.seed + 7), NO_GATE)
         else:
-            reran = posterior.meta["sampler"]["warmup"] > sampler.warmup
+            reran = posterior.meta["attempts"] > 1
             self.diagnostics.append(
                 {"week": cutoff.isoformat(), **posterior.meta["diagnostics"], "published": True, "reran": reran}
             )
-        self.seconds.append(time.perf_counter() - started)
-        self.diagnostics[-1]["seconds"] = round(self.seconds[-1], 2)
+        self.diagnostics[-1]["seconds"] = time.perf_counter() - started
         self.last = posterior
         if self.keep_posteriors is not None:
             self.keep_posteriors.mkdir(parents=True, exist_ok=True)
@@ -357,6 +355,7 @@ def run_backtest(
     assert isinstance(served, ServedModel)
     summary = summarise(result)
     gate_failures = sum(not d["published"] for d in served.diagnostics)
+    seconds = [d["seconds"] for d in served.diagnostics]
     summary["settings"] = {
         "model": model,
         "model_settings": MODELS[model].settings,
@@ -367,8 +366,8 @@ def run_backtest(
         "history_seasons": sorted({m.season for m in history}),
         "refit": "weekly (Tuesday to Monday), on every match strictly before the week",
         "margin_removal": "proportional",
-        "fit_seconds_median": float(np.median(served.seconds)) if served.seconds else None,
-        "fit_seconds_max": float(np.max(served.seconds)) if served.seconds else None,
+        "fit_seconds_median": float(np.median(seconds)) if seconds else None,
+        "fit_seconds_max": float(np.max(seconds)) if seconds else None,
         "max_r_hat_worst_week": max((d["max_r_hat"] for d in served.diagnostics), default=None),
         "weeks_failing_served_gate": gate_failures,
         "weeks_kept_last_posterior": served.kept_last_week,

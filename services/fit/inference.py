@@ -188,6 +188,7 @@ def fit_posterior(
         },
         "seed": settings.seed,
         "sampler": asdict(settings),
+        "attempts": attempt,  # 2 when the first fit tripped the gate and the rerun passed
         "diagnostics": asdict(diagnostics),
         "gate": asdict(gate),
     }

@@ -58,6 +58,7 @@ def test_recovers_a_known_home_advantage_and_the_order_of_strengths() -> None:
     assert abs(attack.sum()) < 1e-4  # zero-sum strengths
     meta = posterior.meta
     assert meta["seed"] == 11 and meta["data_window"]["matches"] == 4 * 12 * 11
+    assert meta["attempts"] == 1  # the first fit passed: no rerun
     assert set(meta["diagnostics"]) >= {"max_r_hat", "min_bulk_ess", "divergences"}
     assert posterior.draws["attack"].shape == (2, 300, 12)
 
