@@ -73,6 +73,16 @@ def dixon_coles_log_tau(
     return jnp.log(jnp.maximum(tau, 1e-10))
 
 
+def _league_level(n_seasons: int) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """The league's scoring level and its home edge in each season, around a common mean."""
+    intercept = numpyro.sample("intercept", dist.Normal(math.log(GOALS_PER_TEAM), 0.2))
+    home_mean = numpyro.sample("home_mean", dist.Normal(0.2, 0.2))
+    home_spread = numpyro.sample("home_spread", dist.HalfNormal(0.1))
+    home_raw = numpyro.sample("home_raw", dist.Normal(0.0, 1.0).expand([n_seasons]).to_event(1))
+    home_by_season = numpyro.deterministic("home_by_season", home_mean + home_spread * home_raw)
+    return intercept, home_by_season
+
+
 def dixon_coles_decay(
     home_team: jnp.ndarray,
     away_team: jnp.ndarray,
@@ -95,11 +105,7 @@ def dixon_coles_decay(
       promoted team starts near the teams it replaced rather than at the league average.
     - home advantage varies by season around a common mean (it vanished in 2020-21 without crowds).
     """
-    intercept = numpyro.sample("intercept", dist.Normal(math.log(GOALS_PER_TEAM), 0.2))
-    home_mean = numpyro.sample("home_mean", dist.Normal(0.2, 0.2))
-    home_spread = numpyro.sample("home_spread", dist.HalfNormal(0.1))
-    home_raw = numpyro.sample("home_raw", dist.Normal(0.0, 1.0).expand([n_seasons]).to_event(1))
-    home_by_season = numpyro.deterministic("home_by_season", home_mean + home_spread * home_raw)
+    intercept, home_by_season = _league_level(n_seasons)
     attack_scale = numpyro.sample("attack_scale", dist.HalfNormal(0.5))
     defence_scale = numpyro.sample("defence_scale", dist.HalfNormal(0.5))
     promoted_attack = numpyro.sample("promoted_attack", dist.Normal(-0.15, 0.15))
@@ -109,9 +115,36 @@ def dixon_coles_decay(
     attack = numpyro.deterministic("attack", attack_scale * attack_raw + promoted_attack * promoted)
     defence = numpyro.deterministic("defence", defence_scale * defence_raw + promoted_defence * promoted)
     rho = numpyro.sample("rho", dist.Normal(-0.05, 0.05))
-    home = home_by_season[season]
-    home_rate = jnp.exp(intercept + home / 2 + attack[home_team] + defence[away_team])
-    away_rate = jnp.exp(intercept - home / 2 + attack[away_team] + defence[home_team])
+    _goals_and_statistics(
+        intercept,
+        home_by_season[season],
+        (attack[home_team], defence[away_team]),
+        (attack[away_team], defence[home_team]),
+        rho,
+        weight,
+        home_goals,
+        away_goals,
+        statistics,
+        statistics_weight,
+    )
+
+
+def _goals_and_statistics(
+    intercept: jnp.ndarray,
+    home: jnp.ndarray,
+    home_side: tuple[jnp.ndarray, jnp.ndarray],
+    away_side: tuple[jnp.ndarray, jnp.ndarray],
+    rho: jnp.ndarray,
+    weight: jnp.ndarray,
+    home_goals: jnp.ndarray | None,
+    away_goals: jnp.ndarray | None,
+    statistics: dict[str, jnp.ndarray] | None,
+    statistics_weight: float,
+) -> None:
+    """The decay-weighted likelihood of each match's goals (Dixon-Coles) and statistics, given each
+    side's (attack, opponent's defence) in the match and the home edge."""
+    home_rate = jnp.exp(intercept + home / 2 + home_side[0] + home_side[1])
+    away_rate = jnp.exp(intercept - home / 2 + away_side[0] + away_side[1])
     if home_goals is not None and away_goals is not None:
         log_likelihood = (
             dist.Poisson(home_rate).log_prob(home_goals)
@@ -126,13 +159,70 @@ def dixon_coles_decay(
         level = numpyro.sample(f"{name}_level", dist.Normal(1.6, 0.5))  # ~5 a side
         edge = numpyro.sample(f"{name}_home", dist.Normal(0.1, 0.2))
         loading = numpyro.sample(f"{name}_loading", dist.LogNormal(0.0, 0.5))
-        home_rate_stat = jnp.exp(level + edge / 2 + loading * (attack[home_team] + defence[away_team]))
-        away_rate_stat = jnp.exp(level - edge / 2 + loading * (attack[away_team] + defence[home_team]))
+        home_rate_stat = jnp.exp(level + edge / 2 + loading * (home_side[0] + home_side[1]))
+        away_rate_stat = jnp.exp(level - edge / 2 + loading * (away_side[0] + away_side[1]))
         present = counts[:, 2]
         stat_log_likelihood = present * (
             dist.Poisson(home_rate_stat).log_prob(counts[:, 0]) + dist.Poisson(away_rate_stat).log_prob(counts[:, 1])
         )
         numpyro.factor(name, statistics_weight * jnp.sum(weight * stat_log_likelihood))
+
+
+def dixon_coles_seasons(
+    home_team: jnp.ndarray,
+    away_team: jnp.ndarray,
+    season: jnp.ndarray,
+    weight: jnp.ndarray,
+    played: jnp.ndarray,
+    new_team: jnp.ndarray,
+    n_teams: int,
+    n_seasons: int,
+    home_goals: jnp.ndarray | None = None,
+    away_goals: jnp.ndarray | None = None,
+    statistics: dict[str, jnp.ndarray] | None = None,
+    statistics_weight: float = 0.0,
+) -> None:
+    """`dixon_coles_decay` with strengths that move from season to season: a stationary AR(1) per
+    team (persistence fitted), so last season informs this one without pinning it.
+
+    - played (seasons, teams): 1 where a team plays that season. The last row is the season being
+      predicted, which is one more than the data hold when a backtest predicts a new season.
+    - new_team (seasons, teams): 1 where a team plays a season but did not play the one before it:
+      it starts afresh near the other promoted teams (a shared offset) instead of carrying on.
+    - each season's strengths sum to zero over the teams that play it; `attack` and `defence` are
+      the predicted season's.
+    """
+    periods = played.shape[0]
+    intercept, home_by_season = _league_level(n_seasons)
+    persistence = numpyro.sample("persistence", dist.Beta(8.0, 2.0))
+    step = jnp.sqrt(1 - persistence**2)  # keeps the spread of strengths the same from season to season
+    strengths = {}
+    for side, promoted_prior in (("attack", -0.15), ("defence", 0.15)):
+        scale = numpyro.sample(f"{side}_scale", dist.HalfNormal(0.5))
+        promoted = numpyro.sample(f"promoted_{side}", dist.Normal(promoted_prior, 0.15))
+        raw = numpyro.sample(f"{side}_raw", dist.Normal(0.0, 1.0).expand([periods, n_teams]).to_event(2))
+        rows = [scale * raw[0]]
+        for period in range(1, periods):
+            carried = persistence * rows[-1] + scale * step * raw[period]
+            rows.append(jnp.where(new_team[period] > 0, promoted + scale * raw[period], carried))
+        by_season = jnp.stack(rows)
+        centre = jnp.sum(played * by_season, axis=1, keepdims=True) / jnp.maximum(played.sum(1, keepdims=True), 1)
+        strengths[side] = by_season - centre
+        numpyro.deterministic(side, strengths[side][-1])
+    attack, defence = strengths["attack"], strengths["defence"]
+    rho = numpyro.sample("rho", dist.Normal(-0.05, 0.05))
+    _goals_and_statistics(
+        intercept,
+        home_by_season[season],
+        (attack[season, home_team], defence[season, away_team]),
+        (attack[season, away_team], defence[season, home_team]),
+        rho,
+        weight,
+        home_goals,
+        away_goals,
+        statistics,
+        statistics_weight,
+    )
 
 
 def stretch_strengths(attack: np.ndarray, defence: np.ndarray, stretch: float) -> tuple[np.ndarray, np.ndarray]:
@@ -229,11 +319,20 @@ class GoalsModel:
                 for name, (home_column, away_column) in self.settings["statistics"].items()
             }
             extra["statistics_weight"] = float(self.settings["statistics_weight"])
+        if self.settings.get("strengths_by_season"):
+            # Who plays each season, the predicted season last (a new one when predicting one).
+            rosters = [season_teams(window, s) for s in seasons] + ([set(predict)] if predicting_new_season else [])
+            rosters[-1] = rosters[-1] | set(predict)
+            played = np.array([[1.0 if code in roster else 0.0 for code in codes] for roster in rosters])
+            new_team = np.zeros_like(played)
+            new_team[1:] = played[1:] * (1 - played[:-1])
+            extra["played"], extra["new_team"] = played.astype(np.float32), new_team.astype(np.float32)
+        else:
+            extra["promoted"] = promoted.astype(np.float32)
         return {
             **extra,
             "season": np.array([season_index[m.season] for m in window], dtype=np.int32),
             "weight": weight.astype(np.float32),
-            "promoted": promoted.astype(np.float32),
             "n_seasons": len(seasons),
         }
 
@@ -283,5 +382,11 @@ MODELS["dixon_coles_stats"] = GoalsModel(
         "prediction_stretch": 1.1,
     },
     MODELS["dixon_coles_decay"].diagnosed_sites,
+)
+MODELS["dixon_coles_seasons"] = GoalsModel(
+    "dixon_coles_seasons",
+    dixon_coles_seasons,
+    {**MODELS["dixon_coles_stats"].settings, "strengths_by_season": True},
+    (*MODELS["dixon_coles_decay"].diagnosed_sites, "persistence"),
 )
 DEFAULT_MODEL = "dixon_coles_stats"

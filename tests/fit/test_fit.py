@@ -154,3 +154,54 @@ def test_a_malformed_results_file_names_the_object_and_line(
         assert fit_main(["--bucket", aws["bucket"]]) == 2
     assert "s3://matchodds-local/results/E0/2025-26.csv, line 3: FTHG 'x'" in caplog.text
     assert "Contents" not in s3.list_objects_v2(Bucket=aws["bucket"], Prefix="posteriors/")
+
+
+def synthetic_seasons(attack_by_season: list[np.ndarray], rounds: int = 2, seed: int = 8) -> list[Match]:
+    """Consecutive seasons of the same teams, each with its own attack strengths."""
+    rng = np.random.default_rng(seed)
+    matches = []
+    for number, attack in enumerate(attack_by_season):
+        day, season = date(2021 + number, 8, 10), f"{2021 + number}-{(22 + number) % 100:02d}"
+        for _ in range(rounds):
+            for h, home in enumerate(CODES):
+                for a, away in enumerate(CODES):
+                    if h != a:
+                        home_rate = np.exp(np.log(1.4) + TRUE_HOME / 2 + attack[h] + TRUE_DEFENCE[a])
+                        away_rate = np.exp(np.log(1.4) - TRUE_HOME / 2 + attack[a] + TRUE_DEFENCE[h])
+                        goals = int(rng.poisson(home_rate)), int(rng.poisson(away_rate))
+                        matches.append(Match("E0", season, day, home, away, *goals))
+                        day += timedelta(hours=12)
+    return matches
+
+
+def test_strengths_by_season_know_who_plays_each_season_and_who_is_new() -> None:
+    model = MODELS["dixon_coles_seasons"]
+    matches = synthetic_seasons([TRUE_ATTACK, TRUE_ATTACK], rounds=1)
+    # ARS leaves after the first season; a promoted team is predicted in the next one.
+    matches = [m for m in matches if not (m.season == "2022-23" and "ARS" in (m.home, m.away))]
+    prepared = model.prepare(matches, predict_teams=[*CODES[1:], "NEW"])
+    codes = prepared.team_codes
+    played, new_team = prepared.data["played"], prepared.data["new_team"]
+    assert played.shape == (3, len(codes)) == new_team.shape  # two seasons of data and the predicted one
+    assert played[0, codes.index("ARS")] == 1 and played[1:, codes.index("ARS")].sum() == 0
+    assert new_team[2, codes.index("NEW")] == 1 and played[:2, codes.index("NEW")].sum() == 0
+    assert new_team.sum() == 1  # everyone else carries on from the season before
+    assert "promoted" not in prepared.data
+    # Predicting within the newest season adds no row.
+    assert model.prepare(matches).data["played"].shape == (2, len(codes) - 1)
+
+
+def test_strengths_by_season_follow_a_team_that_changed_more_than_a_static_fit_does() -> None:
+    changed = TRUE_ATTACK.copy()
+    changed[0], changed[-1] = TRUE_ATTACK[-1], TRUE_ATTACK[0]  # the weakest attack became the best
+    matches = synthetic_seasons([TRUE_ATTACK, TRUE_ATTACK, changed])
+    loose = QualityGate(max_r_hat=1.05, min_bulk_ess=100)
+    seasons = fit_posterior(matches, MODELS["dixon_coles_seasons"], "E0", SMALL, loose)
+    static = fit_posterior(matches, MODELS["dixon_coles_stats"], "E0", SMALL, loose)
+    first, last = seasons.team_codes.index(CODES[0]), seasons.team_codes.index(CODES[-1])
+    for posterior in (seasons, static):
+        attack = posterior.flat("attack").mean(axis=0)
+        assert attack[first] > attack[last]  # both see the change...
+    seasons_gap = np.diff(seasons.flat("attack").mean(axis=0)[[last, first]])[0]
+    static_gap = np.diff(static.flat("attack").mean(axis=0)[[last, first]])[0]
+    assert seasons_gap > static_gap + 0.25  # ...the seasons model follows it further (truth: 0.7)
