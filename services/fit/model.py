@@ -118,8 +118,10 @@ def dixon_coles_decay(
     _goals_and_statistics(
         intercept,
         home_by_season[season],
-        (attack[home_team], defence[away_team]),
-        (attack[away_team], defence[home_team]),
+        lambda team: attack[team],
+        lambda team: defence[team],
+        home_team,
+        away_team,
         rho,
         weight,
         home_goals,
@@ -132,8 +134,10 @@ def dixon_coles_decay(
 def _goals_and_statistics(
     intercept: jnp.ndarray,
     home: jnp.ndarray,
-    home_side: tuple[jnp.ndarray, jnp.ndarray],
-    away_side: tuple[jnp.ndarray, jnp.ndarray],
+    attack: Callable[[jnp.ndarray], jnp.ndarray],
+    defence: Callable[[jnp.ndarray], jnp.ndarray],
+    home_team: jnp.ndarray,
+    away_team: jnp.ndarray,
     rho: jnp.ndarray,
     weight: jnp.ndarray,
     home_goals: jnp.ndarray | None,
@@ -141,10 +145,13 @@ def _goals_and_statistics(
     statistics: dict[str, jnp.ndarray] | None,
     statistics_weight: float,
 ) -> None:
-    """The decay-weighted likelihood of each match's goals (Dixon-Coles) and statistics, given each
-    side's (attack, opponent's defence) in the match and the home edge."""
-    home_rate = jnp.exp(intercept + home / 2 + home_side[0] + home_side[1])
-    away_rate = jnp.exp(intercept - home / 2 + away_side[0] + away_side[1])
+    """The decay-weighted likelihood of each match's goals (Dixon-Coles) and statistics, given the
+    home edge and each team's attack and defence in the match (`attack(teams)`: one per match).
+
+    Each strength is looked up where it is used, as the first version of the model did: the same
+    sums in the same order keep refits bit-for-bit reproducible across versions of this code."""
+    home_rate = jnp.exp(intercept + home / 2 + attack(home_team) + defence(away_team))
+    away_rate = jnp.exp(intercept - home / 2 + attack(away_team) + defence(home_team))
     if home_goals is not None and away_goals is not None:
         log_likelihood = (
             dist.Poisson(home_rate).log_prob(home_goals)
@@ -159,8 +166,8 @@ def _goals_and_statistics(
         level = numpyro.sample(f"{name}_level", dist.Normal(1.6, 0.5))  # ~5 a side
         edge = numpyro.sample(f"{name}_home", dist.Normal(0.1, 0.2))
         loading = numpyro.sample(f"{name}_loading", dist.LogNormal(0.0, 0.5))
-        home_rate_stat = jnp.exp(level + edge / 2 + loading * (home_side[0] + home_side[1]))
-        away_rate_stat = jnp.exp(level - edge / 2 + loading * (away_side[0] + away_side[1]))
+        home_rate_stat = jnp.exp(level + edge / 2 + loading * (attack(home_team) + defence(away_team)))
+        away_rate_stat = jnp.exp(level - edge / 2 + loading * (attack(away_team) + defence(home_team)))
         present = counts[:, 2]
         stat_log_likelihood = present * (
             dist.Poisson(home_rate_stat).log_prob(counts[:, 0]) + dist.Poisson(away_rate_stat).log_prob(counts[:, 1])
@@ -214,8 +221,10 @@ def dixon_coles_seasons(
     _goals_and_statistics(
         intercept,
         home_by_season[season],
-        (attack[season, home_team], defence[season, away_team]),
-        (attack[season, away_team], defence[season, home_team]),
+        lambda team: attack[season, team],
+        lambda team: defence[season, team],
+        home_team,
+        away_team,
         rho,
         weight,
         home_goals,
