@@ -313,9 +313,11 @@ class GoalsModel:
         raw = np.exp(-float(self.settings["decay_per_day"]) * np.maximum(age_days, 0))
         weight = raw * raw.sum() / np.square(raw).sum()  # sums to the effective number of matches
         # The predicted teams are the season being predicted; those absent from the newest season in
-        # the data, or from the one before it, are new to the league.
+        # the data, or from the one before it, are new to the league. It is a new season when teams
+        # have come and gone (relegation); a team that has not played yet this season (E0 2020-21
+        # began a week later for four clubs) does not make one.
         newest = season_teams(window, seasons[-1])
-        predicting_new_season = not set(predict) <= newest
+        predicting_new_season = not set(predict) <= newest and not newest <= set(predict)
         previous = (
             newest if predicting_new_season else season_teams(window, seasons[-2]) if len(seasons) > 1 else newest
         )

@@ -177,15 +177,16 @@ def synthetic_seasons(attack_by_season: list[np.ndarray], rounds: int = 2, seed:
 def test_strengths_by_season_know_who_plays_each_season_and_who_is_new() -> None:
     model = MODELS["dixon_coles_seasons"]
     matches = synthetic_seasons([TRUE_ATTACK, TRUE_ATTACK], rounds=1)
-    # ARS leaves after the first season; a promoted team is predicted in the next one.
+    # ARS leaves after the first season; in the next one AVL goes down and a promoted team comes up.
     matches = [m for m in matches if not (m.season == "2022-23" and "ARS" in (m.home, m.away))]
-    prepared = model.prepare(matches, predict_teams=[*CODES[1:], "NEW"])
+    prepared = model.prepare(matches, predict_teams=[*CODES[2:], "NEW"])
     codes = prepared.team_codes
     played, new_team = prepared.data["played"], prepared.data["new_team"]
     assert played.shape == (3, len(codes)) == new_team.shape  # two seasons of data and the predicted one
     assert played[0, codes.index("ARS")] == 1 and played[1:, codes.index("ARS")].sum() == 0
     assert new_team[2, codes.index("NEW")] == 1 and played[:2, codes.index("NEW")].sum() == 0
     assert new_team.sum() == 1  # everyone else carries on from the season before
+    assert played[2, codes.index("AVL")] == 0 and played[1, codes.index("AVL")] == 1
     assert "promoted" not in prepared.data
     # Predicting within the newest season adds no row.
     assert model.prepare(matches).data["played"].shape == (2, len(codes) - 1)
@@ -205,3 +206,20 @@ def test_strengths_by_season_follow_a_team_that_changed_more_than_a_static_fit_d
     seasons_gap = np.diff(seasons.flat("attack").mean(axis=0)[[last, first]])[0]
     static_gap = np.diff(static.flat("attack").mean(axis=0)[[last, first]])[0]
     assert seasons_gap > static_gap + 0.25  # ...the seasons model follows it further (truth: 0.7)
+
+
+def test_a_team_yet_to_play_this_season_is_neither_promoted_nor_the_start_of_a_new_season() -> None:
+    # E0 2020-21: four clubs began a week late; in week two they had no match yet this season.
+    matches = synthetic_seasons([TRUE_ATTACK, TRUE_ATTACK], rounds=1)
+    late = CODES[0]
+    matches = [m for m in matches if m.season == "2021-22" or late not in (m.home, m.away)][: 132 + 20]
+    assert late not in {m.home for m in matches if m.season == "2022-23"} | {
+        m.away for m in matches if m.season == "2022-23"
+    }
+    static = MODELS["dixon_coles_stats"].prepare(matches, predict_teams=CODES)
+    assert static.data["promoted"].sum() == 0
+    seasons = MODELS["dixon_coles_seasons"].prepare(matches, predict_teams=CODES)
+    assert seasons.data["played"].shape == (2, len(CODES)) and seasons.data["new_team"].sum() == 0
+    # A real new season (one team relegated, one promoted) still is one.
+    promoted = MODELS["dixon_coles_stats"].prepare(matches, predict_teams=[*CODES[2:], "NEW"])
+    assert promoted.data["promoted"][promoted.team_codes.index("NEW")] == 1 and promoted.data["promoted"].sum() == 1
