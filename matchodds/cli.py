@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -143,9 +142,12 @@ Ctrl-C stops everything.""",
         stack.close()
         return 0
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stopped.wait()
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, lambda *_: stopped.set())
+    # A timed wait: Python runs signal handlers in the main thread only, and when the kernel hands
+    # Ctrl-C to another thread (the poller, JAX's pool), an untimed wait never wakes to run it.
+    while not stopped.wait(0.5):
+        pass
     print("\nshutting down", flush=True)
     stack.close()
     return 0
