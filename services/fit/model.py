@@ -318,10 +318,6 @@ class GoalsModel:
         # began a week later for four clubs) does not make one.
         newest = season_teams(window, seasons[-1])
         predicting_new_season = not set(predict) <= newest and not newest <= set(predict)
-        previous = (
-            newest if predicting_new_season else season_teams(window, seasons[-2]) if len(seasons) > 1 else newest
-        )
-        promoted = np.array([1.0 if code in predict and code not in previous else 0.0 for code in codes])
         season_index = {season: position for position, season in enumerate(seasons)}
         extra: dict[str, Any] = {}
         if self.settings.get("statistics"):
@@ -339,7 +335,11 @@ class GoalsModel:
             new_team[1:] = played[1:] * (1 - played[:-1])
             extra["played"], extra["new_team"] = played.astype(np.float32), new_team.astype(np.float32)
         else:
-            extra["promoted"] = promoted.astype(np.float32)
+            previous = (
+                newest if predicting_new_season else season_teams(window, seasons[-2]) if len(seasons) > 1 else newest
+            )
+            promoted = [1.0 if code in predict and code not in previous else 0.0 for code in codes]
+            extra["promoted"] = np.array(promoted, dtype=np.float32)
         return {
             **extra,
             "season": np.array([season_index[m.season] for m in window], dtype=np.int32),
