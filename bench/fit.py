@@ -40,15 +40,17 @@ class FitCase:
     model: str
     files: tuple[Path, ...]
     chains: int
-    warmup: int
-    samples: int
+    warmup: int | None  # None: the model's own
+    samples: int | None
     window_seasons: int | None = None
     env: dict[str, str] = field(default_factory=dict)
     note: str = ""
 
     def arguments(self, seed: int, save: Path | None = None) -> list[str]:
         args = ["child", *(["--model", self.model] if self.model else [])]
-        args += ["--chains", str(self.chains), "--warmup", str(self.warmup), "--samples", str(self.samples)]
+        args += ["--chains", str(self.chains)]
+        args += ["--warmup", str(self.warmup)] if self.warmup is not None else []
+        args += ["--samples", str(self.samples)] if self.samples is not None else []
         args += ["--seed", str(seed)]
         if self.window_seasons:
             args += ["--window-seasons", str(self.window_seasons)]
@@ -61,8 +63,8 @@ class FitCase:
 class FitConfig:
     runs: int = 3
     chains: int = 4
-    warmup: int = 1000
-    samples: int = 1000
+    warmup: int | None = None  # None: each model's own (what its fit budget allows)
+    samples: int | None = None
     prototype_warmup: int = 1500
     prototype_samples: int = 50
     four_seasons: bool = True
@@ -157,7 +159,7 @@ def run(config: FitConfig, workdir: Path, save_posterior: Path | None = None) ->
                 "key": case.key,
                 "label": case.label.format(model=runs[case.key][0]["model"]),
                 "note": case.note,
-                "sampler": {"chains": case.chains, "warmup": case.warmup, "samples": case.samples},
+                "sampler": runs[case.key][0]["sampler"],
                 "command": commands[case.key],
                 "matches": runs[case.key][0]["matches"],
                 "teams": runs[case.key][0]["teams"],
@@ -193,7 +195,7 @@ def child(args: argparse.Namespace) -> None:
     import services.fit  # noqa: F401  (four CPU devices for four parallel chains, before JAX starts)
     from matchodds.contract import ContractError, encode_posterior
     from matchodds.results import read_results
-    from services.fit.inference import Diagnostics, QualityGate, SamplerSettings, fit_posterior
+    from services.fit.inference import Diagnostics, QualityGate, fit_posterior, sampler_for
     from services.fit.model import DEFAULT_MODEL, MODELS
 
     if args.model == PROTOTYPE:
@@ -205,7 +207,7 @@ def child(args: argparse.Namespace) -> None:
     imported = time.perf_counter()
     matches = [match for match in read_results(args.results) if match.competition == "E0"]
     loaded = time.perf_counter()
-    sampler = SamplerSettings(chains=args.chains, warmup=args.warmup, samples=args.samples, seed=args.seed)
+    sampler = sampler_for(model, args.chains, args.warmup, args.samples, args.seed)
     never_refuses = QualityGate(max_r_hat=float("inf"), min_bulk_ess=-float("inf"), max_divergences=sys.maxsize)
     posterior = fit_posterior(matches, model, "E0", sampler, never_refuses)
     fitted = time.perf_counter()
@@ -226,6 +228,7 @@ def child(args: argparse.Namespace) -> None:
             "import_s": imported - started,
             "load_s": loaded - imported,
             "fit_s": fitted - loaded,
+            "sampler": {name: posterior.meta["sampler"][name] for name in ("chains", "warmup", "samples")},
             "min_ess": diagnostics.min_bulk_ess,
             "worst_ess_site": diagnostics.worst_ess_site,
             "max_r_hat": diagnostics.max_r_hat,
@@ -244,8 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     one.add_argument("results", nargs="+", type=Path)
     one.add_argument("--model", default="", help="a registry name, or 'prototype'; default: the served model")
     one.add_argument("--chains", type=int, default=4)
-    one.add_argument("--warmup", type=int, default=1000)
-    one.add_argument("--samples", type=int, default=1000)
+    one.add_argument("--warmup", type=int, help="warmup per chain (default: the model's)")
+    one.add_argument("--samples", type=int, help="kept draws per chain (default: the model's)")
     one.add_argument("--seed", type=int, default=0)
     one.add_argument("--window-seasons", type=int, help="fit this many seasons, whatever the model's window")
     one.add_argument("--save", type=Path, help="write the posterior here")

@@ -43,11 +43,14 @@ def previous_seasons(season: str, count: int = 3) -> list[str]:
     return [f"{year}-{(year + 1) % 100:02d}" for year in range(start - count, start)]
 
 
-def run(targets: list[str], data: Path, model: str, warmup: int, samples: int, results: Path = RESULTS) -> None:
+def run(
+    targets: list[str], data: Path, model: str, warmup: int | None, samples: int | None, results: Path = RESULTS
+) -> None:
     import services.fit  # noqa: F401
     from matchodds.results import read_results
     from services.fit.backtest import plot_reliability, print_table, run_backtest
-    from services.fit.inference import SamplerSettings
+    from services.fit.inference import sampler_for
+    from services.fit.model import MODELS
 
     results.mkdir(parents=True, exist_ok=True)
     PLOTS.mkdir(parents=True, exist_ok=True)
@@ -56,7 +59,7 @@ def run(targets: list[str], data: Path, model: str, warmup: int, samples: int, r
         history_files = [data / division / f"{s}.csv" for s in previous_seasons(season)]
         test_file = data / division / f"{season}.csv"
         history, test = read_results(history_files), read_results([test_file])
-        sampler = SamplerSettings(chains=4, warmup=warmup, samples=samples, seed=0)
+        sampler = sampler_for(MODELS[model], 4, warmup, samples, seed=0)
         name = f"{division}-{season}"
         result, summary = run_backtest(
             history,
@@ -69,7 +72,7 @@ def run(targets: list[str], data: Path, model: str, warmup: int, samples: int, r
         summary["settings"]["command"] = (
             f"matchodds backtest --history {' '.join(f'{division}/{s}.csv' for s in previous_seasons(season))} "
             f"--test {division}/{season}.csv --json {division}-{season}.json --model {model} "
-            f"--warmup {warmup} --samples {samples}"
+            f"--warmup {sampler.warmup} --samples {sampler.samples}"
         )
         print(f"\n{name}")
         print_table(summary)
@@ -295,8 +298,8 @@ def main() -> int:
     run_parser.add_argument("targets", nargs="*", default=EVAL, help="DIVISION:SEASON, default: the EVAL set")
     run_parser.add_argument("--data", type=Path, default=DATA)
     run_parser.add_argument("--model", default="dixon_coles_stats")
-    run_parser.add_argument("--warmup", type=int, default=1000)
-    run_parser.add_argument("--samples", type=int, default=1000)
+    run_parser.add_argument("--warmup", type=int, help="warmup per chain (default: the model's)")
+    run_parser.add_argument("--samples", type=int, help="kept draws per chain (default: the model's)")
     run_parser.add_argument("--statistics-weight", type=float, help="try the model with another statistics weight")
     report_parser = commands.add_parser("report")
     report_parser.add_argument(

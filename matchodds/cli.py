@@ -111,16 +111,9 @@ def demo(args: argparse.Namespace) -> int:
     from matchodds import local
 
     results = args.results or local.SAMPLE_RESULTS
-    fit_args = [
-        "--warmup",
-        str(args.warmup),
-        "--samples",
-        str(args.samples),
-        "--min-ess",
-        str(args.min_ess),
-        "--max-r-hat",
-        str(args.max_r_hat),
-    ]
+    fit_args = ["--min-ess", str(args.min_ess), "--max-r-hat", str(args.max_r_hat)]
+    fit_args += ["--warmup", str(args.warmup)] if args.warmup is not None else []
+    fit_args += ["--samples", str(args.samples)] if args.samples is not None else []
     if args.seed is not None:
         fit_args += ["--seed", str(args.seed)]
     stack = start_stack(args.port, args.moto_port or local.free_port(), results, args.competition, fit_args)
@@ -164,8 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_parser.add_argument("--competition", default="E0")
     demo_parser.add_argument("--port", type=int, default=8000, help="port of the HTTP API on 127.0.0.1")
     demo_parser.add_argument("--moto-port", type=int, default=0, help="port of the local AWS (default: any free)")
-    demo_parser.add_argument("--warmup", type=int, default=1000)
-    demo_parser.add_argument("--samples", type=int, default=1000)
+    demo_parser.add_argument("--warmup", type=int, help="warmup per chain (default: the model's)")
+    demo_parser.add_argument("--samples", type=int, help="kept draws per chain (default: the model's)")
     demo_parser.add_argument("--seed", type=int)
     demo_parser.add_argument("--min-ess", type=float, default=400, help="quality gate: least bulk ESS to publish")
     demo_parser.add_argument("--max-r-hat", type=float, default=1.01, help="quality gate: largest r_hat to publish")

@@ -29,7 +29,7 @@ import services.fit  # noqa: F401  (splits the CPU into devices before JAX start
 from matchodds.contract import Posterior
 from matchodds.evaluation import outcome_index, paired_bootstrap, reliability, remove_margin, rps, scores
 from matchodds.results import Match
-from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, fit_posterior
+from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, fit_posterior, sampler_for
 from services.fit.model import DEFAULT_MODEL, MODELS, dixon_coles_log_tau
 from services.precompute.odds import PredictionDraws, grid_size, outcome_probabilities, score_grids
 
@@ -388,8 +388,8 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(MODELS))
     parser.add_argument("--weeks", type=int, help="stop after this many weeks (default: the whole season)")
     parser.add_argument("--chains", type=int, default=4)
-    parser.add_argument("--warmup", type=int, default=1000)
-    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--warmup", type=int, help="warmup per chain (default: the model's)")
+    parser.add_argument("--samples", type=int, help="kept draws per chain (default: the model's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--keep-posteriors", type=Path, help="write each week's prediction draws here (week-YYYY-MM-DD.npz)"
@@ -405,7 +405,7 @@ def main(args: Any) -> int:
     except ResultsError as error:
         print(f"matchodds backtest: {error}", file=sys.stderr)
         return 2
-    sampler = SamplerSettings(chains=args.chains, warmup=args.warmup, samples=args.samples, seed=args.seed)
+    sampler = sampler_for(MODELS[args.model], args.chains, args.warmup, args.samples, args.seed)
     result, summary = run_backtest(
         history, test, args.model, sampler, args.weeks, show_progress=True, keep_posteriors=args.keep_posteriors
     )

@@ -37,6 +37,18 @@ class SamplerSettings:
     target_accept: float = 0.9
 
 
+def sampler_for(
+    model: GoalsModel, chains: int = 4, warmup: int | None = None, samples: int | None = None, seed: int = 0
+) -> SamplerSettings:
+    """The sampler for `model`: its own warmup and draws (what the fit budget allows) unless told."""
+    return SamplerSettings(
+        chains=chains,
+        warmup=model.draws[0] if warmup is None else warmup,
+        samples=model.draws[1] if samples is None else samples,
+        seed=seed,
+    )
+
+
 @dataclass(frozen=True)
 class QualityGate:
     """Publish only when every diagnosed parameter has mixed: the prototype's min ESS was about 4."""

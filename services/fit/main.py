@@ -27,7 +27,7 @@ from matchodds.contract import (
     results_prefix,
 )
 from matchodds.results import Match, ResultsError, decode, parse_results, read_results
-from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, fit_posterior
+from services.fit.inference import QualityGate, QualityGateError, fit_posterior, sampler_for
 from services.fit.model import DEFAULT_MODEL, MODELS
 
 logger = logging.getLogger("matchodds.fit")
@@ -49,8 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="write the posterior to this local file instead of S3")
     parser.add_argument("--model", default=env.get("MATCHODDS_MODEL", DEFAULT_MODEL), choices=sorted(MODELS))
     parser.add_argument("--chains", type=int, default=4)
-    parser.add_argument("--warmup", type=int, default=1000)
-    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--warmup", type=int, help="warmup per chain (default: the model's)")
+    parser.add_argument("--samples", type=int, help="kept draws per chain (default: the model's)")
     parser.add_argument(
         "--seed",
         type=int,
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         logger.error("no %s matches in the results given", args.competition)
         return EXIT_BAD_RESULTS
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
-    sampler = SamplerSettings(chains=args.chains, warmup=args.warmup, samples=args.samples, seed=seed)
+    sampler = sampler_for(MODELS[args.model], args.chains, args.warmup, args.samples, seed)
     gate = QualityGate(max_r_hat=args.max_r_hat, min_bulk_ess=args.min_ess)
     try:
         posterior = fit_posterior(matches, MODELS[args.model], args.competition, sampler, gate)

@@ -14,7 +14,7 @@ import pytest
 import services.fit  # noqa: F401  (before JAX starts)
 from matchodds.contract import decode_posterior
 from matchodds.results import Match
-from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, fit_posterior
+from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, fit_posterior, sampler_for
 from services.fit.main import main as fit_main
 from services.fit.model import MODELS, Prepared
 
@@ -92,6 +92,14 @@ def test_the_gate_refuses_after_one_longer_retry(caplog: pytest.LogCaptureFixtur
     with caplog.at_level(logging.INFO), pytest.raises(QualityGateError, match="min bulk ESS"):
         fit_posterior(synthetic_season(rounds=1), MODELS["poisson_static"], "E0", tiny, QualityGate(min_bulk_ess=1e9))
     assert "x (60 warmup + 60 draws), seed 6" in caplog.text  # the retry: twice the draws, the next seed
+
+
+def test_a_command_not_told_the_draws_uses_the_models_own() -> None:
+    seasons, served = MODELS["dixon_coles_seasons"], MODELS["dixon_coles_stats"]
+    assert (sampler_for(seasons).warmup, sampler_for(seasons).samples) == seasons.draws == (500, 500)
+    assert (sampler_for(served).warmup, sampler_for(served).samples) == (1000, 1000)
+    told = sampler_for(seasons, chains=2, warmup=40, samples=30, seed=7)
+    assert told == SamplerSettings(chains=2, warmup=40, samples=30, seed=7)
 
 
 SEASON = Path(__file__).parents[1] / "data" / "football-data" / "E0-2024-25-head.csv"
