@@ -297,7 +297,9 @@ def main() -> int:
     run_parser = commands.add_parser("run")
     run_parser.add_argument("targets", nargs="*", default=EVAL, help="DIVISION:SEASON, default: the EVAL set")
     run_parser.add_argument("--data", type=Path, default=DATA)
-    run_parser.add_argument("--model", default="dixon_coles_stats")
+    run_parser.add_argument(
+        "--model", default="dixon_coles_stats", help="default: the model of the evaluation run kept in bench/results"
+    )
     run_parser.add_argument("--warmup", type=int, help="warmup per chain (default: the model's)")
     run_parser.add_argument("--samples", type=int, help="kept draws per chain (default: the model's)")
     run_parser.add_argument("--statistics-weight", type=float, help="try the model with another statistics weight")
