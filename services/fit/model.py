@@ -148,14 +148,20 @@ def _goals_and_statistics(
     """The decay-weighted likelihood of each match's goals (Dixon-Coles) and statistics, given the
     home edge and each team's attack and defence in the match (`attack(teams)`: one per match).
 
-    Each strength is looked up where it is used, as the first version of the model did: the same
-    sums in the same order keep refits bit-for-bit reproducible across versions of this code."""
-    home_rate = jnp.exp(intercept + home / 2 + attack(home_team) + defence(away_team))
-    away_rate = jnp.exp(intercept - home / 2 + attack(away_team) + defence(home_team))
+    Written for the sampler's inner loop, which evaluates it and its gradient some 130,000 times a
+    fit: each match's strengths are looked up once and shared by the goals and every statistic, and
+    the Poisson terms drop log(k!), which does not depend on the parameters (the posterior is the
+    same; the log density moves by a constant). That made a gradient about 40 % cheaper and the
+    served 4-season fit about 2.5 s faster (docs/model-quality.md, "Fit time")."""
+    home_strength = attack(home_team) + defence(away_team)
+    away_strength = attack(away_team) + defence(home_team)
+    log_home_rate = intercept + home / 2 + home_strength
+    log_away_rate = intercept - home / 2 + away_strength
+    home_rate, away_rate = jnp.exp(log_home_rate), jnp.exp(log_away_rate)
     if home_goals is not None and away_goals is not None:
         log_likelihood = (
-            dist.Poisson(home_rate).log_prob(home_goals)
-            + dist.Poisson(away_rate).log_prob(away_goals)
+            poisson_kernel(home_goals, log_home_rate, home_rate)
+            + poisson_kernel(away_goals, log_away_rate, away_rate)
             + dixon_coles_log_tau(home_goals, away_goals, home_rate, away_rate, rho)
         )
         numpyro.factor("goals", jnp.sum(weight * log_likelihood))
@@ -166,13 +172,19 @@ def _goals_and_statistics(
         level = numpyro.sample(f"{name}_level", dist.Normal(1.6, 0.5))  # ~5 a side
         edge = numpyro.sample(f"{name}_home", dist.Normal(0.1, 0.2))
         loading = numpyro.sample(f"{name}_loading", dist.LogNormal(0.0, 0.5))
-        home_rate_stat = jnp.exp(level + edge / 2 + loading * (attack(home_team) + defence(away_team)))
-        away_rate_stat = jnp.exp(level - edge / 2 + loading * (attack(away_team) + defence(home_team)))
+        log_home_stat = level + edge / 2 + loading * home_strength
+        log_away_stat = level - edge / 2 + loading * away_strength
         present = counts[:, 2]
         stat_log_likelihood = present * (
-            dist.Poisson(home_rate_stat).log_prob(counts[:, 0]) + dist.Poisson(away_rate_stat).log_prob(counts[:, 1])
+            poisson_kernel(counts[:, 0], log_home_stat, jnp.exp(log_home_stat))
+            + poisson_kernel(counts[:, 1], log_away_stat, jnp.exp(log_away_stat))
         )
         numpyro.factor(name, statistics_weight * jnp.sum(weight * stat_log_likelihood))
+
+
+def poisson_kernel(count: jnp.ndarray, log_rate: jnp.ndarray, rate: jnp.ndarray) -> jnp.ndarray:
+    """log Poisson(count | rate) + log(count!): the part that depends on the rate."""
+    return count * log_rate - rate
 
 
 def dixon_coles_seasons(

@@ -16,7 +16,7 @@ from matchodds.contract import decode_posterior
 from matchodds.results import Match
 from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, fit_posterior, sampler_for
 from services.fit.main import main as fit_main
-from services.fit.model import MODELS, Prepared
+from services.fit.model import MODELS, Prepared, poisson_kernel
 
 pytestmark = pytest.mark.fit
 CODES = ("ARS", "AVL", "BOU", "BRE", "BHA", "CHE", "CRY", "EVE", "FUL", "IPS", "LEI", "LIV")
@@ -61,6 +61,17 @@ def test_recovers_a_known_home_advantage_and_the_order_of_strengths() -> None:
     assert meta["attempts"] == 1  # the first fit passed: no rerun
     assert set(meta["diagnostics"]) >= {"max_r_hat", "min_bulk_ess", "divergences"}
     assert posterior.draws["attack"].shape == (2, 300, 12)
+
+
+def test_the_likelihoods_poisson_terms_differ_from_the_poisson_log_pmf_by_log_k_factorial_alone() -> None:
+    from scipy.special import gammaln
+    from scipy.stats import poisson
+
+    counts = np.arange(0, 25, dtype=np.float32)[:, None]
+    rates = np.array([[0.05, 0.7, 1.4, 3.0, 11.0]], dtype=np.float32)
+    kernel = np.asarray(poisson_kernel(counts, np.log(rates), rates))
+    # The dropped term depends on the count alone, so the posterior and its gradient are unchanged.
+    np.testing.assert_allclose(kernel - gammaln(counts + 1), poisson.logpmf(counts, rates), rtol=1e-5, atol=1e-4)
 
 
 def test_the_prediction_stretch_moves_strengths_away_from_the_mean_and_nothing_else() -> None:
