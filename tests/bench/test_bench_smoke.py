@@ -7,6 +7,7 @@ from a cold interpreter, and every figure the report quotes is there. `python -m
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,13 @@ def test_the_report_has_every_section_and_keeps_the_load_section(results: dict[s
 def test_a_report_without_a_load_section_gets_none() -> None:
     assert kept_section("# Benchmarks\n\n## Fit\n") == ""
     assert LOAD_SECTION not in render({"quick": True})
+
+
+def test_the_gradient_benchmark_times_the_served_models_log_density(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.gradient import main as gradient_main
+
+    season = Path(__file__).parents[2] / "matchodds" / "data" / "sample" / "E0-2024-25.csv"
+    assert gradient_main(["--calls", "20", "--repeats", "1", str(season)]) == 0
+    measured = json.loads(capsys.readouterr().out)
+    assert measured["model"] == DEFAULT_MODEL and measured["matches"] == 380
+    assert measured["us_per_gradient"] > 0
