@@ -160,8 +160,8 @@ def _goals_and_statistics(
     home_rate, away_rate = jnp.exp(log_home_rate), jnp.exp(log_away_rate)
     if home_goals is not None and away_goals is not None:
         log_likelihood = (
-            poisson_kernel(home_goals, log_home_rate, home_rate)
-            + poisson_kernel(away_goals, log_away_rate, away_rate)
+            poisson_kernel(home_goals, log_home_rate)
+            + poisson_kernel(away_goals, log_away_rate)
             + dixon_coles_log_tau(home_goals, away_goals, home_rate, away_rate, rho)
         )
         numpyro.factor("goals", jnp.sum(weight * log_likelihood))
@@ -176,15 +176,15 @@ def _goals_and_statistics(
         log_away_stat = level - edge / 2 + loading * away_strength
         present = counts[:, 2]
         stat_log_likelihood = present * (
-            poisson_kernel(counts[:, 0], log_home_stat, jnp.exp(log_home_stat))
-            + poisson_kernel(counts[:, 1], log_away_stat, jnp.exp(log_away_stat))
+            poisson_kernel(counts[:, 0], log_home_stat) + poisson_kernel(counts[:, 1], log_away_stat)
         )
         numpyro.factor(name, statistics_weight * jnp.sum(weight * stat_log_likelihood))
 
 
-def poisson_kernel(count: jnp.ndarray, log_rate: jnp.ndarray, rate: jnp.ndarray) -> jnp.ndarray:
-    """log Poisson(count | rate) + log(count!): the part that depends on the rate."""
-    return count * log_rate - rate
+def poisson_kernel(count: jnp.ndarray, log_rate: jnp.ndarray) -> jnp.ndarray:
+    """log Poisson(count | rate) + log(count!): the part that depends on the rate. (XLA computes an
+    exp shared with the caller's once.)"""
+    return count * log_rate - jnp.exp(log_rate)
 
 
 def dixon_coles_seasons(

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from bench.__main__ import QUICK, SECTIONS, run_benchmarks
+from bench.fit import ONE_SEASON
 from bench.report import LOAD_SECTION, kept_section, render, write_report
 from services.fit.model import DEFAULT_MODEL
 
@@ -106,8 +107,7 @@ def test_a_report_without_a_load_section_gets_none() -> None:
 def test_the_gradient_benchmark_times_the_served_models_log_density(capsys: pytest.CaptureFixture[str]) -> None:
     from bench.gradient import main as gradient_main
 
-    season = Path(__file__).parents[2] / "matchodds" / "data" / "sample" / "E0-2024-25.csv"
-    assert gradient_main(["--calls", "20", "--repeats", "1", str(season)]) == 0
+    assert gradient_main(["--calls", "20", "--repeats", "1", *map(str, ONE_SEASON)]) == 0
     measured = json.loads(capsys.readouterr().out)
     assert measured["model"] == DEFAULT_MODEL and measured["matches"] == 380
     assert measured["us_per_gradient"] > 0
