@@ -198,7 +198,6 @@ class ServedModel:
                 team_codes=np.array(posterior.team_codes),
                 **{name: posterior.flat(name) for name in posterior.draws},
             )
-        jax.clear_caches()  # many fits in one process otherwise grow memory without bound
         return probabilities_from_draws(PredictionDraws.from_posterior(posterior), posterior.team_codes, week)
 
 

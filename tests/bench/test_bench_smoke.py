@@ -111,3 +111,14 @@ def test_the_gradient_benchmark_times_the_served_models_log_density(capsys: pyte
     measured = json.loads(capsys.readouterr().out)
     assert measured["model"] == DEFAULT_MODEL and measured["matches"] == 380
     assert measured["us_per_gradient"] > 0
+
+
+def test_the_refit_benchmark_times_a_second_week_that_compiles_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.refit import main as refit_main
+
+    assert refit_main(["--chains", "2", "--warmup", "20", "--samples", "20", *map(str, ONE_SEASON)]) == 0
+    measured = json.loads(capsys.readouterr().out)
+    last_week, this_week = measured["last_week"], measured["this_week"]
+    assert (last_week["matches"], this_week["matches"]) == (370, 380)
+    assert last_week["padded_to"] == this_week["padded_to"] == 384
+    assert last_week["compile_s"] > 0 and this_week["compile_s"] == 0

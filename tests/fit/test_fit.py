@@ -8,13 +8,26 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import boto3
+import jax
 import numpy as np
 import pytest
+from numpyro import handlers
+from numpyro.infer import MCMC, NUTS
+from numpyro.infer.util import log_density
 
 import services.fit  # noqa: F401  (before JAX starts)
 from matchodds.contract import decode_posterior
-from matchodds.results import Match
-from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, fit_posterior, sampler_for
+from matchodds.results import Match, read_results_file
+from services.fit.inference import (
+    MATCH_ROWS,
+    QualityGate,
+    QualityGateError,
+    SamplerSettings,
+    fit_posterior,
+    pad_matches,
+    sample,
+    sampler_for,
+)
 from services.fit.main import main as fit_main
 from services.fit.model import MODELS, Prepared, poisson_kernel
 
@@ -23,6 +36,7 @@ CODES = ("ARS", "AVL", "BOU", "BRE", "BHA", "CHE", "CRY", "EVE", "FUL", "IPS", "
 TRUE_HOME = 0.4
 TRUE_ATTACK = np.linspace(-0.35, 0.35, len(CODES))
 TRUE_DEFENCE = -np.linspace(-0.25, 0.25, len(CODES))
+SAMPLE_SEASON = Path(__file__).parents[2] / "matchodds" / "data" / "sample" / "E0-2024-25.csv"
 SMALL = SamplerSettings(chains=2, warmup=300, samples=300, seed=11)
 
 
@@ -61,6 +75,58 @@ def test_recovers_a_known_home_advantage_and_the_order_of_strengths() -> None:
     assert meta["attempts"] == 1  # the first fit passed: no rerun
     assert set(meta["diagnostics"]) >= {"max_r_hat", "min_bulk_ess", "divergences"}
     assert posterior.draws["attack"].shape == (2, 300, 12)
+
+
+def test_the_sampler_starts_where_numpyros_mcmc_starts_with_the_same_keys() -> None:
+    model = MODELS["dixon_coles_seasons"]
+    data = model.prepare(synthetic_season(rounds=2)).data
+    ours, _ = sample(model, data, SamplerSettings(chains=2, warmup=0, samples=3, seed=5))
+    mcmc = MCMC(NUTS(model.function, target_accept_prob=0.9), num_warmup=0, num_samples=3, num_chains=2)
+    mcmc.run(jax.random.PRNGKey(5), **data)
+    theirs = mcmc.get_samples(group_by_chain=True)
+    for site in ("attack", "defence", "rho", "persistence", "home_by_season"):
+        np.testing.assert_allclose(ours[site], theirs[site], atol=1e-5)
+
+
+def test_padding_adds_matches_that_change_neither_the_log_density_nor_its_gradient() -> None:
+    model = MODELS["dixon_coles_seasons"]
+    data = model.prepare(read_results_file(SAMPLE_SEASON)).data  # 380 matches, with shots and corners
+    padded = pad_matches(data)
+    assert len(padded["home_team"]) == 3 * MATCH_ROWS and not padded["weight"][380:].any()
+    assert all(len(counts) == 3 * MATCH_ROWS for counts in padded["statistics"].values())
+    prior = handlers.trace(handlers.seed(model.function, 0)).get_trace(**data)
+    params = {
+        name: site["value"] for name, site in prior.items() if site["type"] == "sample" and not site["is_observed"]
+    }
+
+    def density(arrays: dict) -> tuple[jax.Array, dict]:
+        return jax.value_and_grad(lambda p: log_density(model.function, (), arrays, p)[0])(params)
+
+    (before, before_gradient), (after, after_gradient) = density(data), density(padded)
+    assert float(after) == pytest.approx(float(before), rel=1e-6)
+    for name in params:
+        np.testing.assert_allclose(after_gradient[name], before_gradient[name], rtol=1e-4, atol=1e-4)
+
+
+def test_a_fit_on_other_data_of_the_same_padded_size_reuses_the_compiled_sampler() -> None:
+    model, settings = MODELS["dixon_coles_seasons"], SamplerSettings(chains=2, warmup=50, samples=50, seed=1)
+    first = model.prepare(synthetic_season(rounds=2, seed=3)).data
+    sample(model, first, settings)
+    second = model.prepare(synthetic_season(rounds=2, seed=4)[:-5]).data  # other scores, 5 fewer matches
+    assert len(pad_matches(second)["weight"]) == len(pad_matches(first)["weight"])
+    compiles: list[str] = []
+
+    def listen(event: str, seconds: float, **_: object) -> None:
+        compiles.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        draws, _ = sample(model, second, settings)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+    assert "/jax/core/compile/backend_compile_duration" not in compiles
+    again, _ = sample(model, first, settings)
+    assert not np.allclose(draws["attack"], again["attack"])  # the draws follow the data passed in
 
 
 def test_the_likelihoods_poisson_terms_differ_from_the_poisson_log_pmf_by_log_k_factorial_alone() -> None:
