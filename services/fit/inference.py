@@ -125,7 +125,7 @@ def diagnose(samples: dict[str, np.ndarray], sites: Sequence[str], divergences: 
 # A fit's matches are padded to a multiple of this with weight-0 rows, so that one compiled sampler
 # serves every week whose window rounds to the same size (a backtest's weeks, the weekly fit's).
 MATCH_ROWS = 128
-MATCH_ARRAYS = ("home_team", "away_team", "home_goals", "away_goals", "season", "weight")
+MATCH_ARRAYS = ("home_team", "away_team", "home_goals", "away_goals", "season", "period", "weight")
 # Compiled samplers kept for reuse, one per model, settings and data shapes; beyond this all go,
 # with JAX's caches (a walk-forward backtest's fits otherwise grow memory until LLVM cannot allocate).
 _KEPT_SAMPLERS = 4

@@ -200,41 +200,54 @@ def dixon_coles_seasons(
     away_goals: jnp.ndarray | None = None,
     statistics: dict[str, jnp.ndarray] | None = None,
     statistics_weight: float = 0.0,
+    period: jnp.ndarray | None = None,
+    season_start: jnp.ndarray | None = None,
+    predict_period: int = -1,
 ) -> None:
     """`dixon_coles_decay` with strengths that move from season to season: a stationary AR(1) per
-    team (persistence fitted), so last season informs this one without pinning it.
+    team (persistence fitted), so last season informs this one without pinning it; optionally also
+    within a season, from one part of it to the next (a second persistence, fitted).
 
-    - played (seasons, teams): 1 where a team plays that season. The last row is the season being
-      predicted, which is one more than the data hold when a backtest predicts a new season.
-    - new_team (seasons, teams): 1 where a team plays a season but did not play the one before it:
+    - played (periods, teams): 1 where a team plays that period's season. A period is a season, or
+      a part of one (`periods_per_season`). The last rows are the season being predicted, which is
+      one more than the data hold when a backtest predicts a new season.
+    - new_team (periods, teams): 1 where a team plays a season but did not play the one before it:
       it starts afresh near the other promoted teams (a shared offset) instead of carrying on.
-    - each season's strengths sum to zero over the teams that play it; `attack` and `defence` are
-      the predicted season's.
+    - period (matches): the period each match is in (its season when a season is one period);
+      season_start (periods): 1 where a period begins a season; predict_period: the period whose
+      strengths predict (the last unless told).
+    - each period's strengths sum to zero over the teams that play it; `attack` and `defence` are
+      the predicted period's.
     """
     periods = played.shape[0]
     intercept, home_by_season = _league_level(n_seasons)
     persistence = numpyro.sample("persistence", dist.Beta(8.0, 2.0))
-    step = jnp.sqrt(1 - persistence**2)  # keeps the spread of strengths the same from season to season
+    if season_start is None:  # a period is a season
+        period, persistence = season, jnp.broadcast_to(persistence, (periods,))
+    else:  # parts of seasons: a second persistence, from one part to the next
+        within = numpyro.sample("persistence_within", dist.Beta(20.0, 1.0))
+        persistence = jnp.where(season_start > 0, persistence, within)
+    step = jnp.sqrt(1 - persistence**2)  # keeps the spread of strengths the same from period to period
     strengths = {}
     for side, promoted_prior in (("attack", -0.15), ("defence", 0.15)):
         scale = numpyro.sample(f"{side}_scale", dist.HalfNormal(0.5))
         promoted = numpyro.sample(f"promoted_{side}", dist.Normal(promoted_prior, 0.15))
         raw = numpyro.sample(f"{side}_raw", dist.Normal(0.0, 1.0).expand([periods, n_teams]).to_event(2))
         rows = [scale * raw[0]]
-        for period in range(1, periods):
-            carried = persistence * rows[-1] + scale * step * raw[period]
-            rows.append(jnp.where(new_team[period] > 0, promoted + scale * raw[period], carried))
-        by_season = jnp.stack(rows)
-        centre = jnp.sum(played * by_season, axis=1, keepdims=True) / jnp.maximum(played.sum(1, keepdims=True), 1)
-        strengths[side] = by_season - centre
-        numpyro.deterministic(side, strengths[side][-1])
+        for row in range(1, periods):
+            carried = persistence[row] * rows[-1] + scale * step[row] * raw[row]
+            rows.append(jnp.where(new_team[row] > 0, promoted + scale * raw[row], carried))
+        by_period = jnp.stack(rows)
+        centre = jnp.sum(played * by_period, axis=1, keepdims=True) / jnp.maximum(played.sum(1, keepdims=True), 1)
+        strengths[side] = by_period - centre
+        numpyro.deterministic(side, strengths[side][predict_period])
     attack, defence = strengths["attack"], strengths["defence"]
     rho = numpyro.sample("rho", dist.Normal(-0.05, 0.05))
     _goals_and_statistics(
         intercept,
         home_by_season[season],
-        lambda team: attack[season, team],
-        lambda team: defence[season, team],
+        lambda team: attack[period, team],
+        lambda team: defence[period, team],
         home_team,
         away_team,
         rho,
@@ -273,6 +286,13 @@ class Prepared:
     window: list[Match]
     team_codes: list[str]
     predict_codes: list[str]
+
+
+def part_of_season(day: date, parts: int) -> int:
+    """Which of `parts` equal parts of a season (August to May, ten months) a day is in; June and
+    July count with the last part, as they are the end of one season or the eve of the next."""
+    months = (day.month - 8) % 12  # August 0 ... May 9
+    return min(months * parts // 10, parts - 1)
 
 
 def season_teams(matches: Sequence[Match], season: str) -> set[str]:
@@ -344,10 +364,22 @@ class GoalsModel:
             # Who plays each season, the predicted season last (a new one when predicting one).
             rosters = [season_teams(window, s) for s in seasons] + ([set(predict)] if predicting_new_season else [])
             rosters[-1] = rosters[-1] | set(predict)
-            played = np.array([[1.0 if code in roster else 0.0 for code in codes] for roster in rosters])
-            new_team = np.zeros_like(played)
-            new_team[1:] = played[1:] * (1 - played[:-1])
-            extra["played"], extra["new_team"] = played.astype(np.float32), new_team.astype(np.float32)
+            by_season = np.array([[1.0 if code in roster else 0.0 for code in codes] for roster in rosters])
+            new_team = np.zeros_like(by_season)
+            new_team[1:] = by_season[1:] * (1 - by_season[:-1])
+            parts = int(self.settings.get("periods_per_season", 1))
+            if parts > 1:  # every season in `parts` periods; a team new to a season is new in its first
+                new_team = np.stack([new_team if part == 0 else np.zeros_like(new_team) for part in range(parts)], 1)
+                extra["period"] = np.array(
+                    [season_index[m.season] * parts + part_of_season(m.date, parts) for m in window], dtype=np.int32
+                )
+                extra["season_start"] = np.tile(np.eye(1, parts)[0], len(rosters)).astype(np.float32)
+                # The predicted season's first part when predicting a new one (its eve may be in July).
+                predict_part = 0 if predicting_new_season else part_of_season(reference, parts)
+                extra["predict_period"] = (len(rosters) - 1) * parts + predict_part
+                by_season = np.repeat(by_season, parts, axis=0)
+                new_team = new_team.reshape(by_season.shape)
+            extra["played"], extra["new_team"] = by_season.astype(np.float32), new_team.astype(np.float32)
         else:
             previous = (
                 newest if predicting_new_season else season_teams(window, seasons[-2]) if len(seasons) > 1 else newest
@@ -414,6 +446,13 @@ MODELS["dixon_coles_seasons"] = GoalsModel(
     {**MODELS["dixon_coles_stats"].settings, "strengths_by_season": True},
     (*MODELS["dixon_coles_decay"].diagnosed_sites, "persistence"),
     # It mixes well (min bulk ESS 709-825 in 2,000 draws): half the draws bring its fit to the 20 s budget.
+    draws=(500, 500),
+)
+MODELS["dixon_coles_periods"] = GoalsModel(
+    "dixon_coles_periods",
+    dixon_coles_seasons,
+    {**MODELS["dixon_coles_seasons"].settings, "periods_per_season": 5},
+    (*MODELS["dixon_coles_seasons"].diagnosed_sites, "persistence_within"),
     draws=(500, 500),
 )
 # Served since 2026-11-29: level or better on development seasons (-0.0001 on four, -0.0002 on five
