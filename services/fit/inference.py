@@ -128,7 +128,7 @@ MATCH_ROWS = 128
 MATCH_ARRAYS = ("home_team", "away_team", "home_goals", "away_goals", "season", "period", "weight")
 # Compiled samplers kept for reuse, one per model, settings and data shapes; beyond this all go,
 # with JAX's caches (a walk-forward backtest's fits otherwise grow memory until LLVM cannot allocate).
-_KEPT_SAMPLERS = 4
+_KEPT_SAMPLERS = 8
 _samplers: dict[tuple[Any, ...], Callable[..., Any]] = {}
 
 
