@@ -443,7 +443,9 @@ MODELS["dixon_coles_stats"] = GoalsModel(
 MODELS["dixon_coles_seasons"] = GoalsModel(
     "dixon_coles_seasons",
     dixon_coles_seasons,
-    {**MODELS["dixon_coles_stats"].settings, "strengths_by_season": True},
+    # Statistics weight 0.5 since 2026-11-29, by a rule written before its nine development seasons
+    # ran: -0.0001 pooled, none of 311 weeks refused against 2 at 0.25 (docs/model-quality.md).
+    {**MODELS["dixon_coles_stats"].settings, "strengths_by_season": True, "statistics_weight": 0.5},
     (*MODELS["dixon_coles_decay"].diagnosed_sites, "persistence"),
     # It mixes well (min bulk ESS 709-825 in 2,000 draws): half the draws bring its fit to the 20 s budget.
     draws=(500, 500),
