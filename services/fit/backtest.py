@@ -31,6 +31,7 @@ from matchodds.evaluation import outcome_index, paired_bootstrap, reliability, r
 from matchodds.results import Match
 from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, fit_posterior, sampler_for
 from services.fit.model import DEFAULT_MODEL, MODELS, dixon_coles_log_tau
+from services.fit.rating import Rating
 from services.precompute.odds import PredictionDraws, grid_size, outcome_probabilities, score_grids
 
 logger = logging.getLogger(__name__)
@@ -147,6 +148,22 @@ class DixonColesMLE:
             fitted[-2] * one, fitted[-3] * one, fitted[None, :n], fitted[None, n : 2 * n], fitted[-1] * one
         )
         return probabilities_from_draws(draws, codes, week)
+
+
+@dataclass
+class ScoreDrivenRating:
+    """The score-driven rating of `services.fit.rating`, refitted every week on four seasons."""
+
+    seasons: int = 4
+    name: str = "rating"
+
+    def forecast(self, train: Sequence[Match], week: Sequence[Match], teams: Sequence[str]) -> np.ndarray:
+        fitted = Rating(self.seasons).fit(train, teams)
+        one = np.ones(1)
+        draws = PredictionDraws(
+            fitted.intercept * one, fitted.home * one, fitted.attack[None], fitted.defence[None], fitted.rho * one
+        )
+        return probabilities_from_draws(draws, fitted.team_codes, week)
 
 
 @dataclass

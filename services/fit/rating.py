@@ -1,0 +1,210 @@
+"""A score-driven rating: attack and defence that step towards every match's evidence.
+
+After each match a team's attack moves by `step_attack` x (signal - expected goals), and its
+opponent's defence by `step_defence` x the same; the signal is a blend of goals, shots on target and
+corners, each statistic in goal units (goals per shot on target, per corner, over the window). At
+every new season the strengths shrink towards the mean by `carry`, and teams new to the league start
+at a shared promoted offset. Every setting (intercept, home edge, the two steps, the blend, carry,
+the promoted offsets, Dixon-Coles rho) is fitted by maximum likelihood of each match's goals
+predicted from the ratings before it (one step ahead), so nothing is tuned by hand.
+
+The research notes found a rating like this as sharp as a static statistics-informed fit, and the
+mean of the two sharper than either; `Rating.fit` returns one parameter set priced by the same score
+grid as the posterior draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import gammaln
+from scipy.optimize import minimize
+
+from matchodds.results import Match
+from services.fit.model import dixon_coles_log_tau, season_teams
+
+STATISTICS = (("HST", "AST"), ("HC", "AC"))  # shots on target, corners
+ROWS = 256  # matches are padded to a multiple of this: few shapes, few compilations
+# Parameter vector: intercept, home, log step attack, log step defence, blend logits (statistics vs
+# goals, two), logit carry, promoted attack, promoted defence, rho.
+START = np.array([np.log(1.35), 0.25, np.log(0.03), np.log(0.03), 0.0, -0.7, 1.4, -0.15, 0.15, -0.05])
+BOUNDS = [(None, None)] * 9 + [(-0.2, 0.2)]
+
+
+def _settings(params: jnp.ndarray) -> dict[str, jnp.ndarray]:
+    blend = jax.nn.softmax(jnp.concatenate([jnp.zeros(1), params[4:6]]))  # goals, shots on target, corners
+    return {
+        "intercept": params[0],
+        "home": params[1],
+        "step_attack": jnp.exp(params[2]),
+        "step_defence": jnp.exp(params[3]),
+        "blend": blend,
+        "carry": jax.nn.sigmoid(params[6]),
+        "promoted_attack": params[7],
+        "promoted_defence": params[8],
+        "rho": params[9],
+    }
+
+
+def _filter(params: jnp.ndarray, data: dict[str, jnp.ndarray]) -> tuple[jnp.ndarray, tuple[jnp.ndarray, jnp.ndarray]]:
+    """One-step-ahead log likelihood of the weighted matches, and the ratings after the last one."""
+    s = _settings(params)
+    n_teams = data["new_team"].shape[1]
+
+    def step(state, row):
+        attack, defence = state
+        # A new season: shrink to the mean of its teams, promoted teams start at the shared offset.
+        new = data["new_team"][row["season"]]
+        roster = data["roster"][row["season"]]
+        for_season = lambda x, offset: jnp.where(  # noqa: E731
+            new > 0, offset, s["carry"] * (x - jnp.sum(x * roster) / jnp.sum(roster))
+        )
+        attack = jnp.where(row["season_start"], for_season(attack, s["promoted_attack"]), attack)
+        defence = jnp.where(row["season_start"], for_season(defence, s["promoted_defence"]), defence)
+        h, a = row["home"], row["away"]
+        home_rate = jnp.exp(s["intercept"] + s["home"] / 2 + attack[h] + defence[a])
+        away_rate = jnp.exp(s["intercept"] - s["home"] / 2 + attack[a] + defence[h])
+        hg, ag = row["home_goals"], row["away_goals"]
+        log_likelihood = (
+            hg * jnp.log(home_rate)
+            - home_rate
+            - gammaln(hg + 1.0)
+            + ag * jnp.log(away_rate)
+            - away_rate
+            - gammaln(ag + 1.0)
+            + dixon_coles_log_tau(hg, ag, home_rate, away_rate, s["rho"])
+        )
+        signal = (
+            s["blend"][0] * jnp.stack([hg, ag])
+            + row["has_statistics"] * (s["blend"][1] * row["shots_on_target"] + s["blend"][2] * row["corners"])
+            + (1 - row["has_statistics"]) * (s["blend"][1] + s["blend"][2]) * jnp.stack([hg, ag])
+        )
+        surprise = row["live"] * (signal - jnp.stack([home_rate, away_rate]))
+        attack = attack.at[h].add(s["step_attack"] * surprise[0]).at[a].add(s["step_attack"] * surprise[1])
+        defence = defence.at[a].add(s["step_defence"] * surprise[0]).at[h].add(s["step_defence"] * surprise[1])
+        return (attack, defence), row["weight"] * log_likelihood
+
+    rows = {key: data[key] for key in data if key not in ("new_team", "roster")}
+    start = (jnp.zeros(n_teams), jnp.zeros(n_teams))
+    ratings, log_likelihoods = jax.lax.scan(step, start, rows)
+    return jnp.sum(log_likelihoods), ratings
+
+
+_loss_and_grad = jax.jit(jax.value_and_grad(lambda p, d: -_filter(p, d)[0]))
+_ratings = jax.jit(lambda p, d: _filter(p, d)[1])
+
+
+@dataclass(frozen=True)
+class FittedRating:
+    """One parameter set in the posterior contract's terms (intercept, home, attack, defence, rho)."""
+
+    team_codes: list[str]
+    intercept: float
+    home: float
+    attack: np.ndarray
+    defence: np.ndarray
+    rho: float
+    settings: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Rating:
+    seasons: int = 4
+
+    def fit(self, matches: Sequence[Match], predict_teams: Sequence[str]) -> FittedRating:
+        """Fit on the newest `seasons` seasons of `matches`; rate `predict_teams` for their next match
+        (a new season's teams when they are not the newest season's: its step is taken first)."""
+        kept = sorted({m.season for m in matches})[-self.seasons :]
+        window = sorted((m for m in matches if m.season in kept), key=lambda m: m.date)
+        predict = sorted(predict_teams)
+        rosters = [season_teams(window, season) for season in kept]
+        predicting_new_season = not set(predict) <= rosters[-1] and not rosters[-1] <= set(predict)
+        if predicting_new_season:
+            rosters.append(set(predict))
+        codes = sorted(set().union(*rosters) | set(predict))
+        data = _arrays(window, kept, rosters, codes)
+        result = minimize(
+            lambda p: tuple(np.asarray(v, dtype=np.float64) for v in _loss_and_grad(jnp.asarray(p, jnp.float32), data)),
+            START,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=BOUNDS,
+        )
+        params = jnp.asarray(result.x, jnp.float32)
+        if predicting_new_season:  # one more (empty) row that opens the new season
+            data = _arrays(window, kept, rosters, codes, open_season=len(rosters) - 1)
+        attack, defence = (np.asarray(x, dtype=np.float64) for x in _ratings(params, data))
+        settings = {key: np.asarray(value).tolist() for key, value in _settings(params).items()}
+        keep = [codes.index(code) for code in predict]
+        return FittedRating(
+            predict,
+            float(settings["intercept"]),
+            float(settings["home"]),
+            attack[keep],
+            defence[keep],
+            float(settings["rho"]),
+            settings,
+        )
+
+
+def _arrays(
+    window: list[Match], seasons: list[str], rosters: list[set[str]], codes: list[str], open_season: int | None = None
+) -> dict[str, jnp.ndarray]:
+    index = {code: position for position, code in enumerate(codes)}
+    season_index = {season: position for position, season in enumerate(seasons)}
+    n = len(window) + (open_season is not None)
+    size = -(-n // ROWS) * ROWS
+    home = np.zeros(size, np.int32)
+    away = np.zeros(size, np.int32)
+    goals = np.zeros((2, size), np.float32)
+    statistics = np.zeros((2, 2, size), np.float32)
+    has_statistics = np.zeros(size, np.float32)
+    season = np.zeros(size, np.int32)
+    season_start = np.zeros(size, bool)
+    live = np.zeros(size, np.float32)
+    weight = np.zeros(size, np.float32)
+    # Goals in statistic units: goals per shot on target, per corner, over the matches that have both.
+    has = [all(c in m.numbers for pair in STATISTICS for c in pair) for m in window]
+    with_statistics = [m for m, flag in zip(window, has, strict=True) if flag]
+    total_goals = sum(m.home_goals + m.away_goals for m in with_statistics)
+    to_goals = [
+        total_goals / max(sum(m.numbers[h] + m.numbers[a] for m in with_statistics), 1.0) for h, a in STATISTICS
+    ]
+    # The first season only warms the ratings up (the first third of the matches when there is one).
+    first_scored = next((i for i, m in enumerate(window) if m.season != seasons[0]), len(window) // 3)
+    for i, m in enumerate(window):
+        home[i], away[i] = index[m.home], index[m.away]
+        goals[:, i] = m.home_goals, m.away_goals
+        if has[i]:
+            for s, (h, a) in enumerate(STATISTICS):
+                statistics[s, :, i] = m.numbers[h] * to_goals[s], m.numbers[a] * to_goals[s]
+            has_statistics[i] = 1.0
+        season[i] = season_index[m.season]
+        season_start[i] = i > 0 and m.season != window[i - 1].season
+        live[i] = 1.0
+        weight[i] = 1.0 if i >= first_scored else 0.0
+    if open_season is not None:
+        season[n - 1], season_start[n - 1] = open_season, True
+    season[n:] = season[n - 1]
+    roster = np.array([[1.0 if code in r else 0.0 for code in codes] for r in rosters], np.float32)
+    new_team = np.zeros_like(roster)
+    new_team[1:] = roster[1:] * (1 - roster[:-1])
+    return {
+        "home": jnp.asarray(home),
+        "away": jnp.asarray(away),
+        "home_goals": jnp.asarray(goals[0]),
+        "away_goals": jnp.asarray(goals[1]),
+        "shots_on_target": jnp.asarray(statistics[0].T),
+        "corners": jnp.asarray(statistics[1].T),
+        "has_statistics": jnp.asarray(has_statistics),
+        "season": jnp.asarray(season),
+        "season_start": jnp.asarray(season_start),
+        "live": jnp.asarray(live),
+        "weight": jnp.asarray(weight),
+        "new_team": jnp.asarray(new_team),
+        "roster": jnp.asarray(roster),
+    }
