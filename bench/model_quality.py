@@ -291,6 +291,65 @@ def report(results: Path = RESULTS) -> str:
     )
 
 
+RATING = ROOT / "bench" / "results-rating"
+
+
+def average(results: Path, data: Path, rating: Path = RATING) -> str:
+    """The kept model averaged 50/50 with the score-driven rating, paired by match against the model.
+
+    The rating is backtested on each season of `results` (cheap: about 2 s a week) unless `rating`
+    already holds it; its forecasts must line up with the kept ones, which the kept Pinnacle and
+    Dixon-Coles forecasts check.
+    """
+    from matchodds.evaluation import rps
+    from matchodds.results import read_results
+    from services.fit.backtest import Bookmaker, DixonColesMLE, ScoreDrivenRating, walk_forward
+
+    rating.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "| season | n | model | rating | average | Pinnacle closing | average − model, 90 % interval |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    pooled: list[np.ndarray] = []
+    for path in sorted(results.glob("*.npz")):
+        kept = np.load(path)
+        if not (rating / path.name).exists():
+            division, season = path.stem.split("-", 1)
+            history = read_results([data / division / f"{s}.csv" for s in previous_seasons(season)])
+            test = read_results([data / division / f"{season}.csv"])
+            pinnacle = Bookmaker("pinnacle_closing", ("PSCH", "PSCD", "PSCA"))
+            result = walk_forward(history, test, [pinnacle, DixonColesMLE(), ScoreDrivenRating()])
+            for name in ("pinnacle_closing", "dixon_coles_mle"):
+                if not np.allclose(kept[name], result.forecasts[name], equal_nan=True):
+                    raise ValueError(f"{path.stem}: the rating's backtest predicted other matches than {results}'s")
+            np.savez_compressed(rating / path.name, outcomes=result.outcomes, rating=result.forecasts["rating"])
+        theirs = np.load(rating / path.name)
+        if not np.array_equal(kept["outcomes"], theirs["outcomes"]):
+            raise ValueError(f"{path.stem}: the rating in {rating} scored other matches")
+        forecasts = {name: kept[name] for name in FORECASTERS} | {"rating": theirs["rating"]}
+        usable = np.logical_and.reduce([~np.isnan(f).any(axis=1) for f in forecasts.values()])
+        outcomes = kept["outcomes"][usable]
+        scored = {name: rps(f[usable], outcomes) for name, f in forecasts.items()}
+        scored["average"] = rps((forecasts["model"][usable] + forecasts["rating"][usable]) / 2, outcomes)
+        pooled.append(np.stack([scored[n] for n in ("model", "rating", "average", "pinnacle_closing")]))
+        lines.append(_average_row(path.stem, *pooled[-1]))
+    if not pooled:
+        raise ValueError(f"no kept season in {results}")
+    lines.append(_average_row("pooled", *np.concatenate(pooled, axis=1)))
+    return "\n".join(lines) + "\n"
+
+
+def _average_row(name: str, model: np.ndarray, rating: np.ndarray, mean: np.ndarray, pinnacle: np.ndarray) -> str:
+    from matchodds.evaluation import paired_bootstrap
+
+    gain, low, high = paired_bootstrap(mean - model)
+    ratios = " / ".join(f"{x.mean() / pinnacle.mean():.4f}" for x in (model, rating, mean))
+    return (
+        f"| {name} | {len(model)} | {model.mean():.4f} | {rating.mean():.4f} | {mean.mean():.4f} | "
+        f"{pinnacle.mean():.4f} | {gain:+.5f} [{low:+.5f}, {high:+.5f}] (x Pinnacle: {ratios}) |"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -313,7 +372,12 @@ def main() -> int:
     reprice_parser.add_argument(
         "--write", type=Path, help="with one stretch: write the seasons as the stretched model forecasts them here"
     )
-    for each in (run_parser, report_parser, reprice_parser):
+    average_parser = commands.add_parser(
+        "average", help="the kept model averaged with the score-driven rating (backtests the rating if need be)"
+    )
+    average_parser.add_argument("--data", type=Path, default=DATA)
+    average_parser.add_argument("--rating", type=Path, default=RATING, help="where the rating's forecasts are kept")
+    for each in (run_parser, report_parser, reprice_parser, average_parser):
         each.add_argument("--results", type=Path, default=RESULTS, help="where the per-season results are kept")
     args = parser.parse_args()
     if args.command == "run":
@@ -327,6 +391,11 @@ def main() -> int:
             parser.error("--write needs a directory other than --results (the fitted forecasts stay as they are)")
         try:
             print(reprice(args.results, args.data, args.stretch, args.write))
+        except ValueError as problem:
+            parser.error(str(problem))
+    elif args.command == "average":
+        try:
+            print(average(args.results, args.data, args.rating))
         except ValueError as problem:
             parser.error(str(problem))
     elif args.against is not None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.model_quality import FORECASTERS, against, report
+from bench.model_quality import FORECASTERS, against, average, report
 from matchodds.evaluation import rps
 
 SETTINGS = {
@@ -66,3 +66,23 @@ def test_against_pairs_two_runs_by_match_and_refuses_different_matches(tmp_path:
     write_season(tmp_path / "shuffled", "E0-2019-20", forecasts, np.roll(outcomes, 1))
     with pytest.raises(ValueError, match="different matches"):
         against(tmp_path / "served", tmp_path / "shuffled")
+
+
+def test_average_pairs_the_model_and_its_mean_with_the_rating_and_refuses_other_matches(tmp_path: Path) -> None:
+    forecasts, outcomes = season(4)
+    forecasts["bet365"][:3] = np.nan
+    write_season(tmp_path / "served", "E0-2019-20", forecasts, outcomes)
+    rating = np.eye(3)[outcomes] * 0.3 + forecasts["model"] * 0.7  # sharper than the model
+    (tmp_path / "rating").mkdir()
+    np.savez_compressed(tmp_path / "rating" / "E0-2019-20.npz", outcomes=outcomes, rating=rating)
+
+    text = average(tmp_path / "served", tmp_path / "data", tmp_path / "rating")
+
+    model, mean = forecasts["model"][3:], (forecasts["model"][3:] + rating[3:]) / 2
+    gain = rps(mean, outcomes[3:]).mean() - rps(model, outcomes[3:]).mean()
+    assert gain < 0
+    assert f"| pooled | 57 | {rps(model, outcomes[3:]).mean():.4f} |" in text and f"{gain:+.5f} [" in text
+
+    np.savez_compressed(tmp_path / "rating" / "E0-2019-20.npz", outcomes=np.roll(outcomes, 1), rating=rating)
+    with pytest.raises(ValueError, match="other matches"):
+        average(tmp_path / "served", tmp_path / "data", tmp_path / "rating")

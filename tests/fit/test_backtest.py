@@ -12,8 +12,16 @@ import pytest
 
 from matchodds.cli import main as cli_main
 from matchodds.local import SAMPLE_RESULTS
-from matchodds.results import Match
-from services.fit.backtest import BaseRate, Bookmaker, DixonColesMLE, summarise, walk_forward, week_start
+from matchodds.results import Match, read_results
+from services.fit.backtest import (
+    BaseRate,
+    Bookmaker,
+    DixonColesMLE,
+    ScoreDrivenRating,
+    summarise,
+    walk_forward,
+    week_start,
+)
 from services.fit.model import DEFAULT_MODEL, MODELS
 
 pytestmark = pytest.mark.fit
@@ -149,3 +157,14 @@ def test_two_week_backtest_command_on_shipped_seasons(tmp_path: Path) -> None:
         draws = 2 * 150  # every draw of both chains
         assert teams == 20 and week["attack"].shape == week["defence"].shape == (draws, teams)
         assert week["intercept"].shape == week["home"].shape == week["rho"].shape == (draws,)
+
+
+def test_the_score_driven_rating_forecasts_every_match_of_a_new_seasons_first_weeks() -> None:
+    history, test = read_results(SAMPLE_RESULTS[:-1]), read_results(SAMPLE_RESULTS[-1:])
+    result = walk_forward(history, test, [ScoreDrivenRating(), DixonColesMLE()], weeks=2)
+    rating = result.forecasts["rating"]
+    assert len(rating) == len(result.matches) >= 10
+    assert np.allclose(rating.sum(axis=1), 1) and (rating > 0).all()
+    # Not a copy of the classic baseline, but of the same kind: the same favourite in most matches.
+    favourites = rating.argmax(axis=1) == result.forecasts["dixon_coles_mle"].argmax(axis=1)
+    assert not np.allclose(rating, result.forecasts["dixon_coles_mle"], atol=0.01) and favourites.mean() > 0.7

@@ -1,0 +1,73 @@
+"""The score-driven rating: it learns strengths and home edge, follows change, and predicts each
+match only from the matches before it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import jax.numpy as jnp
+import numpy as np
+
+import services.fit  # noqa: F401  (before JAX starts)
+from services.fit.model import dixon_coles_log_tau, season_teams
+from services.fit.rating import START, Rating, _arrays, _filter
+from tests.fit.test_fit import CODES, TRUE_ATTACK, TRUE_DEFENCE, TRUE_HOME, synthetic_seasons
+
+
+def test_the_rating_recovers_the_home_edge_and_the_order_of_strengths() -> None:
+    fitted = Rating().fit(synthetic_seasons([TRUE_ATTACK] * 3, rounds=3), CODES)
+    assert abs(fitted.home - TRUE_HOME) < 0.15
+    assert np.corrcoef(fitted.attack, TRUE_ATTACK)[0, 1] > 0.8
+    assert np.corrcoef(fitted.defence, TRUE_DEFENCE)[0, 1] > 0.8
+    assert abs(sum(fitted.settings["blend"]) - 1) < 1e-6
+
+
+def test_the_rating_follows_a_team_that_changed() -> None:
+    changed = TRUE_ATTACK.copy()
+    changed[0], changed[-1] = TRUE_ATTACK[-1], TRUE_ATTACK[0]  # the weakest attack became the best
+    fitted = Rating().fit(synthetic_seasons([TRUE_ATTACK, TRUE_ATTACK, changed], rounds=3), CODES)
+    assert fitted.attack[0] > fitted.attack[-1] + 0.2  # truth: 0.7 apart
+
+
+def test_each_match_is_predicted_from_the_ratings_of_the_matches_before_it() -> None:
+    window = synthetic_seasons([TRUE_ATTACK] * 2)
+    seasons = sorted({m.season for m in window})
+    rosters = [season_teams(window, s) for s in seasons]
+    params = jnp.asarray(replace_start(step=0.1), jnp.float32)  # big steps: every match moves the ratings
+    k = len(window) - 5  # a match of the second season, the one scored
+    before = _arrays(window[:k], seasons, rosters, CODES)
+    through = _arrays(window[: k + 1], seasons, rosters, CODES)
+    changed = _arrays([*window[:k], replace(window[k], home_goals=window[k].home_goals + 3)], seasons, rosters, CODES)
+    log_likelihood_before, (attack, defence) = _filter(params, before)
+    h, a = CODES.index(window[k].home), CODES.index(window[k].away)
+    home_rate = jnp.exp(params[0] + params[1] / 2 + attack[h] + defence[a])
+    away_rate = jnp.exp(params[0] - params[1] / 2 + attack[a] + defence[h])
+    for data, match in ((through, window[k]), (changed, replace(window[k], home_goals=window[k].home_goals + 3))):
+        hg, ag = float(match.home_goals), float(match.away_goals)
+        expected = (
+            hg * jnp.log(home_rate)
+            - home_rate
+            - float(np.log(np.arange(1, hg + 1)).sum())
+            + ag * jnp.log(away_rate)
+            - away_rate
+            - float(np.log(np.arange(1, ag + 1)).sum())
+            + dixon_coles_log_tau(hg, ag, home_rate, away_rate, params[9])
+        )
+        assert np.isclose(float(_filter(params, data)[0] - log_likelihood_before), float(expected), atol=1e-3)
+
+
+def test_a_team_new_to_the_league_starts_at_the_promoted_offset() -> None:
+    matches = synthetic_seasons([TRUE_ATTACK] * 2)
+    newcomers = [*CODES[1:], "NEW"]
+    fitted = Rating().fit(matches, newcomers)  # the next season: CODES[0] went down, NEW came up
+    new = fitted.team_codes.index("NEW")
+    assert np.isclose(fitted.attack[new], fitted.settings["promoted_attack"], atol=1e-5)
+    assert np.isclose(fitted.defence[new], fitted.settings["promoted_defence"], atol=1e-5)
+    stayed = fitted.team_codes.index(CODES[-1])
+    assert not np.isclose(fitted.attack[stayed], fitted.settings["promoted_attack"], atol=1e-3)
+
+
+def replace_start(step: float) -> np.ndarray:
+    params = START.copy()
+    params[2:4] = np.log(step)
+    return params
