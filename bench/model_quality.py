@@ -294,12 +294,13 @@ def report(results: Path = RESULTS) -> str:
 RATING = ROOT / "bench" / "results-rating"
 
 
-def average(results: Path, data: Path, rating: Path = RATING) -> str:
+def average(results: Path, data: Path, rating: Path = RATING, market: bool = False) -> str:
     """The kept model averaged 50/50 with the score-driven rating, paired by match against the model.
 
     The rating is backtested on each season of `results` (cheap: about 2 s a week) unless `rating`
     already holds it; its forecasts must line up with the kept ones, which the kept Pinnacle and
-    Dixon-Coles forecasts check.
+    Dixon-Coles forecasts check. `market`: the experimental rating that also learns from past
+    matches' prices.
     """
     from matchodds.evaluation import rps
     from matchodds.results import read_results
@@ -318,7 +319,7 @@ def average(results: Path, data: Path, rating: Path = RATING) -> str:
             history = read_results([data / division / f"{s}.csv" for s in previous_seasons(season)])
             test = read_results([data / division / f"{season}.csv"])
             pinnacle = Bookmaker("pinnacle_closing", ("PSCH", "PSCD", "PSCA"))
-            result = walk_forward(history, test, [pinnacle, DixonColesMLE(), ScoreDrivenRating()])
+            result = walk_forward(history, test, [pinnacle, DixonColesMLE(), ScoreDrivenRating(market=market)])
             for name in ("pinnacle_closing", "dixon_coles_mle"):
                 if not np.allclose(kept[name], result.forecasts[name], equal_nan=True):
                     raise ValueError(f"{path.stem}: the rating's backtest predicted other matches than {results}'s")
@@ -376,7 +377,10 @@ def main() -> int:
         "average", help="the kept model averaged with the score-driven rating (backtests the rating if need be)"
     )
     average_parser.add_argument("--data", type=Path, default=DATA)
-    average_parser.add_argument("--rating", type=Path, default=RATING, help="where the rating's forecasts are kept")
+    average_parser.add_argument("--rating", type=Path, help=f"where the rating's forecasts are kept (default {RATING})")
+    average_parser.add_argument(
+        "--market", action="store_true", help=f"the rating that also learns from past prices (default {RATING}-market)"
+    )
     for each in (run_parser, report_parser, reprice_parser, average_parser):
         each.add_argument("--results", type=Path, default=RESULTS, help="where the per-season results are kept")
     args = parser.parse_args()
@@ -395,7 +399,8 @@ def main() -> int:
             parser.error(str(problem))
     elif args.command == "average":
         try:
-            print(average(args.results, args.data, args.rating))
+            rating = args.rating or (RATING.with_name(RATING.name + "-market") if args.market else RATING)
+            print(average(args.results, args.data, rating, args.market))
         except ValueError as problem:
             parser.error(str(problem))
     elif args.against is not None:

@@ -155,10 +155,11 @@ class ScoreDrivenRating:
     """The score-driven rating of `services.fit.rating`, refitted every week on four seasons."""
 
     seasons: int = 4
+    market: bool = False  # the experiment that also learns from past matches' prices
     name: str = "rating"
 
     def forecast(self, train: Sequence[Match], week: Sequence[Match], teams: Sequence[str]) -> np.ndarray:
-        fitted = Rating(self.seasons).fit(train, teams)
+        fitted = Rating(self.seasons, self.market).fit(train, teams)
         one = np.ones(1)
         draws = PredictionDraws(
             fitted.intercept * one, fitted.home * one, fitted.attack[None], fitted.defence[None], fitted.rho * one

@@ -15,8 +15,10 @@ grid as the posterior draws.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -28,25 +30,26 @@ from matchodds.results import Match
 from services.fit.model import dixon_coles_log_tau, season_teams
 
 STATISTICS = (("HST", "AST"), ("HC", "AC"))  # shots on target, corners
+# The market's prices of a past match, closing Pinnacle first: an experiment, not served (see Rating.market).
+MARKET = (("PSCH", "PSCD", "PSCA"), ("PSH", "PSD", "PSA"), ("B365H", "B365D", "B365A"))
 ROWS = 256  # matches are padded to a multiple of this: few shapes, few compilations
-# Parameter vector: intercept, home, log step attack, log step defence, blend logits (statistics vs
-# goals, two), logit carry, promoted attack, promoted defence, rho.
-START = np.array([np.log(1.35), 0.25, np.log(0.03), np.log(0.03), 0.0, -0.7, 1.4, -0.15, 0.15, -0.05])
-BOUNDS = [(None, None)] * 9 + [(-0.2, 0.2)]
+# Parameter vector: intercept, home, log step attack, log step defence, logit carry, promoted attack,
+# promoted defence, rho, then one blend logit per signal other than goals (goals' logit is 0).
+START = np.array([np.log(1.35), 0.25, np.log(0.03), np.log(0.03), 1.4, -0.15, 0.15, -0.05])
+BOUNDS = [(None, None)] * 7 + [(-0.2, 0.2)]
 
 
 def _settings(params: jnp.ndarray) -> dict[str, jnp.ndarray]:
-    blend = jax.nn.softmax(jnp.concatenate([jnp.zeros(1), params[4:6]]))  # goals, shots on target, corners
     return {
         "intercept": params[0],
         "home": params[1],
         "step_attack": jnp.exp(params[2]),
         "step_defence": jnp.exp(params[3]),
-        "blend": blend,
-        "carry": jax.nn.sigmoid(params[6]),
-        "promoted_attack": params[7],
-        "promoted_defence": params[8],
-        "rho": params[9],
+        "carry": jax.nn.sigmoid(params[4]),
+        "promoted_attack": params[5],
+        "promoted_defence": params[6],
+        "rho": params[7],
+        "blend": jax.nn.softmax(jnp.concatenate([jnp.zeros(1), params[8:]])),  # goals first, then the signals
     }
 
 
@@ -78,11 +81,10 @@ def _filter(params: jnp.ndarray, data: dict[str, jnp.ndarray]) -> tuple[jnp.ndar
             - gammaln(ag + 1.0)
             + dixon_coles_log_tau(hg, ag, home_rate, away_rate, s["rho"])
         )
-        signal = (
-            s["blend"][0] * jnp.stack([hg, ag])
-            + row["has_statistics"] * (s["blend"][1] * row["shots_on_target"] + s["blend"][2] * row["corners"])
-            + (1 - row["has_statistics"]) * (s["blend"][1] + s["blend"][2]) * jnp.stack([hg, ag])
-        )
+        # Each signal in goal units; a match without one counts its goals in its place.
+        goals = jnp.stack([hg, ag])
+        signals = jnp.where(row["has_signal"][:, None] > 0, row["signals"], goals)
+        signal = s["blend"][0] * goals + s["blend"][1:] @ signals
         surprise = row["live"] * (signal - jnp.stack([home_rate, away_rate]))
         attack = attack.at[h].add(s["step_attack"] * surprise[0]).at[a].add(s["step_attack"] * surprise[1])
         defence = defence.at[a].add(s["step_defence"] * surprise[0]).at[h].add(s["step_defence"] * surprise[1])
@@ -113,7 +115,12 @@ class FittedRating:
 
 @dataclass(frozen=True)
 class Rating:
+    """`market=True` adds a fourth signal, the goal rates implied by the bookmakers' prices of each
+    past match: an experiment to measure what those prices are worth, not served (the served odds are
+    the results' own)."""
+
     seasons: int = 4
+    market: bool = False
 
     def fit(self, matches: Sequence[Match], predict_teams: Sequence[str]) -> FittedRating:
         """Fit on the newest `seasons` seasons of `matches`; rate `predict_teams` for their next match
@@ -126,17 +133,18 @@ class Rating:
         if predicting_new_season:
             rosters.append(set(predict))
         codes = sorted(set().union(*rosters) | set(predict))
-        data = _arrays(window, kept, rosters, codes)
+        data = _arrays(window, kept, rosters, codes, market=self.market)
+        start = np.concatenate([START, [0.0, -0.7] + [0.0] * self.market])
         result = minimize(
             lambda p: tuple(np.asarray(v, dtype=np.float64) for v in _loss_and_grad(jnp.asarray(p, jnp.float32), data)),
-            START,
+            start,
             jac=True,
             method="L-BFGS-B",
-            bounds=BOUNDS,
+            bounds=BOUNDS + [(None, None)] * (len(start) - len(START)),
         )
         params = jnp.asarray(result.x, jnp.float32)
         if predicting_new_season:  # one more (empty) row that opens the new season
-            data = _arrays(window, kept, rosters, codes, open_season=len(rosters) - 1)
+            data = _arrays(window, kept, rosters, codes, len(rosters) - 1, self.market)
         attack, defence = (np.asarray(x, dtype=np.float64) for x in _ratings(params, data))
         settings = {key: np.asarray(value).tolist() for key, value in _settings(params).items()}
         keep = [codes.index(code) for code in predict]
@@ -152,7 +160,12 @@ class Rating:
 
 
 def _arrays(
-    window: list[Match], seasons: list[str], rosters: list[set[str]], codes: list[str], open_season: int | None = None
+    window: list[Match],
+    seasons: list[str],
+    rosters: list[set[str]],
+    codes: list[str],
+    open_season: int | None = None,
+    market: bool = False,
 ) -> dict[str, jnp.ndarray]:
     index = {code: position for position, code in enumerate(codes)}
     season_index = {season: position for position, season in enumerate(seasons)}
@@ -161,8 +174,8 @@ def _arrays(
     home = np.zeros(size, np.int32)
     away = np.zeros(size, np.int32)
     goals = np.zeros((2, size), np.float32)
-    statistics = np.zeros((2, 2, size), np.float32)
-    has_statistics = np.zeros(size, np.float32)
+    signals = np.zeros((size, len(STATISTICS) + market, 2), np.float32)
+    has_signal = np.zeros((size, len(STATISTICS) + market), np.float32)
     season = np.zeros(size, np.int32)
     season_start = np.zeros(size, bool)
     live = np.zeros(size, np.float32)
@@ -181,12 +194,17 @@ def _arrays(
         goals[:, i] = m.home_goals, m.away_goals
         if has[i]:
             for s, (h, a) in enumerate(STATISTICS):
-                statistics[s, :, i] = m.numbers[h] * to_goals[s], m.numbers[a] * to_goals[s]
-            has_statistics[i] = 1.0
+                signals[i, s] = m.numbers[h] * to_goals[s], m.numbers[a] * to_goals[s]
+            has_signal[i, : len(STATISTICS)] = 1.0
         season[i] = season_index[m.season]
         season_start[i] = i > 0 and m.season != window[i - 1].season
         live[i] = 1.0
         weight[i] = 1.0 if i >= first_scored else 0.0
+    if market:
+        priced = [i for i, m in enumerate(window) if _prices(m) is not None]
+        if priced:
+            signals[priced, -1] = implied_rates(np.array([_prices(window[i]) for i in priced]))
+            has_signal[priced, -1] = 1.0
     if open_season is not None:
         season[n - 1], season_start[n - 1] = open_season, True
     season[n:] = season[n - 1]
@@ -198,9 +216,8 @@ def _arrays(
         "away": jnp.asarray(away),
         "home_goals": jnp.asarray(goals[0]),
         "away_goals": jnp.asarray(goals[1]),
-        "shots_on_target": jnp.asarray(statistics[0].T),
-        "corners": jnp.asarray(statistics[1].T),
-        "has_statistics": jnp.asarray(has_statistics),
+        "signals": jnp.asarray(signals),
+        "has_signal": jnp.asarray(has_signal),
         "season": jnp.asarray(season),
         "season_start": jnp.asarray(season_start),
         "live": jnp.asarray(live),
@@ -208,3 +225,41 @@ def _arrays(
         "new_team": jnp.asarray(new_team),
         "roster": jnp.asarray(roster),
     }
+
+
+def _prices(match: Match) -> list[float] | None:
+    for columns in MARKET:
+        prices = [match.numbers.get(column) for column in columns]
+        if all(price is not None and price > 1 for price in prices):
+            return prices  # type: ignore[return-value]
+    return None
+
+
+_RATE_GRID = np.exp(np.linspace(np.log(0.1), np.log(5.0), 200))
+
+
+@functools.cache
+def _rate_lookup() -> tuple[Any, np.ndarray]:
+    """A tree of the (home win, away win) probabilities of a grid of rates, and those rates."""
+    from scipy.spatial import cKDTree
+    from scipy.stats import poisson
+
+    goals = np.arange(16)
+    pmf = poisson.pmf(goals[None, :], _RATE_GRID[:, None])  # (rates, goals)
+    joint = pmf[:, None, :, None] * pmf[None, :, None, :]  # (home rate, away rate, home goals, away goals)
+    home_win = np.tril(np.ones((16, 16)), -1)
+    p_home = np.einsum("abij,ij->ab", joint, home_win)
+    p_away = np.einsum("abij,ij->ab", joint, home_win.T)
+    return cKDTree(np.stack([p_home.ravel(), p_away.ravel()], axis=1)), np.stack(
+        np.meshgrid(_RATE_GRID, _RATE_GRID, indexing="ij"), axis=-1
+    ).reshape(-1, 2)
+
+
+def implied_rates(prices: np.ndarray) -> np.ndarray:
+    """The independent-Poisson goal rates (home, away) whose home and away win probabilities are the
+    prices' (margin removed proportionally): the nearest point of a fine grid of rates."""
+    from matchodds.evaluation import remove_margin
+
+    tree, rates = _rate_lookup()
+    _, nearest = tree.query(remove_margin(prices)[:, [0, 2]])
+    return rates[nearest]

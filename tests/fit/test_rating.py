@@ -10,7 +10,7 @@ import numpy as np
 
 import services.fit  # noqa: F401  (before JAX starts)
 from services.fit.model import dixon_coles_log_tau, season_teams
-from services.fit.rating import START, Rating, _arrays, _filter
+from services.fit.rating import START, Rating, _arrays, _filter, implied_rates
 from tests.fit.test_fit import CODES, TRUE_ATTACK, TRUE_DEFENCE, TRUE_HOME, synthetic_seasons
 
 
@@ -51,7 +51,7 @@ def test_each_match_is_predicted_from_the_ratings_of_the_matches_before_it() -> 
             + ag * jnp.log(away_rate)
             - away_rate
             - float(np.log(np.arange(1, ag + 1)).sum())
-            + dixon_coles_log_tau(hg, ag, home_rate, away_rate, params[9])
+            + dixon_coles_log_tau(hg, ag, home_rate, away_rate, params[7])
         )
         assert np.isclose(float(_filter(params, data)[0] - log_likelihood_before), float(expected), atol=1e-3)
 
@@ -67,7 +67,20 @@ def test_a_team_new_to_the_league_starts_at_the_promoted_offset() -> None:
     assert not np.isclose(fitted.attack[stayed], fitted.settings["promoted_attack"], atol=1e-3)
 
 
+def test_the_market_signal_inverts_prices_into_the_goal_rates_that_make_them() -> None:
+    from scipy.stats import poisson
+
+    truth = np.array([[1.5, 1.0], [0.8, 2.2], [2.6, 0.5]])
+    goals = np.arange(20)
+    prices = []
+    for home_rate, away_rate in truth:
+        grid = np.outer(poisson.pmf(goals, home_rate), poisson.pmf(goals, away_rate))
+        p = np.array([np.tril(grid, -1).sum(), np.trace(grid), np.triu(grid, 1).sum()])
+        prices.append(1 / (p * 1.05))  # a 5 % margin, removed proportionally
+    assert np.allclose(implied_rates(np.array(prices)), truth, rtol=0.03)
+
+
 def replace_start(step: float) -> np.ndarray:
-    params = START.copy()
+    params = np.concatenate([START, [0.0, -0.7]])  # and a blend of goals, shots on target and corners
     params[2:4] = np.log(step)
     return params
