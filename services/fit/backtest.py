@@ -21,7 +21,6 @@ from typing import Any, Protocol
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import gammaln
 from scipy.optimize import minimize
 from tqdm import tqdm
 
@@ -30,7 +29,7 @@ from matchodds.contract import Posterior
 from matchodds.evaluation import outcome_index, paired_bootstrap, reliability, remove_margin, rps, scores
 from matchodds.results import Match
 from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, fit_posterior, sampler_for
-from services.fit.model import DEFAULT_MODEL, MODELS, dixon_coles_log_tau
+from services.fit.model import DEFAULT_MODEL, MODELS, dixon_coles_log_likelihood
 from services.fit.rating import Rating
 from services.precompute.odds import PredictionDraws, grid_size, outcome_probabilities, score_grids
 
@@ -59,6 +58,21 @@ def probabilities_from_draws(draws: PredictionDraws, codes: Sequence[str], week:
     away = np.array([index[m.away] for m in week])
     grids = score_grids(draws, home, away, grid_size(draws.max_rate()))
     return np.stack(outcome_probabilities(grids), axis=1)
+
+
+def point_probabilities(
+    intercept: float,
+    home: float,
+    attack: np.ndarray,
+    defence: np.ndarray,
+    rho: float,
+    codes: Sequence[str],
+    week: Sequence[Match],
+) -> np.ndarray:
+    """H/D/A of each fixture from one parameter set (a fit by maximum likelihood), as one draw."""
+    one = np.ones(1)
+    draws = PredictionDraws(intercept * one, home * one, attack[None], defence[None], rho * one)
+    return probabilities_from_draws(draws, codes, week)
 
 
 @dataclass
@@ -91,15 +105,7 @@ def _dixon_coles_loss(params: jnp.ndarray, data: dict[str, jnp.ndarray]) -> jnp.
     home_rate = jnp.exp(intercept + home / 2 + attack[data["home"]] + defence[data["away"]])
     away_rate = jnp.exp(intercept - home / 2 + attack[data["away"]] + defence[data["home"]])
     hg, ag = data["home_goals"], data["away_goals"]
-    log_likelihood = (
-        hg * jnp.log(home_rate)
-        - home_rate
-        - gammaln(hg + 1.0)
-        + ag * jnp.log(away_rate)
-        - away_rate
-        - gammaln(ag + 1.0)
-        + dixon_coles_log_tau(hg, ag, home_rate, away_rate, rho)
-    )
+    log_likelihood = dixon_coles_log_likelihood(hg, ag, home_rate, away_rate, rho)
     ridge = 1e-3 * jnp.sum(data["ridge_mask"] * (attack**2 + defence**2))  # identifies teams without matches
     return -jnp.sum(data["weight"] * log_likelihood) + ridge
 
@@ -142,12 +148,8 @@ class DixonColesMLE:
         start[-3:] = (0.2, np.log(1.35), -0.05)
         bounds = [(None, None)] * (2 * len(codes) + 2) + [(-0.2, 0.2)]
         fitted = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds).x
-        one = np.ones(1)
         n = len(codes)
-        draws = PredictionDraws(
-            fitted[-2] * one, fitted[-3] * one, fitted[None, :n], fitted[None, n : 2 * n], fitted[-1] * one
-        )
-        return probabilities_from_draws(draws, codes, week)
+        return point_probabilities(fitted[-2], fitted[-3], fitted[:n], fitted[n : 2 * n], fitted[-1], codes, week)
 
 
 @dataclass
@@ -159,12 +161,8 @@ class ScoreDrivenRating:
     name: str = "rating"
 
     def forecast(self, train: Sequence[Match], week: Sequence[Match], teams: Sequence[str]) -> np.ndarray:
-        fitted = Rating(self.seasons, self.market).fit(train, teams)
-        one = np.ones(1)
-        draws = PredictionDraws(
-            fitted.intercept * one, fitted.home * one, fitted.attack[None], fitted.defence[None], fitted.rho * one
-        )
-        return probabilities_from_draws(draws, fitted.team_codes, week)
+        f = Rating(self.seasons, self.market).fit(train, teams)
+        return point_probabilities(f.intercept, f.home, f.attack, f.defence, f.rho, f.team_codes, week)
 
 
 @dataclass

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
+from jax.scipy.special import gammaln
 
 from matchodds.results import Match
 
@@ -71,6 +72,21 @@ def dixon_coles_log_tau(
         ),
     )
     return jnp.log(jnp.maximum(tau, 1e-10))
+
+
+def dixon_coles_log_likelihood(
+    home_goals: jnp.ndarray, away_goals: jnp.ndarray, home_rate: jnp.ndarray, away_rate: jnp.ndarray, rho: jnp.ndarray
+) -> jnp.ndarray:
+    """log P(score) under Dixon & Coles (1997): two Poisson counts and the low-score correction."""
+    return (
+        home_goals * jnp.log(home_rate)
+        - home_rate
+        - gammaln(home_goals + 1.0)
+        + away_goals * jnp.log(away_rate)
+        - away_rate
+        - gammaln(away_goals + 1.0)
+        + dixon_coles_log_tau(home_goals, away_goals, home_rate, away_rate, rho)
+    )
 
 
 def _league_level(n_seasons: int) -> tuple[jnp.ndarray, jnp.ndarray]:

@@ -24,11 +24,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import gammaln
 from scipy.optimize import minimize
 
 from matchodds.results import Match
-from services.fit.model import dixon_coles_log_tau, season_teams
+from services.fit.model import dixon_coles_log_likelihood, season_teams
 
 STATISTICS = (("HST", "AST"), ("HC", "AC"))  # shots on target, corners
 # The market's prices of a past match, closing Pinnacle first: an experiment, not served (see Rating.market).
@@ -74,15 +73,7 @@ def _filter(params: jnp.ndarray, data: dict[str, jnp.ndarray]) -> tuple[jnp.ndar
         home_rate = jnp.exp(s["intercept"] + s["home"] / 2 + attack[h] + defence[a])
         away_rate = jnp.exp(s["intercept"] - s["home"] / 2 + attack[a] + defence[h])
         hg, ag = row["home_goals"], row["away_goals"]
-        log_likelihood = (
-            hg * jnp.log(home_rate)
-            - home_rate
-            - gammaln(hg + 1.0)
-            + ag * jnp.log(away_rate)
-            - away_rate
-            - gammaln(ag + 1.0)
-            + dixon_coles_log_tau(hg, ag, home_rate, away_rate, s["rho"])
-        )
+        log_likelihood = dixon_coles_log_likelihood(hg, ag, home_rate, away_rate, s["rho"])
         # Each signal in goal units; a match without one counts its goals in its place.
         goals = jnp.stack([hg, ag])
         signals = jnp.where(row["has_signal"][:, None] > 0, row["signals"], goals)
