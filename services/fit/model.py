@@ -311,8 +311,27 @@ def part_of_season(day: date, parts: int) -> int:
     return min(months * parts // 10, parts - 1)
 
 
+# Match statistics read as signals of team strength: name -> (home column, away column) in football-data files.
+STATISTICS = {"shots_on_target": ("HST", "AST"), "corners": ("HC", "AC")}
+
+
 def season_teams(matches: Sequence[Match], season: str) -> set[str]:
     return {m.home for m in matches if m.season == season} | {m.away for m in matches if m.season == season}
+
+
+def predicts_new_season(newest: set[str], predict: Sequence[str]) -> bool:
+    """Whether the predicted teams are a season after the newest one in the data: teams have come
+    and gone (relegation). A team that has not played yet this season (E0 2020-21 began a week later
+    for four clubs) does not make one."""
+    return not set(predict) <= newest and not newest <= set(predict)
+
+
+def season_membership(rosters: Sequence[set[str]], codes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(seasons, teams) arrays: 1 where a team plays the season; 1 where it plays it but not the one before."""
+    played = np.array([[1.0 if code in roster else 0.0 for code in codes] for roster in rosters])
+    new_team = np.zeros_like(played)
+    new_team[1:] = played[1:] * (1 - played[:-1])
+    return played, new_team
 
 
 @dataclass(frozen=True)
@@ -363,11 +382,9 @@ class GoalsModel:
         raw = np.exp(-float(self.settings["decay_per_day"]) * np.maximum(age_days, 0))
         weight = raw * raw.sum() / np.square(raw).sum()  # sums to the effective number of matches
         # The predicted teams are the season being predicted; those absent from the newest season in
-        # the data, or from the one before it, are new to the league. It is a new season when teams
-        # have come and gone (relegation); a team that has not played yet this season (E0 2020-21
-        # began a week later for four clubs) does not make one.
+        # the data, or from the one before it, are new to the league.
         newest = season_teams(window, seasons[-1])
-        predicting_new_season = not set(predict) <= newest and not newest <= set(predict)
+        predicting_new_season = predicts_new_season(newest, predict)
         season_index = {season: position for position, season in enumerate(seasons)}
         extra: dict[str, Any] = {}
         if self.settings.get("statistics"):
@@ -380,9 +397,7 @@ class GoalsModel:
             # Who plays each season, the predicted season last (a new one when predicting one).
             rosters = [season_teams(window, s) for s in seasons] + ([set(predict)] if predicting_new_season else [])
             rosters[-1] = rosters[-1] | set(predict)
-            by_season = np.array([[1.0 if code in roster else 0.0 for code in codes] for roster in rosters])
-            new_team = np.zeros_like(by_season)
-            new_team[1:] = by_season[1:] * (1 - by_season[:-1])
+            by_season, new_team = season_membership(rosters, codes)
             parts = int(self.settings.get("periods_per_season", 1))
             if parts > 1:  # every season in `parts` periods; a team new to a season is new in its first
                 new_team = np.stack([new_team if part == 0 else np.zeros_like(new_team) for part in range(parts)], 1)
@@ -449,7 +464,7 @@ MODELS["dixon_coles_stats"] = GoalsModel(
     dixon_coles_decay,
     {
         **MODELS["dixon_coles_decay"].settings,
-        "statistics": {"shots_on_target": ("HST", "AST"), "corners": ("HC", "AC")},
+        "statistics": STATISTICS,
         "statistics_weight": 0.25,
         # Chosen on development seasons (E0 2017-18, 2018-19, I1 and SP1 2022-23): RPS -0.0003 pooled.
         "prediction_stretch": 1.1,

@@ -27,9 +27,15 @@ import numpy as np
 from scipy.optimize import minimize
 
 from matchodds.results import Match
-from services.fit.model import dixon_coles_log_likelihood, season_teams
+from services.fit.model import (
+    STATISTICS,
+    dixon_coles_log_likelihood,
+    predicts_new_season,
+    season_membership,
+    season_teams,
+)
 
-STATISTICS = (("HST", "AST"), ("HC", "AC"))  # shots on target, corners
+STATISTIC_COLUMNS = tuple(STATISTICS.values())  # (home, away) columns of shots on target, corners
 # The market's prices of a past match, closing Pinnacle first: an experiment, not served (see Rating.market).
 MARKET = (("PSCH", "PSCD", "PSCA"), ("PSH", "PSD", "PSA"), ("B365H", "B365D", "B365A"))
 ROWS = 256  # matches are padded to a multiple of this: few shapes, few compilations
@@ -122,7 +128,7 @@ class Rating:
         window = sorted((m for m in matches if m.season in kept), key=lambda m: m.date)
         predict = sorted(predict_teams)
         rosters = [season_teams(window, season) for season in kept]
-        predicting_new_season = not set(predict) <= rosters[-1] and not rosters[-1] <= set(predict)
+        predicting_new_season = predicts_new_season(rosters[-1], predict)
         if predicting_new_season:
             rosters.append(set(predict))
         codes = sorted(set().union(*rosters) | set(predict))
@@ -167,18 +173,18 @@ def _arrays(
     home = np.zeros(size, np.int32)
     away = np.zeros(size, np.int32)
     goals = np.zeros((2, size), np.float32)
-    signals = np.zeros((size, len(STATISTICS) + market, 2), np.float32)
-    has_signal = np.zeros((size, len(STATISTICS) + market), np.float32)
+    signals = np.zeros((size, len(STATISTIC_COLUMNS) + market, 2), np.float32)
+    has_signal = np.zeros((size, len(STATISTIC_COLUMNS) + market), np.float32)
     season = np.zeros(size, np.int32)
     season_start = np.zeros(size, bool)
     live = np.zeros(size, np.float32)
     weight = np.zeros(size, np.float32)
     # Goals in statistic units: goals per shot on target, per corner, over the matches that have both.
-    has = [all(c in m.numbers for pair in STATISTICS for c in pair) for m in window]
+    has = [all(c in m.numbers for pair in STATISTIC_COLUMNS for c in pair) for m in window]
     with_statistics = [m for m, flag in zip(window, has, strict=True) if flag]
     total_goals = sum(m.home_goals + m.away_goals for m in with_statistics)
     to_goals = [
-        total_goals / max(sum(m.numbers[h] + m.numbers[a] for m in with_statistics), 1.0) for h, a in STATISTICS
+        total_goals / max(sum(m.numbers[h] + m.numbers[a] for m in with_statistics), 1.0) for h, a in STATISTIC_COLUMNS
     ]
     # The first season only warms the ratings up (the first third of the matches when there is one).
     first_scored = next((i for i, m in enumerate(window) if m.season != seasons[0]), len(window) // 3)
@@ -186,24 +192,22 @@ def _arrays(
         home[i], away[i] = index[m.home], index[m.away]
         goals[:, i] = m.home_goals, m.away_goals
         if has[i]:
-            for s, (h, a) in enumerate(STATISTICS):
+            for s, (h, a) in enumerate(STATISTIC_COLUMNS):
                 signals[i, s] = m.numbers[h] * to_goals[s], m.numbers[a] * to_goals[s]
-            has_signal[i, : len(STATISTICS)] = 1.0
+            has_signal[i, : len(STATISTIC_COLUMNS)] = 1.0
         season[i] = season_index[m.season]
         season_start[i] = i > 0 and m.season != window[i - 1].season
         live[i] = 1.0
         weight[i] = 1.0 if i >= first_scored else 0.0
     if market:
-        priced = [i for i, m in enumerate(window) if _prices(m) is not None]
-        if priced:
-            signals[priced, -1] = implied_rates(np.array([_prices(window[i]) for i in priced]))
-            has_signal[priced, -1] = 1.0
+        prices = {i: p for i, p in enumerate(map(_prices, window)) if p is not None}
+        if prices:
+            signals[list(prices), -1] = implied_rates(np.array(list(prices.values())))
+            has_signal[list(prices), -1] = 1.0
     if open_season is not None:
         season[n - 1], season_start[n - 1] = open_season, True
     season[n:] = season[n - 1]
-    roster = np.array([[1.0 if code in r else 0.0 for code in codes] for r in rosters], np.float32)
-    new_team = np.zeros_like(roster)
-    new_team[1:] = roster[1:] * (1 - roster[:-1])
+    roster, new_team = (x.astype(np.float32) for x in season_membership(rosters, codes))
     return {
         "home": jnp.asarray(home),
         "away": jnp.asarray(away),
