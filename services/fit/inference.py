@@ -21,7 +21,8 @@ from scipy.special import ndtri
 from scipy.stats import rankdata
 
 from matchodds.contract import POSTERIOR_FORMAT, Posterior, new_version
-from matchodds.results import Match
+from matchodds.results import Fixture, Match
+from matchodds.roster import season_roster
 from matchodds.teams import TeamTable, default_table
 from services.fit.model import GoalsModel
 
@@ -221,13 +222,18 @@ def fit_posterior(
     now: datetime | None = None,
     predict_teams: Sequence[str] | None = None,
     as_of: date | None = None,
+    fixtures: Sequence[Fixture] = (),
 ) -> Posterior:
     """Fit the model to its window of the matches; raises QualityGateError rather than publish junk.
+
+    Predicts `predict_teams`, or else the season's roster (matchodds.roster: the league as results
+    and fixtures show it, never just the teams that have played so far this season).
 
     A gate that trips is retried once with twice the draws and the next seed: r_hat lands just above
     1.01 now and then by chance, and a rerun is cheaper than a week without new odds.
     """
-    prepared = model.prepare(matches, predict_teams, as_of)
+    roster = season_roster(matches, fixtures) if predict_teams is None else None
+    prepared = model.prepare(matches, roster.teams if roster else predict_teams, as_of)
     window, data = prepared.window, prepared.data
     team_codes = prepared.predict_codes
     attempts = [
@@ -276,6 +282,8 @@ def fit_posterior(
         "diagnostics": asdict(diagnostics),
         "gate": asdict(gate),
     }
+    if roster is not None:
+        meta["roster"] = roster.describe()
     return Posterior(
         draws=model.prediction_draws(samples, prepared),
         team_codes=tuple(team_codes),

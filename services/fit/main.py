@@ -21,12 +21,23 @@ from botocore.exceptions import ClientError
 import services.fit  # noqa: F401  (splits the CPU into devices before JAX starts)
 from matchodds.contract import (
     DEFAULT_COMPETITION,
+    ContractError,
     Posterior,
     encode_posterior,
+    fixtures_prefix,
     posterior_key,
     results_prefix,
 )
-from matchodds.results import Match, ResultsError, decode, parse_results, read_results
+from matchodds.results import (
+    Fixture,
+    Match,
+    ResultsError,
+    decode,
+    parse_fixtures,
+    parse_results,
+    read_fixtures_file,
+    read_results,
+)
 from services.fit.inference import QualityGate, QualityGateError, fit_posterior, sampler_for
 from services.fit.model import DEFAULT_MODEL, MODELS
 
@@ -41,6 +52,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="*",
         type=Path,
         help="football-data CSV files; default: every file under the bucket's results/<competition>/",
+    )
+    parser.add_argument(
+        "--fixtures",
+        nargs="*",
+        type=Path,
+        default=None,
+        help="football-data fixtures files naming the season's teams before they play; default with a bucket: "
+        "every file under its fixtures/<competition>/",
     )
     parser.add_argument("--competition", default=env.get("MATCHODDS_COMPETITION", DEFAULT_COMPETITION))
     parser.add_argument(
@@ -61,27 +80,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-r-hat", type=float, default=QualityGate.max_r_hat)
 
 
-def load_results(paths: Sequence[Path], bucket: str | None, competition: str, s3: Any) -> list[Match]:
-    """Matches from local files, or from every CSV under the bucket's results prefix."""
-    if paths:
-        return read_results(paths)
-    if not bucket:
-        raise ResultsError("(no input)", None, "give results files or a bucket (--bucket or MATCHODDS_BUCKET)")
-    prefix = results_prefix(competition)
+def _bucket_csvs(s3: Any, bucket: str, prefix: str) -> list[tuple[str, str]]:
+    """(source, text) of every CSV under a prefix of the bucket, in key order."""
     keys = [
         item["Key"]
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         for item in page.get("Contents", [])
         if item["Key"].lower().endswith(".csv")
     ]
-    if not keys:
-        raise ResultsError(f"s3://{bucket}/{prefix}", None, "no results files under this prefix")
-    matches = [
-        match
-        for key in sorted(keys)
-        for match in parse_results(decode(s3.get_object(Bucket=bucket, Key=key)["Body"].read()), f"s3://{bucket}/{key}")
+    return [
+        (f"s3://{bucket}/{key}", decode(s3.get_object(Bucket=bucket, Key=key)["Body"].read())) for key in sorted(keys)
     ]
+
+
+def load_results(paths: Sequence[Path], bucket: str | None, competition: str, s3: Any) -> list[Match]:
+    """Matches from local files, or from every CSV under the bucket's results prefix."""
+    if paths:
+        return read_results(paths)
+    if not bucket:
+        raise ResultsError("(no input)", None, "give results files or a bucket (--bucket or MATCHODDS_BUCKET)")
+    files = _bucket_csvs(s3, bucket, results_prefix(competition))
+    if not files:
+        raise ResultsError(f"s3://{bucket}/{results_prefix(competition)}", None, "no results files under this prefix")
+    matches = [match for source, text in files for match in parse_results(text, source)]
     return sorted(matches, key=lambda match: match.date)
+
+
+def load_fixtures(paths: Sequence[Path] | None, bucket: str | None, competition: str, s3: Any) -> list[Fixture]:
+    """The competition's fixtures from local files, or from the bucket's fixtures prefix (none is fine)."""
+    if paths is not None:
+        files = [read_fixtures_file(path) for path in paths]
+    elif bucket:
+        stored = _bucket_csvs(s3, bucket, fixtures_prefix(competition))
+        files = [parse_fixtures(text, source) for source, text in stored]
+    else:
+        files = []
+    return [fixture for file in files for fixture in file.fixtures if fixture.competition == competition]
 
 
 def publish(posterior: Posterior, bucket: str, s3: Any) -> str:
@@ -109,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BAD_RESULTS
     try:
         matches = load_results(args.results, args.bucket, args.competition, s3)
+        fixtures = load_fixtures(args.fixtures, args.bucket, args.competition, s3)
     except ResultsError as error:
         logger.error("results refused, nothing fitted: %s", error)
         return EXIT_BAD_RESULTS
@@ -120,15 +155,19 @@ def run(args: argparse.Namespace) -> int:
     sampler = sampler_for(MODELS[args.model], args.chains, args.warmup, args.samples, seed)
     gate = QualityGate(max_r_hat=args.max_r_hat, min_bulk_ess=args.min_ess)
     try:
-        posterior = fit_posterior(matches, MODELS[args.model], args.competition, sampler, gate)
+        posterior = fit_posterior(matches, MODELS[args.model], args.competition, sampler, gate, fixtures=fixtures)
     except QualityGateError as error:
         logger.error("%s; nothing published, the current odds stay", error)
         return EXIT_GATE
-    if args.out:
-        args.out.write_bytes(encode_posterior(posterior))
-        where = str(args.out)
-    else:
-        where = publish(posterior, args.bucket, s3)
+    try:
+        if args.out:
+            args.out.write_bytes(encode_posterior(posterior))
+            where = str(args.out)
+        else:
+            where = publish(posterior, args.bucket, s3)
+    except ContractError as error:  # the contract's plausibility checks, which precompute applies too
+        logger.error("the fitted posterior is not publishable: %s; nothing published, the current odds stay", error)
+        return EXIT_GATE
     diagnostics = posterior.meta["diagnostics"]
     logger.info(
         "published %s (max r_hat %.4f, min bulk ESS %.0f, %d divergences)",

@@ -16,7 +16,7 @@ from numpyro.infer import MCMC, NUTS
 from numpyro.infer.util import log_density
 
 import services.fit  # noqa: F401  (before JAX starts)
-from matchodds.contract import decode_posterior
+from matchodds.contract import Posterior, decode_posterior
 from matchodds.results import Match, read_results_file
 from services.fit.inference import (
     MATCH_ROWS,
@@ -239,6 +239,39 @@ def test_a_malformed_results_file_names_the_object_and_line(
         assert fit_main(["--bucket", aws["bucket"]]) == 2
     assert "s3://matchodds-local/results/E0/2025-26.csv, line 3: FTHG 'x'" in caplog.text
     assert "Contents" not in s3.list_objects_v2(Bucket=aws["bucket"], Prefix="posteriors/")
+
+
+def fit_on_last_season_and(aws: dict[str, str], key: str, body: bytes) -> Posterior:
+    """Fit (loosely gated) on the shipped 2024-25 season and one more object in the bucket; the posterior."""
+    from matchodds.local import SAMPLE_SEASON
+
+    s3 = boto3.client("s3")
+    s3.upload_file(str(SAMPLE_SEASON), aws["bucket"], "results/E0/2024-25.csv")
+    s3.put_object(Bucket=aws["bucket"], Key=key, Body=body)
+    loose = ["--chains", "2", "--warmup", "300", "--samples", "300", "--seed", "5", "--min-ess", "1"]
+    assert fit_main(["--bucket", aws["bucket"], *loose, "--max-r-hat", "2"]) == 0
+    [published] = [o["Key"] for o in s3.list_objects_v2(Bucket=aws["bucket"], Prefix="posteriors/")["Contents"]]
+    return decode_posterior(s3.get_object(Bucket=aws["bucket"], Key=published)["Body"].read())
+
+
+def test_the_opening_matches_of_a_season_never_shrink_the_published_league(aws: dict[str, str]) -> None:
+    """Issue 18: a new season's first match (LIV 4-2 BOU) was published as a league of two teams."""
+    from matchodds.local import SAMPLE_SEASON
+
+    opening = b"Div,Date,HomeTeam,AwayTeam,FTHG,FTAG\nE0,15/08/2025,Liverpool,Bournemouth,4,2\n"
+    posterior = fit_on_last_season_and(aws, "results/E0/2025-26.csv", opening)
+    season = {m.home for m in read_results_file(SAMPLE_SEASON)}
+    assert set(posterior.team_codes) == season and {"ARS", "MCI", "LIV", "BOU"} <= season
+    roster = {"season": "2025-26", "teams": 20, "source": "with previous season", "league_size": 20}
+    assert posterior.meta["roster"] == roster
+
+
+def test_a_fixtures_file_in_the_bucket_names_the_new_seasons_teams(aws: dict[str, str]) -> None:
+    fixtures = b"Div,Date,HomeTeam,AwayTeam\nE0,16/08/2025,Sunderland,West Ham\nE0,16/08/2025,Leeds,Everton\n"
+    posterior = fit_on_last_season_and(aws, "fixtures/E0/next.csv", fixtures)
+    # Four clubs named, sixteen of last season's kept until the season shows the rest.
+    assert {"SUN", "LEE", "WHU", "EVE"} <= set(posterior.team_codes) and len(posterior.team_codes) == 22
+    assert posterior.meta["roster"]["season"] == "2025-26"
 
 
 def synthetic_seasons(attack_by_season: list[np.ndarray], rounds: int = 2, seed: int = 8) -> list[Match]:
