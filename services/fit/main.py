@@ -26,7 +26,7 @@ from matchodds.contract import (
     posterior_key,
     results_prefix,
 )
-from matchodds.results import Match, ResultsError, decode, parse_results, read_results
+from matchodds.results import Match, ResultsError, combine_results, decode, parse_results, read_results
 from services.fit.inference import QualityGate, QualityGateError, fit_posterior, sampler_for
 from services.fit.model import DEFAULT_MODEL, MODELS
 
@@ -76,12 +76,10 @@ def load_results(paths: Sequence[Path], bucket: str | None, competition: str, s3
     ]
     if not keys:
         raise ResultsError(f"s3://{bucket}/{prefix}", None, "no results files under this prefix")
-    matches = [
-        match
+    return combine_results(
+        parse_results(decode(s3.get_object(Bucket=bucket, Key=key)["Body"].read()), f"s3://{bucket}/{key}")
         for key in sorted(keys)
-        for match in parse_results(decode(s3.get_object(Bucket=bucket, Key=key)["Body"].read()), f"s3://{bucket}/{key}")
-    ]
-    return sorted(matches, key=lambda match: match.date)
+    )
 
 
 def publish(posterior: Posterior, bucket: str, s3: Any) -> str:
