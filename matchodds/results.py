@@ -11,8 +11,13 @@ What a results file must be (each breach is a ResultsError naming the file and l
   a number when it is one and is otherwise ignored. An unknown column is NOT an error: football-data
   has added columns over the years (closing odds, Asian handicap, renamed over/under) and will again;
 - rows that are complete up to the columns read (a truncated last row is refused), goals that are
-  whole non-negative numbers, a full-time result (FTR) that agrees with the score, no team playing
-  itself, and no match (date, home, away) listed twice;
+  whole numbers from 0 to MAX_GOALS (full time and half time), match statistics (shots, corners,
+  cards, ...: COUNT_COLUMNS) that are whole numbers from 0 to their bound or empty (not recorded), a
+  full-time result (FTR) that agrees with the score, and no team playing itself. `nan`, `inf`, `-1`,
+  `2.5` or `1e20` in such a column is refused; `2.0` is read as 2 (re-saved files print integers so);
+- a match (competition, date, home, away) listed twice, in one file or in two (the same season
+  uploaded under two names), is counted once with a warning naming both places when the two rows
+  agree on the score, and refused naming both places when they do not;
 - dates in order, as a season of played matches. The real files are NOT strictly ordered: D1 2005-06
   and F1 2006-07 and 2010-11 list a match one day before the row above it. So a row may go back at
   most MAX_DATE_REGRESSION_DAYS before the latest date above it (a mistyped day, month or year goes
@@ -26,12 +31,17 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+import math
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from matchodds.teams import TeamTable, default_table
+
+logger = logging.getLogger(__name__)
 
 FIXTURE_COLUMNS = ("Div", "Date", "HomeTeam", "AwayTeam")
 REQUIRED_COLUMNS = (*FIXTURE_COLUMNS, "FTHG", "FTAG")
@@ -41,6 +51,30 @@ RESULT_BY_SIGN = {1: "H", 0: "D", -1: "A"}
 MAX_DATE_REGRESSION_DAYS = 7
 # How long after its first match a file (one season) may go on: a season and a little more.
 MAX_SEASON_DAYS = 400
+# One side's goals in one match. The biggest English league win is 13-0 and no real file here
+# (39,623 matches of five leagues) has more than 10; 30 admits any plausible league score and
+# refuses typos (100 for 10) and numbers that would overflow the fit's int32 arrays.
+MAX_GOALS = 30
+# One side's count in one match of shots, fouls, corners, cards, offsides, woodwork hits or booking
+# points (10 a yellow, 25 a red). The largest in every real file is 100 booking points (48 fouls).
+MAX_STATISTIC = 200
+# A match's attendance (early EPL files): the largest stadiums hold about 150,000.
+MAX_ATTENDANCE = 250_000
+GOAL_COLUMNS = {"FTHG", "FTAG", "HTHG", "HTAG"}  # full time and half time; errors call them goals
+# Columns other than FTHG/FTAG that hold counts (football-data's notes.txt), with their bound. An empty
+# cell is a statistic the file does not have for that match; anything else must be a whole number.
+COUNT_COLUMNS = {
+    "HTHG": MAX_GOALS,
+    "HTAG": MAX_GOALS,
+    **dict.fromkeys(
+        ("HS", "AS", "HST", "AST", "HHW", "AHW", "HC", "AC", "HF", "AF", "HFKC", "AFKC", "HO", "AO")
+        + ("HY", "AY", "HR", "AR", "HBP", "ABP"),
+        MAX_STATISTIC,
+    ),
+    "Attendance": MAX_ATTENDANCE,
+}
+# A count as the files write it: digits, or digits and a zero fraction ("3.0") in re-saved files.
+_COUNT = re.compile(r"[0-9]+(?:\.0*)?")
 
 
 class ResultsError(ValueError):
@@ -65,7 +99,8 @@ class _Priced:
 
 @dataclass(frozen=True)
 class Match(_Priced):
-    """One played match, teams as codes; `numbers` holds the file's other numeric cells (odds, stats)."""
+    """One played match, teams as codes; `numbers` holds the file's other numeric cells (odds, stats),
+    `source` and `line` where it was read (for messages)."""
 
     competition: str
     season: str
@@ -75,6 +110,13 @@ class Match(_Priced):
     home_goals: int
     away_goals: int
     numbers: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    source: str = field(default="", compare=False, repr=False)
+    line: int | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def where(self) -> str:
+        """The file and line the match was read from, as messages name them."""
+        return f"{self.source}, line {self.line}" if self.line is not None else self.source or "(no file)"
 
     @property
     def result(self) -> str:
@@ -115,11 +157,12 @@ def parse_date(text: str) -> date:
     return datetime.strptime(text, day_first).date()
 
 
-def parse_goals(text: str) -> int:
-    value = float(text)
-    if value != int(value) or value < 0:
+def parse_count(text: str, maximum: int) -> int:
+    """A whole number from 0 to `maximum` written as digits (`3`, or `3.0`); ValueError otherwise."""
+    # Not float(): it takes nan, inf, 1e20 and 1_0, none of which a count is.
+    if not _COUNT.fullmatch(text) or int(text.split(".")[0]) > maximum:
         raise ValueError(text)
-    return int(value)
+    return int(text.split(".")[0])
 
 
 def season_of(day: date) -> str:
@@ -163,11 +206,55 @@ def _rows(
 
 
 def _once(seen: dict[tuple[date, str, str], int], key: tuple[date, str, str], source: str, line: int) -> None:
-    """Refuse the same match twice in one file."""
+    """Refuse the same fixture twice in one fixtures file."""
     if key in seen:
         day, home, away = key
         raise ResultsError(source, line, f"{home} v {away} on {day} is listed twice (first on line {seen[key]})")
     seen[key] = line
+
+
+class _OncePerMatch:
+    """Each match (competition, date, home, away) once: a repeat with the same score is dropped and
+    reported by `warn`, naming both places; a repeat with another score is a ResultsError."""
+
+    def __init__(self) -> None:
+        self.kept: dict[tuple[str, date, str, str], Match] = {}
+        self.repeats: dict[tuple[str, str], list[tuple[Match, Match]]] = {}
+
+    def add(self, match: Match) -> bool:
+        """Whether the match is new; False for a repeat (noted for `warn`)."""
+        key = (match.competition, match.date, match.home, match.away)
+        first = self.kept.get(key)
+        if first is None:
+            self.kept[key] = match
+            return True
+        if (first.home_goals, first.away_goals) != (match.home_goals, match.away_goals):
+            raise ResultsError(
+                match.source,
+                match.line,
+                f"{match.home} v {match.away} on {match.date} is {match.home_goals}-{match.away_goals} here but "
+                f"{first.home_goals}-{first.away_goals} in {first.where}; the same match cannot have two scores",
+            )
+        self.repeats.setdefault((match.source, first.source), []).append((match, first))
+        return False
+
+    def warn(self) -> None:
+        """One warning per pair of files (or per file) with repeated matches, naming the lines."""
+        for (source, first_source), pairs in self.repeats.items():
+            shown = "; ".join(
+                f"line {repeat.line} = line {first.line} ({repeat.home} v {repeat.away} on {repeat.date})"
+                for repeat, first in pairs[:3]
+            )
+            more = f"; and {len(pairs) - 3} more" if len(pairs) > 3 else ""
+            logger.warning(
+                "%s repeats %d match(es) of %s with the same score; each is counted once: %s%s",
+                source,
+                len(pairs),
+                "itself" if source == first_source else first_source,
+                shown,
+                more,
+            )
+        self.repeats.clear()
 
 
 class _DateOrder:
@@ -207,17 +294,18 @@ def parse_results(text: str, source: str, teams: TeamTable | None = None, *, tod
     rows = _rows(text, source, REQUIRED_COLUMNS, "results")
     next(rows)
     matches: list[Match] = []
-    seen: dict[tuple[date, str, str], int] = {}
+    once = _OncePerMatch()
     season: str | None = None
     order = _DateOrder(source, today or datetime.now(UTC).date())
     for line, _, cell in rows:
         match = _parse_row(cell, source, line, table, season)
         season = match.season  # a file is one season: the season of its first match
         order.check(match.date, line)
-        _once(seen, (match.date, match.home, match.away), source, line)
-        matches.append(match)
+        if once.add(match):
+            matches.append(match)
     if not matches:
         raise ResultsError(source, None, "no matches in the file")
+    once.warn()
     return matches
 
 
@@ -255,15 +343,26 @@ def _parse_identity(cell: dict[str, str], source: str, line: int, table: TeamTab
     return competition, day, home, away
 
 
+def _count(cell: dict[str, str], column: str, maximum: int, source: str, line: int) -> int:
+    """A row's count cell (goals or a statistic), or a ResultsError naming the column and the value."""
+    text = cell.get(column, "")
+    try:
+        return parse_count(text, maximum)
+    except ValueError:
+        what = "number of goals" if column in GOAL_COLUMNS else "count"
+        raise ResultsError(
+            source, line, f"{column} {text!r} is not a {what} (a whole number from 0 to {maximum})"
+        ) from None
+
+
 def _parse_row(cell: dict[str, str], source: str, line: int, table: TeamTable, season: str | None) -> Match:
     competition, day, home, away = _parse_identity(cell, source, line, table)
-    goals = []
-    for column in ("FTHG", "FTAG"):
-        try:
-            goals.append(parse_goals(cell.get(column, "")))
-        except ValueError:
-            raise ResultsError(source, line, f"{column} {cell.get(column, '')!r} is not a number of goals") from None
-    match = Match(competition, season or season_of(day), day, home, away, goals[0], goals[1], _numbers(cell))
+    goals = [_count(cell, column, MAX_GOALS, source, line) for column in ("FTHG", "FTAG")]
+    numbers = _numbers(cell)
+    for column, maximum in COUNT_COLUMNS.items():
+        if cell.get(column):  # empty: the file does not have this statistic for this match
+            numbers[column] = float(_count(cell, column, maximum, source, line))
+    match = Match(competition, season or season_of(day), day, home, away, goals[0], goals[1], numbers, source, line)
     stated = cell.get("FTR", "")
     if stated and stated != match.result:
         raise ResultsError(source, line, f"FTR {stated!r} contradicts the score {goals[0]}-{goals[1]}")
@@ -276,9 +375,11 @@ def _numbers(cell: dict[str, str]) -> dict[str, float]:
         if column in IDENTITY_COLUMNS or not text:
             continue
         try:
-            numbers[column] = float(text)
+            value = float(text)
         except ValueError:
             continue  # a stray text cell in an odds column is a missing price, not a broken file
+        if math.isfinite(value):  # `nan` or `inf` in an odds column is no price either
+            numbers[column] = value
     return numbers
 
 
@@ -297,7 +398,15 @@ def read_fixtures_file(path: Path, teams: TeamTable | None = None) -> FixturesFi
     return parse_fixtures(_read_text(path), str(path), teams)
 
 
-def read_results(paths: Iterable[Path], teams: TeamTable | None = None) -> list[Match]:
-    """All matches of several files, in date order."""
-    matches = [match for path in paths for match in read_results_file(path, teams)]
+def combine_results(files: Iterable[list[Match]]) -> list[Match]:
+    """The matches of several parsed files in date order, each match once (as in one file): the same
+    season uploaded under two names counts once, with a warning; two scores for a match are refused."""
+    once = _OncePerMatch()
+    matches = [match for file_matches in files for match in file_matches if once.add(match)]
+    once.warn()
     return sorted(matches, key=lambda match: match.date)
+
+
+def read_results(paths: Iterable[Path], teams: TeamTable | None = None) -> list[Match]:
+    """All matches of several files, in date order, each once (see combine_results)."""
+    return combine_results(read_results_file(path, teams) for path in paths)

@@ -32,6 +32,7 @@ from matchodds.results import (
     Fixture,
     Match,
     ResultsError,
+    combine_results,
     decode,
     parse_fixtures,
     parse_results,
@@ -102,8 +103,7 @@ def load_results(paths: Sequence[Path], bucket: str | None, competition: str, s3
     files = _bucket_csvs(s3, bucket, results_prefix(competition))
     if not files:
         raise ResultsError(f"s3://{bucket}/{results_prefix(competition)}", None, "no results files under this prefix")
-    matches = [match for source, text in files for match in parse_results(text, source)]
-    return sorted(matches, key=lambda match: match.date)
+    return combine_results(parse_results(text, source) for source, text in files)
 
 
 def load_fixtures(paths: Sequence[Path] | None, bucket: str | None, competition: str, s3: Any) -> list[Fixture]:

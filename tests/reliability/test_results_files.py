@@ -9,6 +9,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from matchodds.local import SAMPLE_SEASON
 from matchodds.results import (
     MAX_DATE_REGRESSION_DAYS,
     MAX_SEASON_DAYS,
@@ -35,7 +36,9 @@ def rows(*lines: str) -> str:
         (rows("E0,16/08/2024,Arsenal,Wolves,2,0,H", 'E0,17/08/2024,"Chelsea,Everton,1,1,D'), 3, "truncated"),
         (rows("E0,16/08/2024,Arsenal,Wolves,2.5,0,H"), 2, "FTHG '2.5' is not a number of goals"),
         (rows("E0,16/08/2024,Arsenal,Wolves,2,nil,H"), 2, "FTAG 'nil'"),
-        (rows("E0,16/08/2024,Arsenal,Wolves,2,0,H", "E0,16/08/2024,Arsenal,Wolves,2,0,H"), 3, "listed twice"),
+        (rows("E0,16/08/2024,Arsenal,Wolves,2,0,H", "E0,16/08/2024,Arsenal,Wolves,2,1,H"), 3, "cannot have two scores"),
+        (rows("E0,16/08/2024,Arsenal,Wolves,inf,0,H"), 2, "FTHG 'inf' is not a number of goals"),
+        (rows("E0,16/08/2024,Arsenal,Wolves,1e20,0,H"), 2, "FTHG '1e20' is not a number of goals"),
         (rows("E0,20/09/2024,Arsenal,Wolves,2,0,H", "E0,01/09/2024,Chelsea,Everton,1,1,D"), 3, "out of order"),
         (rows("E0,16/08/2024,Arsenal,Wolves,2,0,H", "E0,17/08/2026,Chelsea,Everton,1,1,D"), 3, "in the future"),
         (rows("E0,16/08/2023,Arsenal,Wolves,2,0,H", "E0,17/05/2025,Chelsea,Everton,1,1,D"), 3, "one season"),
@@ -114,6 +117,69 @@ def test_the_fit_refuses_a_file_out_of_order_before_fitting_and_publishes_nothin
         assert fit_main(["--bucket", aws["bucket"]]) == 2
     assert "s3://matchodds-local/results/E0/2024-25.csv, line 3: date 2024-08-16 is out of order" in caplog.text
     assert "fitting" not in caplog.text  # stopped before the sampler started
+    assert "Contents" not in s3.list_objects_v2(Bucket=aws["bucket"], Prefix="posteriors/")
+
+
+@pytest.mark.fit
+@pytest.mark.parametrize(
+    ("columns", "cells", "problem"),
+    [
+        ("FTHG,FTAG", "inf,0", "FTHG 'inf' is not a number of goals"),
+        ("FTHG,FTAG", "1e20,0", "FTHG '1e20' is not a number of goals"),
+        ("FTHG,FTAG", "2,-1", "FTAG '-1' is not a number of goals"),
+        ("FTHG,FTAG,HST,AST", "2,0,nan,3", "HST 'nan' is not a count"),
+    ],
+)
+def test_the_fit_exits_2_naming_file_and_line_for_goals_or_statistics_that_are_not_counts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, columns: str, cells: str, problem: str
+) -> None:
+    from services.fit.main import EXIT_BAD_RESULTS
+    from services.fit.main import main as fit_main
+
+    path = tmp_path / "E0-2024-25.csv"
+    path.write_text(
+        f"Div,Date,HomeTeam,AwayTeam,{columns}\nE0,16/08/2024,Arsenal,Wolves,2,0\nE0,17/08/2024,Chelsea,Everton,{cells}\n"
+    )
+    with caplog.at_level(logging.INFO):
+        assert fit_main([str(path), "--out", str(tmp_path / "posterior.npz")]) == EXIT_BAD_RESULTS == 2
+    assert f"{path}, line 3: {problem}" in caplog.text
+    assert "fitting" not in caplog.text and not (tmp_path / "posterior.npz").exists()
+
+
+@pytest.mark.integration
+def test_a_season_uploaded_twice_under_two_names_is_read_once_with_a_warning(
+    aws: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from services.fit.main import load_results
+
+    s3 = boto3.client("s3")
+    for key in ("results/E0/2024-25.csv", "results/E0/E0 (1).csv"):
+        s3.upload_file(str(SAMPLE_SEASON), aws["bucket"], key)
+    with caplog.at_level(logging.WARNING, logger="matchodds.results"):
+        matches = load_results([], aws["bucket"], "E0", s3)
+    assert len(matches) == 380
+    (warning,) = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    bucket = f"s3://{aws['bucket']}/results/E0"
+    assert warning.startswith(f"{bucket}/E0 (1).csv repeats 380 match(es) of {bucket}/2024-25.csv with the same score")
+
+
+@pytest.mark.fit
+def test_the_fit_refuses_a_second_copy_of_a_season_with_another_score_naming_both_objects(
+    aws: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from services.fit.main import main as fit_main
+
+    s3 = boto3.client("s3")
+    season = SAMPLE_SEASON.read_bytes()
+    s3.put_object(Bucket=aws["bucket"], Key="results/E0/2024-25.csv", Body=season)
+    changed = season.replace(b"Man United,Fulham,1,0,H,", b"Man United,Fulham,2,0,H,", 1)
+    assert changed != season
+    s3.put_object(Bucket=aws["bucket"], Key="results/E0/E0-2024-25 (corrected).csv", Body=changed)
+    with caplog.at_level(logging.INFO):
+        assert fit_main(["--bucket", aws["bucket"]]) == 2
+    bucket = f"s3://{aws['bucket']}/results/E0"
+    second, first = f"{bucket}/E0-2024-25 (corrected).csv", f"{bucket}/2024-25.csv"
+    assert f"{second}, line 2: MUN v FUL on 2024-08-16 is 2-0 here but 1-0 in {first}, line 2" in caplog.text
     assert "Contents" not in s3.list_objects_v2(Bucket=aws["bucket"], Prefix="posteriors/")
 
 
