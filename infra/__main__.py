@@ -19,7 +19,7 @@ from infra.fit_job import FitJob, FitJobArgs  # noqa: E402
 from infra.lambda_platform import PRECOMPUTE, QUERY  # noqa: E402
 from infra.package import DEFAULT_OUT  # noqa: E402
 from infra.precompute import Precompute, PrecomputeArgs  # noqa: E402
-from infra.query_api import QueryApi, QueryApiArgs  # noqa: E402
+from infra.query_api import DEFAULT_QUERY_RESERVED_CONCURRENCY, QueryApi, QueryApiArgs  # noqa: E402
 from infra.storage import Storage  # noqa: E402
 from matchodds.contract import DEFAULT_COMPETITION  # noqa: E402
 
@@ -68,6 +68,7 @@ query = QueryApi(
         throttle_rate_limit=config.get_float("apiThrottleRate", 50.0),
         throttle_burst_limit=config.get_int("apiThrottleBurst", 100),
         log_retention_days=log_retention_days,
+        reserved_concurrency=config.get_int("queryReservedConcurrency", DEFAULT_QUERY_RESERVED_CONCURRENCY),
     ),
 )
 

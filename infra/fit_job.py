@@ -19,7 +19,7 @@ import pulumi_aws as aws
 
 from infra.policy_docs import ServiceRole, allow, write_logs
 from infra.service_env import fit_environment
-from matchodds.contract import COMPETITION_RE, POSTERIOR_PREFIX, results_prefix
+from matchodds.contract import COMPETITION_RE, fixtures_prefix, posterior_prefix, results_prefix
 
 # Measured (docs/deploy.md): the fit peaks at 530-810 MiB resident (one to four seasons, either
 # model; the top is a run whose quality gate asked for a second, twice as long sampling) and takes
@@ -99,14 +99,18 @@ class FitJob(pulumi.ComponentResource):
             parent=self,
             source_account=args.account_id,
         )
-        results = results_prefix(args.competition)
+        # One competition's results (and fixtures, which name a season's teams) in, one competition's
+        # posteriors out: a fit configured (or broken) for one league cannot read another's results
+        # or publish odds for another.
+        inputs = [results_prefix(args.competition), fixtures_prefix(args.competition)]
+        posteriors = posterior_prefix(args.competition)
         self.task_role = ServiceRole(
             f"{name}-task",
             "ecs-tasks.amazonaws.com",
             [
-                allow(["s3:ListBucket"], [bucket_arn], {"StringLike": {"s3:prefix": [f"{results}*"]}}),
-                allow(["s3:GetObject"], [bucket_arn.apply(lambda arn: f"{arn}/{results}*")]),
-                allow(["s3:PutObject"], [bucket_arn.apply(lambda arn: f"{arn}/{POSTERIOR_PREFIX}*")]),
+                allow(["s3:ListBucket"], [bucket_arn], {"StringLike": {"s3:prefix": [f"{p}*" for p in inputs]}}),
+                allow(["s3:GetObject"], [bucket_arn.apply(lambda arn, p=p: f"{arn}/{p}*") for p in inputs]),
+                allow(["s3:PutObject"], [bucket_arn.apply(lambda arn: f"{arn}/{posteriors}*")]),
             ],
             parent=self,
             source_account=args.account_id,

@@ -25,7 +25,27 @@ def allow(
     return statement
 
 
+def deny_everyone(
+    sid: str,
+    actions: Sequence[str],
+    resources: Sequence[pulumi.Input[str]],
+    conditions: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One resource-policy Deny for every principal (the account's administrators too), when the conditions hold."""
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": sorted(actions),
+        "Resource": list(resources),
+    }
+    if conditions:
+        statement["Condition"] = {operator: dict(values) for operator, values in conditions.items()}
+    return statement
+
+
 def document(*statements: dict[str, Any]) -> pulumi.Output[str]:
+    """A policy document from statements whose ARNs may still be outputs."""
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 

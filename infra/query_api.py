@@ -32,6 +32,13 @@ QUERY_ROUTES = (
 # a second.
 QUERY_MEMORY_MB = 512
 QUERY_TIMEOUT_SECONDS = 10
+# The default cap on the query function's concurrent executions (config queryReservedConcurrency).
+# Concurrency is requests per second times duration: at the default throttle (50 requests/s on
+# each route) and about 30 ms a request, all seven routes at their limit keep about 11 executions
+# busy. 50 leaves room for cold starts and bursts, while a flood (or a throttle raised too far)
+# can take no more than 50 of the account's concurrent executions (1,000 by default) from its
+# other functions, nor bill for more.
+DEFAULT_QUERY_RESERVED_CONCURRENCY = 50
 # Read-only: the pointer and single fixtures, up to 100 fixtures at once, a version's whole table.
 QUERY_DYNAMODB_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query")
 ACCESS_LOG_FORMAT = json.dumps(
@@ -66,12 +73,20 @@ class QueryApiArgs:
     throttle_rate_limit: float
     throttle_burst_limit: int
     log_retention_days: int
+    reserved_concurrency: int = DEFAULT_QUERY_RESERVED_CONCURRENCY
 
 
 class QueryApi(pulumi.ComponentResource):
     """The query function, its HTTP API ($default stage) and the permission that joins them."""
 
     def __init__(self, name: str, args: QueryApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        # Lambda reads 0 as "never run" and -1 as "no cap": neither is a cap, so both are refused here.
+        if args.reserved_concurrency < 1:
+            raise ValueError(
+                f"queryReservedConcurrency {args.reserved_concurrency} is not a cap: give the most "
+                f"concurrent executions the query function may use, at least 1 (default "
+                f"{DEFAULT_QUERY_RESERVED_CONCURRENCY})"
+            )
         super().__init__("matchodds:infra:QueryApi", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         prefix = f"/{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
@@ -99,6 +114,7 @@ class QueryApi(pulumi.ComponentResource):
             args.bucket_name,
             args.table_name,
             parent=self,
+            reserved_concurrency=args.reserved_concurrency,
         )
 
         cors = (

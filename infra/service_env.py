@@ -45,8 +45,13 @@ def lambda_function(
     bucket_name: pulumi.Input[str],
     table_name: pulumi.Input[str],
     parent: pulumi.Resource,
+    reserved_concurrency: int | None = None,
 ) -> aws.lambda_.Function:
-    """A service's function: the shared runtime, architecture, environment and logging, its own sizing."""
+    """A service's function: the shared runtime, architecture, environment and logging, its own sizing.
+
+    `reserved_concurrency` caps (and sets aside) the function's concurrent executions; None leaves
+    it on the account's unreserved pool.
+    """
     return aws.lambda_.Function(
         name,
         runtime=LAMBDA_RUNTIME,
@@ -58,5 +63,6 @@ def lambda_function(
         role=role.arn,
         environment={"variables": lambda_environment(bucket_name, table_name, package.name)},
         logging_config={"log_format": "Text", "log_group": log_group.name},
+        reserved_concurrent_executions=reserved_concurrency,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[role.policy]),
     )

@@ -9,22 +9,67 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from infra.policy_docs import deny_everyone, document
 from matchodds.contract import EXPIRES_ATTRIBUTE, PARTITION_KEY, POSTERIOR_PREFIX, SORT_KEY
 
 # An overwritten or deleted object (a re-uploaded results CSV, an expired posterior) stays
 # recoverable this long before S3 removes the old version.
 NONCURRENT_VERSION_DAYS = 30
 INCOMPLETE_UPLOAD_DAYS = 7
+# With versioning on, DeleteObject leaves a delete marker, after which a write with If-None-Match: *
+# succeeds again; DeleteObjectVersion removes a version for good. Denying both is what makes a
+# posterior's bytes final.
+POSTERIOR_DELETE_ACTIONS = ("s3:DeleteObject", "s3:DeleteObjectVersion")
+# S3's condition key for the If-None-Match header of PutObject (and CompleteMultipartUpload).
+IF_NONE_MATCH_KEY = "s3:if-none-match"
+
+
+def bucket_policy(bucket_arn: pulumi.Output[str]) -> pulumi.Output[str]:
+    """The bucket's policy: Deny statements only (so it grants nothing and is never public)."""
+    objects = bucket_arn.apply(lambda arn: f"{arn}/*")
+    posteriors = bucket_arn.apply(lambda arn: f"{arn}/{POSTERIOR_PREFIX}*")
+    return document(
+        deny_everyone(
+            "DenyInsecureTransport",
+            ["s3:*"],
+            [bucket_arn, objects],
+            {"Bool": {"aws:SecureTransport": "false"}},
+        ),
+        # A posterior is written once: only a PutObject carrying If-None-Match: * (which S3 refuses
+        # when the key exists) may create one, so a version's draws cannot change under the odds
+        # made from them. Two statements, one for a missing header (Null) and one for any other
+        # value (StringNotEquals), so the rule does not rest on how IAM reads an absent key under a
+        # negated operator. The header cannot go on CreateMultipartUpload or UploadPart, so no
+        # multipart upload reaches posteriors/ at all (the fit writes a posterior in one PutObject),
+        # and neither does a CopyObject.
+        deny_everyone(
+            "DenyPosteriorWriteWithoutIfNoneMatch",
+            ["s3:PutObject"],
+            [posteriors],
+            {"Null": {IF_NONE_MATCH_KEY: "true"}},
+        ),
+        deny_everyone(
+            "DenyPosteriorWriteUnlessIfNoneMatchStar",
+            ["s3:PutObject"],
+            [posteriors],
+            {"StringNotEquals": {IF_NONE_MATCH_KEY: "*"}},
+        ),
+        # Lifecycle expiration is not subject to bucket policies, so old posteriors still expire.
+        deny_everyone("DenyPosteriorDelete", POSTERIOR_DELETE_ACTIONS, [posteriors]),
+    )
 
 
 class Storage(pulumi.ComponentResource):
-    """A private, versioned, encrypted bucket and an on-demand table with TTL and point-in-time recovery."""
+    """A private, versioned, encrypted bucket with write-once posteriors, and an on-demand, deletion-protected table."""
 
     def __init__(self, name: str, posterior_retention_days: int, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("matchodds:infra:Storage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        # The two resources that hold data: Pulumi refuses to delete or replace them (a destroy or a
+        # change that forces replacement stops at preview) until someone unprotects them on purpose.
+        kept = pulumi.ResourceOptions(parent=self, protect=True)
 
-        self.bucket = aws.s3.Bucket(name, opts=child)
+        self.bucket = aws.s3.Bucket(name, opts=kept)
         aws.s3.BucketOwnershipControls(
             name, bucket=self.bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
         )
@@ -36,6 +81,13 @@ class Storage(pulumi.ComponentResource):
             ignore_public_acls=True,
             restrict_public_buckets=True,
             opts=child,
+        )
+        # After the public-access block: S3 rejects concurrent changes to one bucket's access settings.
+        self.policy = aws.s3.BucketPolicy(
+            name,
+            bucket=self.bucket.id,
+            policy=bucket_policy(self.bucket.arn),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
         )
         versioning = aws.s3.BucketVersioning(
             name, bucket=self.bucket.id, versioning_configuration={"status": "Enabled"}, opts=child
@@ -53,8 +105,9 @@ class Storage(pulumi.ComponentResource):
             bucket=self.bucket.id,
             rules=[
                 {
-                    # A new posterior is written every week and never overwritten; the odds live in
-                    # the table, so an old posterior is only kept for audit, this long.
+                    # A new posterior is written every week and never overwritten (the bucket policy
+                    # enforces it, and expiration is not subject to the policy); the odds live in the
+                    # table, so an old posterior is only kept for audit, this long.
                     "id": "expire-old-posteriors",
                     "status": "Enabled",
                     "filter": {"prefix": POSTERIOR_PREFIX},
@@ -80,7 +133,9 @@ class Storage(pulumi.ComponentResource):
             attributes=[{"name": PARTITION_KEY, "type": "S"}, {"name": SORT_KEY, "type": "S"}],
             ttl={"attribute_name": EXPIRES_ATTRIBUTE, "enabled": True},
             point_in_time_recovery={"enabled": True},
-            opts=child,
+            # AWS itself refuses DeleteTable, whoever asks, until this is turned off.
+            deletion_protection_enabled=True,
+            opts=kept,
         )
 
         self.bucket_name = self.bucket.bucket

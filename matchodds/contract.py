@@ -59,10 +59,15 @@ def fixtures_prefix(competition: str) -> str:
     return f"{FIXTURES_PREFIX}{competition}/"
 
 
+def posterior_prefix(competition: str) -> str:
+    """posteriors/<competition>/: where every posterior of one competition lies, and nothing else."""
+    return f"{POSTERIOR_PREFIX}{competition}/"
+
+
 def posterior_key(competition: str, version: str) -> str:
     if not COMPETITION_RE.match(competition) or not VERSION_RE.match(version):
         raise ContractError(f"bad competition {competition!r} or version {version!r}")
-    return f"{POSTERIOR_PREFIX}{competition}/{version}{POSTERIOR_SUFFIX}"
+    return f"{posterior_prefix(competition)}{version}{POSTERIOR_SUFFIX}"
 
 
 def export_key(competition: str, version: str, export_format: str) -> str:

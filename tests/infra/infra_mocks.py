@@ -12,7 +12,7 @@ import hashlib
 import json
 import runpy
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,9 @@ CONFIG = {
     "alarmEmail": ALARM_EMAIL,
     "corsAllowOrigins": json.dumps(["https://odds.example.com"]),
 }
+# A second stack with the keys that defaults would otherwise hide set to something else, so a test
+# can tell a value read from config from one written into the program.
+RECONFIGURED = {**CONFIG, "competition": "SP1", "queryReservedConcurrency": "7"}
 
 
 @dataclass(frozen=True)
@@ -124,13 +127,27 @@ class RecordingMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"the infra test mocks do not answer {args.token}")
 
 
+class RecordingMonitor(MockMonitor):
+    """The mock engine, noting which resources the program asked Pulumi to protect from deletion."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.protected: set[tuple[str, str]] = set()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802  (the engine's RPC name)
+        if request.protect:
+            self.protected.add((request.type, request.name))
+        return super().RegisterResource(request)
+
+
 @dataclass(frozen=True)
 class Deployed:
-    """The recorded stack: every resource, the URN of each (its parent chain), and the exports."""
+    """The recorded stack: every resource, the URN of each (its parent chain), the exports, and what is protected."""
 
     resources: list[Recorded]
     urns: list[str]
     exports: dict[str, Any]
+    protected: frozenset[tuple[str, str]] = frozenset()
 
     def of_type(self, typ: str) -> list[Recorded]:
         return [resource for resource in self.resources if resource.typ == typ]
@@ -153,13 +170,13 @@ class Deployed:
                     yield f"{resource.typ} {resource.name} {key}", json.loads(resource.inputs[key])
 
 
-def run_stack() -> Deployed:
+def run_stack(config: Mapping[str, str] = CONFIG) -> Deployed:
     """Run infra/__main__.py as `pulumi up` would (preview=False), against the mocks, and record it."""
     mocks = RecordingMocks()
-    monitor = MockMonitor(mocks)
+    monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
-    for key, value in CONFIG.items():
-        pulumi.runtime.set_config(f"{PROJECT}:{key}", value)
+    # Replaces the whole config, so one run's keys never leak into the next run in this process.
+    pulumi.runtime.set_all_config({f"{PROJECT}:{key}": value for key, value in config.items()})
     exports: dict[str, Any] = {}
 
     @pulumi.runtime.test
@@ -170,4 +187,9 @@ def run_stack() -> Deployed:
         return pulumi.Output.from_input(stack.outputs).apply(exports.update)
 
     run_program()
-    return Deployed(resources=mocks.resources, urns=list(monitor.resources), exports=exports)
+    return Deployed(
+        resources=mocks.resources,
+        urns=list(monitor.resources),
+        exports=exports,
+        protected=frozenset(monitor.protected),
+    )

@@ -10,9 +10,17 @@ import json
 from typing import Any
 
 import pytest
-from infra_mocks import FIT_REPOSITORY_ARN, Deployed, Recorded
+from infra_mocks import FIT_REPOSITORY_ARN, RECONFIGURED, Deployed, Recorded
 
-from matchodds.contract import DEFAULT_COMPETITION, EXPORTS_PREFIX, POSTERIOR_PREFIX, RESULTS_PREFIX, results_prefix
+from matchodds.contract import (
+    DEFAULT_COMPETITION,
+    EXPORTS_PREFIX,
+    POSTERIOR_PREFIX,
+    RESULTS_PREFIX,
+    fixtures_prefix,
+    posterior_prefix,
+    results_prefix,
+)
 
 pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -65,7 +73,8 @@ def _expected_grants(deployed: Deployed) -> dict[str, set[tuple[str, str]]]:
         "fit-task": {
             ("s3:ListBucket", bucket),
             ("s3:GetObject", f"{bucket}/{results_prefix(DEFAULT_COMPETITION)}*"),
-            ("s3:PutObject", f"{bucket}/{POSTERIOR_PREFIX}*"),
+            ("s3:GetObject", f"{bucket}/{fixtures_prefix(DEFAULT_COMPETITION)}*"),
+            ("s3:PutObject", f"{bucket}/{posterior_prefix(DEFAULT_COMPETITION)}*"),
         },
         "fit-scheduler": {
             ("ecs:RunTask", _arn(deployed, "aws:ecs/taskDefinition:TaskDefinition")),
@@ -160,9 +169,26 @@ def test_no_role_writes_where_its_own_input_lies(deployed: Deployed, role_name: 
             assert resource != f"{bucket}/*", (action, resource)
 
 
-def test_the_task_role_lists_only_the_results_prefix(deployed: Deployed) -> None:
+def test_the_task_role_lists_only_the_results_and_fixtures_prefixes(deployed: Deployed) -> None:
     (listing,) = [s for s in _role_statements(deployed, "fit-task") if s["Action"] == ["s3:ListBucket"]]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": [f"{results_prefix(DEFAULT_COMPETITION)}*"]}}
+    prefixes = [f"{results_prefix(DEFAULT_COMPETITION)}*", f"{fixtures_prefix(DEFAULT_COMPETITION)}*"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": prefixes}}
+
+
+def test_the_task_role_reads_and_writes_only_the_configured_competition(reconfigured: Deployed) -> None:
+    """Another competition in config moves every S3 grant of the fit with it, and none stays on the default."""
+    other = RECONFIGURED["competition"]
+    assert other != DEFAULT_COMPETITION
+    bucket = _arn(reconfigured, "aws:s3/bucket:Bucket")
+    assert _grants(_role_statements(reconfigured, "fit-task")) == {
+        ("s3:ListBucket", bucket),
+        ("s3:GetObject", f"{bucket}/{results_prefix(other)}*"),
+        ("s3:GetObject", f"{bucket}/{fixtures_prefix(other)}*"),
+        ("s3:PutObject", f"{bucket}/{posterior_prefix(other)}*"),
+    }
+    (listing,) = [s for s in _role_statements(reconfigured, "fit-task") if s["Action"] == ["s3:ListBucket"]]
+    prefixes = [f"{results_prefix(other)}*", f"{fixtures_prefix(other)}*"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": prefixes}}
 
 
 def test_the_scheduler_may_run_the_task_only_on_its_cluster_and_pass_roles_only_to_ecs(deployed: Deployed) -> None:
@@ -174,20 +200,27 @@ def test_the_scheduler_may_run_the_task_only_on_its_cluster_and_pass_roles_only_
     }
 
 
-def _actions(document: dict[str, Any]) -> list[str]:
+def _actions(document: dict[str, Any], effect: str) -> list[str]:
     found = []
     for statement in document["Statement"]:
-        actions = statement.get("Action", [])
-        found.extend(actions if isinstance(actions, list) else [actions])
+        if statement["Effect"] == effect:
+            actions = statement.get("Action", [])
+            found.extend(actions if isinstance(actions, list) else [actions])
     return found
 
 
-def test_no_policy_in_the_stack_uses_a_wildcard_action(deployed: Deployed) -> None:
+def test_no_policy_in_the_stack_grants_a_wildcard_action(deployed: Deployed) -> None:
+    """A wildcard may only widen a Deny (the bucket's plain-HTTP refusal), never an Allow."""
     documents = list(deployed.policies())
-    assert len(documents) >= 2 * len(ROLES) + 2  # inline + trust per role, the queue and topic policies
+    assert len(documents) >= 2 * len(ROLES) + 3  # inline + trust per role, the queue, topic and bucket policies
     for where, document in documents:
-        for action in _actions(document):
+        for action in _actions(document, "Allow"):
             assert "*" not in action, f"{where}: {action}"
+    wildcard_denials = {
+        (where, action) for where, document in documents for action in _actions(document, "Deny") if "*" in action
+    }
+    bucket_policy = deployed.one("aws:s3/bucketPolicy:BucketPolicy")
+    assert wildcard_denials == {(f"{bucket_policy.typ} {bucket_policy.name} policy", "s3:*")}
 
 
 def test_only_the_ecr_login_has_a_wildcard_resource(deployed: Deployed) -> None:

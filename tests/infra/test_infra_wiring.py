@@ -267,7 +267,10 @@ def test_bucket_is_private_versioned_encrypted_and_expires_old_posteriors(deploy
     assert block["bucket"] == bucket_name
     for setting in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
         assert block[setting] is True, setting
-    assert deployed.of_type("aws:s3/bucketPolicy:BucketPolicy") == []
+    # The bucket's one policy only denies (test_infra_data_protection.py), so it makes nothing public.
+    bucket_policy = deployed.one("aws:s3/bucketPolicy:BucketPolicy")
+    assert bucket_policy.inputs["bucket"] == bucket_name
+    assert {statement["Effect"] for statement in json.loads(bucket_policy.inputs["policy"])["Statement"]} == {"Deny"}
     assert deployed.of_type("aws:s3/bucketAcl:BucketAcl") == []
     ownership = deployed.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs
     assert ownership["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
