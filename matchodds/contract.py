@@ -33,9 +33,12 @@ EXPORTS_PREFIX = "exports/"
 EXPORT_FORMATS = ("csv", "json")
 LATEST_EXPORT = "latest"
 
-COMPETITION_RE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
-TEAM_CODE_RE = re.compile(r"^[A-Z]{3}$")
-VERSION_RE = re.compile(r"^\d{8}T\d{6}Z$")
+# Anchored with \Z, not $: `$` also matches before a final newline, so "E0\n" would pass as E0 and
+# reach a key. [0-9], not \d, which takes any Unicode digit. Callers upper-case only ASCII text:
+# str.upper() turns "ıps" into IPS and "ß" into SS.
+COMPETITION_RE = re.compile(r"^[A-Z][A-Z0-9]{0,7}\Z")
+TEAM_CODE_RE = re.compile(r"^[A-Z]{3}\Z")
+VERSION_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z\Z")
 VERSION_FORMAT = "%Y%m%dT%H%M%SZ"
 DEFAULT_COMPETITION = "E0"
 # The leagues that data/teams.csv covers, as the page offers them.
@@ -81,7 +84,7 @@ def export_key(competition: str, version: str, export_format: str) -> str:
 
 def parse_posterior_key(key: str) -> tuple[str, str] | None:
     """(competition, version) for a posterior key, None for any other key."""
-    match = re.match(rf"^{POSTERIOR_PREFIX}([^/]+)/([^/]+){re.escape(POSTERIOR_SUFFIX)}$", key)
+    match = re.fullmatch(rf"{POSTERIOR_PREFIX}([^/]+)/([^/]+){re.escape(POSTERIOR_SUFFIX)}", key)
     if not match:
         return None
     competition, version = match.groups()

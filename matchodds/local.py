@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from matchodds.contract import (
 
 logger = logging.getLogger(__name__)
 REGION = "us-east-1"
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway refuses a larger request payload itself
 SAMPLE_SEASON = Path(__file__).with_name("data") / "sample" / "E0-2024-25.csv"
 # The served model fits the newest season with three before it, time-decayed: the demo ships all four.
 SAMPLE_RESULTS = sorted(SAMPLE_SEASON.parent.glob("E0-*.csv"))
@@ -262,6 +264,15 @@ def http_api_event(method: str, target: str, headers: dict[str, str], body: byte
     }
 
 
+def local_error_code(status: int) -> str:
+    """The API's error code for a status the local server answers itself, before the handler."""
+    if status in (413, 414, 431):
+        return "too_large"
+    if status < 500:
+        return "bad_request"
+    return HTTPStatus(status).phrase.lower().replace(" ", "_")
+
+
 def serve_http_api(
     handler: Callable[[dict[str, Any], Any], dict[str, Any]], port: int, host: str = "127.0.0.1"
 ) -> ThreadingHTTPServer:
@@ -273,8 +284,46 @@ def serve_http_api(
         # delayed ACK (40 ms on Linux) before the body arrives.
         disable_nagle_algorithm = True
 
+        def __getattr__(self, name: str) -> Any:
+            # http.server answers a method without a do_<METHOD> (TRACE, CONNECT, a made-up one) with
+            # its own 501 HTML page. Every method goes to the handler instead, whose JSON 405 or 404
+            # is the API's answer.
+            if name.startswith("do_"):
+                return self._invoke
+            raise AttributeError(name)
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """http.server's own refusals (a malformed request line, headers too long) as the API's JSON errors."""
+            self.log_error("code %d, message %s", code, message)
+            self._reply(
+                code,
+                [("Content-Type", "application/json"), ("Connection", "close")],
+                json.dumps({"error": local_error_code(code), "message": message or HTTPStatus(code).phrase}).encode(),
+            )
+
+        def _content_length(self) -> int | None:
+            """The body's length in bytes; None once a header that gives no usable length is answered."""
+            if "Transfer-Encoding" in self.headers:
+                self.send_error(411, "send the body with a Content-Length; a chunked body is not read")
+                return None
+            given = (self.headers.get("Content-Length") or "0").strip()
+            # Checked before int(): a 5000-digit length would make int() raise, a negative one would
+            # make read() wait for the client to close.
+            if not (given.isascii() and given.isdigit()):
+                self.send_error(400, f"Content-Length {given[:20]!r} is not a number of bytes")
+                return None
+            digits = given.lstrip("0") or "0"
+            if len(digits) > len(str(MAX_PAYLOAD_BYTES)) or int(digits) > MAX_PAYLOAD_BYTES:
+                self.send_error(
+                    413, f"Content-Length {digits[:20]} is over the {MAX_PAYLOAD_BYTES} bytes API Gateway accepts"
+                )
+                return None
+            return int(digits)
+
         def _invoke(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
+            length = self._content_length()
+            if length is None:
+                return
             body = self.rfile.read(length) if length else b""
             event = http_api_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
             try:
@@ -288,20 +337,20 @@ def serve_http_api(
                 }
             payload = response.get("body") or ""
             data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode("utf-8")
-            self.send_response(int(response.get("statusCode", 200)))
-            for name, value in (response.get("headers") or {}).items():
-                self.send_header(name, str(value))
+            headers = [(name, str(value)) for name, value in (response.get("headers") or {}).items()]
             for name, values in (response.get("multiValueHeaders") or {}).items():
-                for value in values:
-                    self.send_header(name, str(value))
-            for cookie in response.get("cookies") or []:
-                self.send_header("Set-Cookie", cookie)
+                headers += [(name, str(value)) for value in values]
+            headers += [("Set-Cookie", cookie) for cookie in response.get("cookies") or []]
+            self._reply(int(response.get("statusCode", 200)), headers, data)
+
+        def _reply(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _invoke
 
         def log_message(self, format: str, *args: Any) -> None:
             logger.debug("%s " + format, self.client_address[0], *args)
@@ -309,5 +358,5 @@ def serve_http_api(
     server = ThreadingHTTPServer((host, port), Bridge)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="http-api", daemon=True).start()
-    logger.info("HTTP API on http://%s:%d", host, port)
+    logger.info("HTTP API on http://%s:%d", host, server.server_port)  # port 0 picks a free one
     return server

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,9 @@ EXAMPLE_FIXTURE = '{"home": "ARS", "away": "MCI"}'
 MAX_PATH_LENGTH = 128
 MAX_QUERY_LENGTH = 256
 MAX_BODY_BYTES = 16 * 1024
+# Far below Python's int() limit (sys.get_int_max_str_digits(), 4300 by default): a longer integer
+# in a body would make json.loads raise a plain ValueError.
+MAX_JSON_INTEGER_DIGITS = 100
 
 
 class BadRequest(ValueError):
@@ -58,18 +62,25 @@ class TooLarge(ValueError):
         self.status = status
 
 
+def oversized(path: str, query: str, body_bytes: int) -> TooLarge | None:
+    """The refusal of a request whose path, query string or body is longer than the API ever needs, if any."""
+    if len(path) > MAX_PATH_LENGTH:
+        return TooLarge(414, f"the path has {len(path)} characters; at most {MAX_PATH_LENGTH} are accepted")
+    if len(query) > MAX_QUERY_LENGTH:
+        return TooLarge(414, f"the query string has {len(query)} characters; at most {MAX_QUERY_LENGTH} are accepted")
+    if body_bytes > MAX_BODY_BYTES:
+        return TooLarge(413, f"the body has about {body_bytes} bytes; at most {MAX_BODY_BYTES} are accepted")
+    return None
+
+
 def request_bounds(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
     """Refuse an oversized request before any route (or the 404) sees it."""
     event = app.current_event
-    path, query = event.raw_path or "", event.raw_query_string or ""
-    if len(path) > MAX_PATH_LENGTH:
-        raise TooLarge(414, f"the path has {len(path)} characters; at most {MAX_PATH_LENGTH} are accepted")
-    if len(query) > MAX_QUERY_LENGTH:
-        raise TooLarge(414, f"the query string has {len(query)} characters; at most {MAX_QUERY_LENGTH} are accepted")
     body = event.body or ""
     size = len(body) * 3 // 4 if event.is_base64_encoded else len(body.encode("utf-8", "surrogatepass"))
-    if size > MAX_BODY_BYTES:
-        raise TooLarge(413, f"the body has about {size} bytes; at most {MAX_BODY_BYTES} are accepted")
+    refusal = oversized(event.raw_path or "", event.raw_query_string or "", size)
+    if refusal is not None:
+        raise refusal
     return next_middleware(app)
 
 
@@ -84,22 +95,33 @@ def _repository() -> OddsReader:
     return reader
 
 
+def ascii_code(text: str, pattern: re.Pattern[str]) -> str | None:
+    """`text` upper-cased when it is an ASCII code that `pattern` matches whole, else None."""
+    # ASCII first: str.upper() maps the dotless "ıps" to IPS and "ß" to SS, which no client typed.
+    if not text.isascii():
+        return None
+    code = text.upper()
+    return code if pattern.fullmatch(code) else None
+
+
 def _competition() -> str:
     given = app.current_event.get_query_string_value("competition")
-    competition = DEFAULT_COMPETITION if given is None else given.upper()
-    if not COMPETITION_RE.match(competition):
-        raise BadRequest(f"competition {competition[:20]!r} is not a competition code such as E0 or SP1")
+    if given is None:
+        return DEFAULT_COMPETITION
+    competition = ascii_code(given, COMPETITION_RE)
+    if competition is None:
+        raise BadRequest(f"competition {given[:20]!r} is not a competition code such as E0 or SP1")
     return competition
 
 
 def _team_code(text: str, where: str = "team") -> str:
-    code = text.upper()
-    if not TEAM_CODE_RE.match(code):
+    code = ascii_code(text, TEAM_CODE_RE)
+    if code is None:
         raise BadRequest(f"{where} {text[:20]!r} is not a three-letter team code such as ARS")
     return code
 
 
-def _pair(home: str, away: str, where: str | None = None) -> tuple[str, str]:
+def team_pair(home: str, away: str, where: str | None = None) -> tuple[str, str]:
     """Two valid, different codes; `where` names the fixture in a bulk body (e.g. fixtures[3])."""
     home_code = _team_code(home, f"{where}.home" if where else "team")
     away_code = _team_code(away, f"{where}.away" if where else "team")
@@ -121,7 +143,7 @@ def fixture_list(body: str | None) -> list[tuple[str, str]]:
     if not body:
         raise BadRequest(f"the body must be a JSON list of fixtures such as [{EXAMPLE_FIXTURE}]")
     try:
-        fixtures = json.loads(body)
+        fixtures = json.loads(body, parse_int=_json_integer)
     except json.JSONDecodeError as error:
         raise BadRequest(f"the body is not JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
     except RecursionError:
@@ -137,8 +159,21 @@ def fixture_list(body: str | None) -> list[tuple[str, str]]:
             raise BadRequest(f'{where} must be an object with exactly "home" and "away", e.g. {EXAMPLE_FIXTURE}')
         if not all(isinstance(fixture[side], str) for side in ("home", "away")):
             raise BadRequest(f"{where}: home and away must be team codes such as ARS, as strings")
-        pairs.append(_pair(fixture["home"], fixture["away"], where))
+        pairs.append(team_pair(fixture["home"], fixture["away"], where))
     return pairs
+
+
+def _json_integer(text: str) -> int:
+    """An integer of the body; a long one is a BadRequest, well before int() would raise a bare ValueError."""
+    # int() refuses more than sys.get_int_max_str_digits() digits with a ValueError that, out of
+    # json.loads and uncaught, was a 500. No field of a bulk body is a number, so a long one is wrong.
+    digits = len(text.lstrip("-"))
+    if digits > MAX_JSON_INTEGER_DIGITS:
+        raise BadRequest(
+            f"the body holds a number of {digits} digits; "
+            f"a fixture's home and away are team codes such as ARS, as strings"
+        )
+    return int(text)
 
 
 def _json_kind(value: Any) -> str:
@@ -176,11 +211,12 @@ def prefers_csv(accept: str) -> bool:
     return quality["csv"] > quality["json"]
 
 
-def _error(status: int, error: str, message: str, **extra: Any) -> Response:
+def _error(status: int, error: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> Response:
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
         body={"error": error, "message": message, **extra},
+        headers=headers,
     )
 
 
@@ -194,14 +230,26 @@ def _too_large(error: TooLarge) -> Response:
     return _error(error.status, "too_large", str(error))
 
 
+def allowed_methods(path: str) -> list[str]:
+    """The methods that some route of the app answers at `path`, sorted; empty for a path no route has."""
+    # powertools keeps its compiled routes in these two lists and offers no public lookup by path.
+    routes = [*app._static_routes, *app._dynamic_routes]
+    return sorted({route.method for route in routes if route.rule.match(path)})
+
+
 @app.not_found
 def _no_route(_: NotFoundError) -> Response:
     event = app.current_event
-    return _error(
-        404,
-        "not_found",
-        f"no route {event.http_method} {event.raw_path[:MAX_PATH_LENGTH]}; see /docs for the API's routes",
-    )
+    method, path = event.http_method[:20], event.raw_path[:MAX_PATH_LENGTH]
+    allowed = allowed_methods(event.path)
+    if allowed:
+        return _error(
+            405,
+            "method_not_allowed",
+            f"{method} is not allowed on {path}; it answers {', '.join(allowed)}",
+            headers={"Allow": ", ".join(allowed)},
+        )
+    return _error(404, "not_found", f"no route {method} {path}; see /docs for the API's routes")
 
 
 @app.exception_handler(UnknownTeam)
@@ -242,7 +290,7 @@ def fixture_document(odds: dict[str, Any], names: dict[str, str]) -> dict[str, A
 )
 def fixture_odds(home: str, away: str) -> dict[str, Any]:
     competition = _competition()
-    home_code, away_code = _pair(home, away)
+    home_code, away_code = team_pair(home, away)
     odds, pointer = _repository().fixture(competition, home_code, away_code)
     return {
         "competition": competition,

@@ -12,6 +12,7 @@ This module imports pydantic (through powertools' OpenAPI models); only the docs
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,16 +27,31 @@ from matchodds.contract import (
     table_document,
     table_row,
 )
-from services.query.app import MAX_BULK_FIXTURES, STATIC, fixture_document
+from services.query.app import (
+    MAX_BODY_BYTES,
+    MAX_BULK_FIXTURES,
+    MAX_PATH_LENGTH,
+    MAX_QUERY_LENGTH,
+    STATIC,
+    BadRequest,
+    fixture_document,
+    fixture_list,
+    oversized,
+    team_pair,
+)
 
 TITLE = "matchodds"
 API_VERSION = "1"
-DESCRIPTION = """Win/Draw/Lose odds and markets for football fixtures, from a Bayesian model of team strength.
+DESCRIPTION = f"""Win/Draw/Lose odds and markets for football fixtures, from a Bayesian model of team strength.
 
 Every number is exact for the model: the average over all posterior draws. Probabilities come with
 fair decimal prices (1 / probability; for Asian handicap lines with half results and pushes, the price
 at which the expected payout equals the stake). The Asian handicap `line` is the HOME team's
-handicap; the away side of the same line has the opposite handicap. Data: football-data.co.uk."""
+handicap; the away side of the same line has the opposite handicap. Data: football-data.co.uk.
+
+Errors are JSON `{{"error", "message"}}`. Before any route, a path over {MAX_PATH_LENGTH} characters or
+a query string over {MAX_QUERY_LENGTH} is refused with 414, a body over {MAX_BODY_BYTES} bytes with 413. A
+method that no route at a known path answers is a 405 with an Allow header; any other path is a 404."""
 SWAGGER_ASSETS = Path(aws_lambda_powertools.__file__).parent / "event_handler" / "openapi" / "swagger_ui"
 
 ERROR = {
@@ -44,7 +60,15 @@ ERROR = {
     "properties": {
         "error": {
             "type": "string",
-            "enum": ["bad_request", "too_large", "not_found", "unknown_team", "not_ready", "unavailable"],
+            "enum": [
+                "bad_request",
+                "too_large",
+                "not_found",
+                "method_not_allowed",
+                "unknown_team",
+                "not_ready",
+                "unavailable",
+            ],
         },
         "message": {"type": "string", "description": "What was wrong, naming the value"},
         "teams": {"type": "array", "items": {"type": "string"}, "description": "unknown_team: the unknown codes"},
@@ -76,6 +100,10 @@ MODEL = {
 }
 FIXTURE = {
     "type": "object",
+    "description": "A priced fixture; every market when the version stores them",
+    # Required members and no others: an error entry of a bulk reply (FIXTURE_ERROR) can never match.
+    "required": ["home", "away", "probabilities", "fair_odds", "expected_goals", "most_likely_score"],
+    "additionalProperties": False,
     "properties": {
         "home": TEAM,
         "away": TEAM,
@@ -145,8 +173,21 @@ FIXTURE = {
 FIXTURE_ERROR = {
     "type": "object",
     "description": "A fixture of a bulk request that could not be priced",
-    "properties": {"home": TEAM, "away": TEAM, **ERROR["properties"]},
+    # Requires `error`, which a priced fixture never has, and allows no market: the oneOf is exclusive.
+    "required": ["home", "away", "error", "message", "teams"],
+    "additionalProperties": False,
+    "properties": {
+        "home": TEAM,
+        "away": TEAM,
+        "error": {"type": "string", "enum": ["unknown_team"]},
+        "message": ERROR["properties"]["message"],
+        "teams": ERROR["properties"]["teams"],
+    },
 }
+SAME_TEAM = (
+    "home and away must be different teams: the same code twice (in any case) is a 400. JSON Schema cannot "
+    "compare two values, so this rule is stated here and checked by the API."
+)
 
 
 def _parameter(name: str, where: str, description: str, schema: dict[str, Any], example: str) -> dict[str, Any]:
@@ -169,7 +210,9 @@ COMPETITION = _parameter(
 )
 TEAM_CODE = {"type": "string", "pattern": "^[A-Za-z]{3}$"}
 HOME = _parameter("home", "path", "home team's three-letter code, case-insensitive", TEAM_CODE, "ARS")
-AWAY = _parameter("away", "path", "away team's three-letter code, case-insensitive", TEAM_CODE, "MCI")
+AWAY = _parameter(
+    "away", "path", "away team's three-letter code, case-insensitive; not the home team's", TEAM_CODE, "MCI"
+)
 FORMAT = _parameter(
     "format",
     "query",
@@ -183,26 +226,53 @@ def _json(schema: dict[str, Any], example: Any, description: str = "OK") -> dict
     return {"description": description, "content": {"application/json": {"schema": schema, "example": example}}}
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
+def _refusal(call: Callable[[], object]) -> str:
+    """The message of the BadRequest that `call` raises, so that an error example is the app's own reply."""
+    try:
+        call()
+    except BadRequest as error:
+        return str(error)
+    raise ValueError("the input of an error example was accepted")
+
+
+def _too_large(path: str = "/", query: str = "", body_bytes: int = 0) -> str:
+    refused = oversized(path, query, body_bytes)
+    if refused is None:
+        raise ValueError("the size of a too_large example was accepted")
+    return str(refused)
+
+
+def _errors(*statuses: int, bad_request: dict[str, str] | None = None) -> dict[str, Any]:
+    """Error replies by status; `bad_request` names this operation's 400 examples (summary -> message)."""
     described = {
-        400: (
-            "A malformed code, competition, format or body; the message names it",
-            "bad_request",
-            "team 'ARSENAL' is not a three-letter team code such as ARS",
-        ),
-        404: ("A team the current version does not know", "unknown_team", "unknown team XYZ in competition E0"),
-        503: (
-            "Nothing published for the competition yet, or the table is busy",
-            "not_ready",
-            "no odds have been published for competition D1 yet",
-        ),
+        400: ("A malformed code, competition, format or body, or the same team twice; the message says", "bad_request"),
+        404: ("A team the current version does not know", "unknown_team"),
+        413: (f"A body over {MAX_BODY_BYTES} bytes", "too_large"),
+        414: (f"A path over {MAX_PATH_LENGTH} characters or a query string over {MAX_QUERY_LENGTH}", "too_large"),
+        503: ("Nothing published for the competition yet, or the table is busy", "not_ready"),
     }
-    return {
-        str(status): _json(
-            ERROR, {"error": described[status][1], "message": described[status][2]}, described[status][0]
-        )
-        for status in statuses
+    messages = {
+        400: bad_request or {"a malformed code": _refusal(lambda: team_pair("ARSENAL", "MCI"))},
+        404: {"an unknown team": "unknown team XYZ in competition E0"},
+        413: {"a body too large": _too_large(body_bytes=MAX_BODY_BYTES + 1)},
+        414: {
+            "a path too long": _too_large(path="/odds/ARS/" + "M" * MAX_PATH_LENGTH),
+            "a query string too long": _too_large(query="competition=" + "E" * MAX_QUERY_LENGTH),
+        },
+        503: {"nothing published": "no odds have been published for competition D1 yet"},
     }
+    replies = {}
+    for status in statuses:
+        description, error = described[status]
+        examples = {
+            summary.lower().replace(" ", "_"): {"summary": summary, "value": {"error": error, "message": message}}
+            for summary, message in messages[status].items()
+        }
+        replies[str(status)] = {
+            "description": description,
+            "content": {"application/json": {"schema": ERROR, "examples": examples}},
+        }
+    return replies
 
 
 @cache
@@ -223,20 +293,33 @@ def operations() -> dict[str, dict[str, Any]]:
     }
     fixture_reply = {
         **FIXTURE,
+        "required": ["competition", *FIXTURE["required"], "model"],
         "properties": {"competition": {"type": "string"}, **FIXTURE["properties"], "model": MODEL},
     }
+    same_team_path = _refusal(lambda: team_pair("ARS", "ars"))
+    same_team_body = _refusal(lambda: fixture_list('[{"home": "ARS", "away": "ars"}]'))
     return {
         "getFixtureOdds": {
             "description": "1X2 with credible intervals, fair prices, expected goals, every market and the score grid.",
             "parameters": [HOME, AWAY, COMPETITION],
             "responses": {
                 "200": _json(fixture_reply, {"competition": competition, **documents[0], "model": model}),
-                **_errors(400, 404, 503),
+                **_errors(
+                    400,
+                    404,
+                    414,
+                    503,
+                    bad_request={
+                        "a malformed code": _refusal(lambda: team_pair("ARSENAL", "MCI")),
+                        "the same team twice": same_team_path,
+                    },
+                ),
             },
         },
         "postOdds": {
             "description": f"Up to {MAX_BULK_FIXTURES} fixtures in one batch read, answered in the order asked. "
-            "A fixture with a team the model does not know gets an error entry; the others are priced.",
+            "A fixture with a team the model does not know gets an error entry; the others are priced. "
+            "A fixture whose home and away are the same team makes the whole request a 400.",
             "parameters": [COMPETITION],
             "requestBody": {
                 "required": True,
@@ -248,6 +331,7 @@ def operations() -> dict[str, dict[str, Any]]:
                             "maxItems": MAX_BULK_FIXTURES,
                             "items": {
                                 "type": "object",
+                                "description": SAME_TEAM,
                                 "required": ["home", "away"],
                                 "additionalProperties": False,
                                 "properties": {"home": TEAM_CODE, "away": TEAM_CODE},
@@ -265,6 +349,7 @@ def operations() -> dict[str, dict[str, Any]]:
                 "200": _json(
                     {
                         "type": "object",
+                        "required": ["competition", "model", "fixtures"],
                         "properties": {
                             "competition": {"type": "string"},
                             "model": MODEL,
@@ -273,7 +358,17 @@ def operations() -> dict[str, dict[str, Any]]:
                     },
                     {"competition": competition, "model": model, "fixtures": [*documents, unknown]},
                 ),
-                **_errors(400, 503),
+                **_errors(
+                    400,
+                    413,
+                    414,
+                    503,
+                    bad_request={
+                        "a malformed code": _refusal(lambda: fixture_list('[{"home": "ARSENAL", "away": "MCI"}]')),
+                        "the same team twice": same_team_body,
+                        "not JSON": _refusal(lambda: fixture_list('[{"home": "ARS"')),
+                    },
+                ),
             },
         },
         "getOddsTable": {
@@ -302,7 +397,7 @@ def operations() -> dict[str, dict[str, Any]]:
                         "text/csv": {"schema": {"type": "string"}, "example": table_csv(rows)},
                     },
                 },
-                **_errors(400, 503),
+                **_errors(400, 414, 503),
             },
         },
         "getTeams": {
@@ -320,7 +415,7 @@ def operations() -> dict[str, dict[str, Any]]:
                     },
                     {"competition": competition, "teams": pointer["teams"][:3], "model": model},
                 ),
-                **_errors(400, 503),
+                **_errors(400, 414, 503),
             },
         },
     }

@@ -7,11 +7,13 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from matchodds.contract import COMPETITION_NAMES, Posterior
-from services.query.app import app
+from services.query.app import MAX_BODY_BYTES, MAX_PATH_LENGTH, MAX_QUERY_LENGTH, app
 from tests.integration.conftest import Reply
 
 pytestmark = pytest.mark.integration
@@ -90,3 +92,58 @@ def test_odds_requests_do_not_load_pydantic() -> None:
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
+
+
+def reply_schema(document: dict[str, Any], path: str, method: str, status: str = "200") -> dict[str, Any]:
+    return document["paths"][path][method]["responses"][status]["content"]["application/json"]
+
+
+def test_a_bulk_item_matches_exactly_one_branch_of_the_oneof(api: Callable[..., Reply], published: Posterior) -> None:
+    document = api("GET", "/openapi.json").json()
+    bulk = reply_schema(document, "/odds", "post")
+    priced_branch, error_branch = bulk["schema"]["properties"]["fixtures"]["items"]["oneOf"]
+    asked = [{"home": "ARS", "away": "MCI"}, {"home": "LIV", "away": "XYZ"}, {"home": "QQQ", "away": "che"}]
+    real = api("POST", "/odds", body=json.dumps(asked)).json()
+    items = [*bulk["example"]["fixtures"], *real["fixtures"]]
+    assert sorted("error" in item for item in items) == [False] * 3 + [True] * 3  # both kinds, from both sources
+    for item in items:
+        matched = [Draft202012Validator(branch).is_valid(item) for branch in (priced_branch, error_branch)]
+        assert matched == ["error" not in item, "error" in item], item
+    for reply in (bulk["example"], real):
+        Draft202012Validator(bulk["schema"]).validate(reply)
+    fixture = reply_schema(document, "/odds/{home}/{away}", "get")
+    for reply in (fixture["example"], api("GET", "/odds/ARS/MCI").json()):
+        Draft202012Validator(fixture["schema"]).validate(reply)  # every member named: none is left unchecked
+
+
+def example_messages(document: dict[str, Any], path: str, method: str, status: str) -> set[str]:
+    examples = reply_schema(document, path, method, status)["examples"].values()
+    return {example["value"]["message"] for example in examples}
+
+
+def test_size_limits_and_the_same_team_rule_are_documented_with_the_apis_own_replies(
+    api: Callable[..., Reply],
+) -> None:
+    document = api("GET", "/openapi.json").json()
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            assert "414" in operation["responses"], (method, path)
+    assert "413" in document["paths"]["/odds"]["post"]["responses"]
+
+    def message(method: str, path: str, query_string: str = "", body: str | None = None) -> str:
+        return str(api(method, path, query_string, body).json()["message"])
+
+    long_path = "/odds/ARS/" + "M" * MAX_PATH_LENGTH
+    assert message("GET", long_path) in example_messages(document, "/odds/{home}/{away}", "get", "414")
+    long_query = "competition=" + "E" * MAX_QUERY_LENGTH
+    assert message("GET", "/teams", long_query) in example_messages(document, "/teams", "get", "414")
+    big_body = "[]" + " " * (MAX_BODY_BYTES - 1)  # one byte over
+    assert message("POST", "/odds", body=big_body) in example_messages(document, "/odds", "post", "413")
+
+    same_team = message("POST", "/odds", body='[{"home": "ARS", "away": "ars"}]')
+    assert "cannot play itself" in same_team and same_team in example_messages(document, "/odds", "post", "400")
+    same_team = message("GET", "/odds/ARS/ars")
+    assert same_team in example_messages(document, "/odds/{home}/{away}", "get", "400")
+    fixture_schema = document["paths"]["/odds"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "different teams" in fixture_schema["items"]["description"]
+    assert "not the home team" in document["paths"]["/odds/{home}/{away}"]["get"]["parameters"][1]["description"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import json
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -59,8 +61,26 @@ def error_of(reply: Reply, status: int) -> dict[str, Any]:
         ("GET", "/odds/ARS/MCI", "competition=E0%23ODDS", None, 400, "competition"),
         ("GET", "/odds", "format=xml", None, 400, "format"),
         ("GET", "/nothing/here", "", None, 404, "no route GET /nothing/here"),
-        ("DELETE", "/odds/ARS/MCI", "", None, 404, "no route DELETE"),
+        ("DELETE", "/odds/ARS/MCI", "", None, 405, "DELETE is not allowed on /odds/ARS/MCI; it answers GET"),
+        ("PUT", "/odds", "", None, 405, "it answers GET, POST"),
+        ("TRACE", "/teams", "", None, 405, "it answers GET"),
+        ("BREW", "/nothing/here", "", None, 404, "no route BREW /nothing/here"),
         ("GET", "/odds/ARS", "", None, 404, "no route"),
+        # Integers past Python's int() digit limit: a bare ValueError out of json.loads, once a 500.
+        ("POST", "/odds", "", "[" + "1" * 5000 + "]", 400, "a number of 5000 digits"),
+        ("POST", "/odds", "", '[{"home": -' + "9" * 4301 + ', "away": "MCI"}]', 400, "a number of 4301 digits"),
+        ("POST", "/odds", "", '[{"home": ' + "9" * 101 + ', "away": "MCI"}]', 400, "as strings"),
+        # `$` matched before a trailing newline; str.upper() turned ı into I, ß into SS, ﬀ into FF.
+        ("GET", "/odds/ARS/MCI", "competition=E0%0A", None, 400, "competition 'E0\\n'"),
+        ("GET", "/teams", "competition=e0%0A", None, 400, "competition"),
+        ("GET", "/odds", "competition=%C3%9F", None, 400, "competition 'ß'"),
+        ("GET", "/teams", "competition=%EF%AC%800", None, 400, "competition"),
+        ("GET", "/odds/ıps/MCI", "", None, 400, "team 'ıps' is not a three-letter"),
+        ("GET", "/odds/ARS/aß", "", None, 400, "three-letter"),
+        ("POST", "/odds", "", '[{"home": "ars\\n", "away": "MCI"}]', 400, "fixtures[0].home 'ars\\n'"),
+        ("POST", "/odds", "", '[{"home": "ARS", "away": "MCI\\n"}]', 400, "fixtures[0].away"),
+        ("POST", "/odds", "", '[{"home": "\\u0131ps", "away": "MCI"}]', 400, "three-letter"),
+        ("POST", "/odds", "", '[{"home": "ARS", "away": "\\ufb00a"}]', 400, "three-letter"),
     ],
 )
 def test_hostile_requests_get_a_json_error_and_never_reach_the_table(
@@ -97,3 +117,99 @@ def test_a_body_that_is_not_utf8_is_a_400(api: Callable[..., Reply], table_calls
 def test_a_valid_request_still_reads_once_or_twice(api: Callable[..., Reply], table_calls: list[str]) -> None:
     assert api("GET", "/odds/ARS/MCI").status == 200
     assert table_calls == ["GetItem", "GetItem"]  # the pointer, then the fixture
+
+
+@pytest.fixture
+def local_server(api: Callable[..., Reply], table_calls: list[str]) -> Iterator[tuple[str, int]]:
+    """The demo's HTTP server (matchodds.local) in front of the query handler, on a free loopback port."""
+    from matchodds.local import serve_http_api
+    from services.query import handler
+
+    server = serve_http_api(handler.lambda_handler, 0)
+    try:
+        yield server.server_address[0], server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def over_http(address: tuple[str, int], method: str, path: str) -> tuple[int, dict[str, str], str]:
+    connection = http.client.HTTPConnection(*address, timeout=10)
+    try:
+        connection.request(method, path)
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read().decode()
+    finally:
+        connection.close()
+
+
+def raw_request(address: tuple[str, int], request: bytes) -> tuple[int, dict[str, str], str]:
+    """Bytes no HTTP client would send; the first reply read back (a dropped connection fails the test)."""
+    with socket.create_connection(address, timeout=5) as connection:
+        connection.sendall(request)
+        response = http.client.HTTPResponse(connection)
+        response.begin()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read().decode()
+
+
+def json_error(status: int, headers: dict[str, str], text: str, expected: int) -> dict[str, Any]:
+    assert status == expected, text
+    assert headers["content-type"].startswith("application/json"), text
+    body = json.loads(text)
+    assert isinstance(body["error"], str) and isinstance(body["message"], str) and body["message"]
+    return body
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "allow"),
+    [
+        ("TRACE", "/odds/ARS/MCI", 405, "GET"),
+        ("PATCH", "/odds", 405, "GET, POST"),
+        ("OPTIONS", "/teams", 405, "GET"),
+        ("CONNECT", "/odds/ARS/MCI", 405, "GET"),
+        ("BREW", "/", 405, "GET"),
+        ("DELETE", "/openapi.json", 405, "GET"),
+        ("TRACE", "/nothing/here", 404, None),
+        ("M-SEARCH", "/odds/ARS", 404, None),
+    ],
+)
+def test_the_local_server_answers_every_method_as_the_api_does(
+    local_server: tuple[str, int], table_calls: list[str], method: str, path: str, status: int, allow: str | None
+) -> None:
+    reply_status, headers, text = over_http(local_server, method, path)
+    body = json_error(reply_status, headers, text, status)
+    assert body["error"] == ("method_not_allowed" if allow else "not_found") and method in body["message"]
+    assert headers.get("allow") == allow
+    assert table_calls == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "needle"),
+    [
+        (b"Content-Length: " + b"9" * 5000, 413, "is over the"),
+        (b"Content-Length: 99999999999", 413, "is over the"),
+        (b"Content-Length: -1", 400, "Content-Length '-1' is not a number of bytes"),
+        (b"Content-Length: 1e3", 400, "not a number of bytes"),
+        (b"Content-Length: 1_0", 400, "not a number of bytes"),  # which int() reads as 10
+        (b"Transfer-Encoding: chunked", 411, "Content-Length"),
+    ],
+)
+def test_the_local_server_refuses_a_body_length_it_cannot_read_with_a_json_error(
+    local_server: tuple[str, int], table_calls: list[str], headers: bytes, status: int, needle: str
+) -> None:
+    request = b"POST /odds HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers + b"\r\n\r\n5\r\n[{}]\n\r\n0\r\n\r\n"
+    body = json_error(*raw_request(local_server, request), status)
+    assert needle in body["message"] and len(body["message"]) < 300
+    assert table_calls == []
+
+
+def test_the_local_servers_own_refusal_is_a_json_error(local_server: tuple[str, int], table_calls: list[str]) -> None:
+    reply = raw_request(local_server, b"GET /odds /ARS HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert "Bad request syntax" in json_error(*reply, 400)["message"]  # http.server's words, as JSON
+    assert table_calls == []
+
+
+def test_the_local_server_still_serves_the_api(local_server: tuple[str, int], table_calls: list[str]) -> None:
+    status, headers, text = over_http(local_server, "GET", "/odds/ars/mci")
+    assert status == 200 and json.loads(text)["home"]["code"] == "ARS"
+    assert table_calls == ["GetItem", "GetItem"]
