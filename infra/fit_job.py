@@ -36,8 +36,8 @@ SUBNET_CIDRS = ("10.87.0.0/25", "10.87.0.128/25")
 HTTPS = 443
 
 _ECR_IMAGE = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/"
-    r"(?P<repository>[a-z0-9._/-]+)(?::[\w.-]+|@sha256:[0-9a-f]{64})$"
+    r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/"
+    r"(?P<repository>[a-z0-9._/-]+)(?::[A-Za-z0-9_.-]+|@sha256:[0-9a-f]{64})\Z"
 )
 
 

@@ -352,3 +352,6 @@ def test_fit_image_must_be_an_ecr_image() -> None:
     assert ecr_repository_arn(digest).endswith(":repository/matchodds-fit")
     with pytest.raises(ValueError, match="not an ECR image"):
         ecr_repository_arn("python:3.12-slim")
+    for smuggled in (f"{FIT_IMAGE}\n", FIT_IMAGE.replace("1", "\u0661", 1)):  # a line break; an Arabic-Indic 1
+        with pytest.raises(ValueError, match="not an ECR image"):
+            ecr_repository_arn(smuggled)
