@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from matchodds.contract import POSTERIOR_FORMAT, Posterior, new_version
+from matchodds.contract import POSTERIOR_FORMAT, VERSION_FORMAT, VERSION_RE, Posterior, new_version
 
 DATA = Path(__file__).parent / "data"
 EVENTS = Path(__file__).parent / "events"
@@ -74,7 +74,10 @@ def make_posterior() -> Callable[..., Posterior]:
             "attack": (attack_mean + spread * rng.standard_normal((*shape, teams))).astype(np.float32),
             "defence": (defence_mean + spread * rng.standard_normal((*shape, teams))).astype(np.float32),
         }
+        # A version is its creation time: the contract refuses one that is not its own created_at.
         created = datetime(2025, 5, 26, 6, 0, tzinfo=UTC)
+        if version is not None and VERSION_RE.match(version):
+            created = datetime.strptime(version, VERSION_FORMAT).replace(tzinfo=UTC)
         meta = {
             "format": POSTERIOR_FORMAT,
             "competition": competition,

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from matchodds.contract import Settings
-from services.precompute.pipeline import publish_posterior
+from services.precompute.pipeline import PosteriorObject, publish_posterior
 from services.precompute.store import OddsWriter
 
 logger = Logger(service="precompute")
@@ -30,19 +30,31 @@ def _dependencies() -> tuple[Any, OddsWriter]:
     return boto3.client("s3"), OddsWriter(settings.table, boto3.client("dynamodb"))
 
 
-def s3_objects(notification: dict[str, Any]) -> list[tuple[str, str]]:
-    """(bucket, key) of each object in an S3 notification; none for s3:TestEvent."""
-    return [
-        (record["s3"]["bucket"]["name"], unquote_plus(record["s3"]["object"]["key"]))
-        for record in notification.get("Records", [])
-        if record.get("eventName", "").startswith("ObjectCreated")
-    ]
+def s3_objects(notification: dict[str, Any]) -> list[PosteriorObject]:
+    """Each object an S3 notification announces, with its ETag and VersionId when given; none for s3:TestEvent."""
+    objects = []
+    for record in notification.get("Records", []):
+        if not record.get("eventName", "").startswith("ObjectCreated"):
+            continue
+        announced = record["s3"]["object"]
+        etag = announced.get("eTag")
+        objects.append(
+            PosteriorObject(
+                bucket=record["s3"]["bucket"]["name"],
+                key=unquote_plus(announced["key"]),  # S3 URL-encodes keys in events
+                etag=etag.strip('"') if etag else None,
+                version_id=announced.get("versionId") or None,
+            )
+        )
+    return objects
 
 
 def record_handler(record: SQSRecord) -> None:
     s3, writer = _dependencies()
-    for bucket, key in s3_objects(record.json_body):
-        publish_posterior(bucket, key, s3, writer)
+    for announced in s3_objects(record.json_body):
+        publish_posterior(
+            announced.bucket, announced.key, s3, writer, etag=announced.etag, version_id=announced.version_id
+        )
 
 
 @logger.inject_lambda_context

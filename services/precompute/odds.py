@@ -19,15 +19,24 @@ from matchodds.contract import (
     ASIAN_HANDICAP_QUARTERS,
     CORRECT_SCORE_MAX_GOALS,
     CREDIBLE_MASS,
+    DIXON_COLES_SCORES,
     HANDICAP_OUTCOMES,
     LIKELIEST_SCORES,
     OVER_UNDER_LINES,
+    ContractError,
     Posterior,
+    low_score_taus,
 )
 
 TAIL_MASS = 1e-6
 MAX_GRID_GOALS = 60
-LOW_SCORES = ((0, 0), (0, 1), (1, 0), (1, 1))  # (home, away) goals that Dixon-Coles' tau corrects
+# Float rounding allowed around [0, 1] and around the grid's sum: the grids are sums of thousands of
+# products, exact to about 1e-15; a wrong grid is off by far more (rho 0.95 gave a P(0-0) of -0.053).
+GRID_TOLERANCE = 1e-9
+
+
+class ImplausibleOdds(ContractError):
+    """A posterior's score grids are not probabilities; nothing of its version may be written."""
 
 
 @dataclass(frozen=True)
@@ -39,15 +48,22 @@ class PredictionDraws:
     attack: np.ndarray
     defence: np.ndarray
     rho: np.ndarray | None = None
+    team_codes: tuple[str, ...] | None = None  # only to name the teams in an error
 
     @classmethod
     def from_posterior(cls, posterior: Posterior) -> PredictionDraws:
         as64 = {name: posterior.flat(name).astype(np.float64) for name in posterior.draws}
-        return cls(as64["intercept"], as64["home"], as64["attack"], as64["defence"], as64.get("rho"))
+        return cls(
+            as64["intercept"], as64["home"], as64["attack"], as64["defence"], as64.get("rho"), posterior.team_codes
+        )
 
     @property
     def n_teams(self) -> int:
         return self.attack.shape[1]
+
+    def team(self, index: int) -> str:
+        """A team's code when known, else its index."""
+        return self.team_codes[index] if self.team_codes is not None else f"team {index}"
 
     def rates(self, home_team: int | np.ndarray, away_team: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Goal rates (home, away) per draw, shaped index_shape + (draws,)."""
@@ -135,14 +151,6 @@ def poisson_pmf(rates: np.ndarray, max_goals: int) -> np.ndarray:
     return pmf
 
 
-def low_score_taus(
-    home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Dixon & Coles' (1997) multipliers of the scores in LOW_SCORES (0-0, 0-1, 1-0, 1-1), per draw."""
-    ones = np.ones_like(home_rate)
-    return 1 - home_rate * away_rate * rho, 1 + home_rate * rho, 1 + away_rate * rho, ones - rho
-
-
 @dataclass(frozen=True)
 class _PairPmfs:
     """The per-draw goal pmfs of a batch of pairs, and the Dixon-Coles change to their low scores."""
@@ -190,7 +198,7 @@ def _pair_pmfs(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray | N
         # same arithmetic as broadcasting a (pairs, draws, 2, 2) stack of taus against both pmfs, which cost
         # about a tenth of the 1X2 time of 380 pairs.
         change = np.empty((home_rate.shape[0], 2, 2, home_rate.shape[1]))
-        for cell, tau in zip(LOW_SCORES, low_score_taus(home_rate, away_rate, rho), strict=True):
+        for cell, tau in zip(DIXON_COLES_SCORES, low_score_taus(home_rate, away_rate, rho), strict=True):
             home_goals, away_goals = cell
             out = change[:, home_goals, away_goals]
             np.subtract(tau, 1, out=out)
@@ -202,6 +210,38 @@ def _pair_pmfs(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray | N
 def score_grids(draws: PredictionDraws, home_team: np.ndarray, away_team: np.ndarray, max_goals: int) -> np.ndarray:
     """Posterior-predictive score grids for pairs of teams: (pairs, max_goals + 1, max_goals + 1)."""
     return _pair_pmfs(*draws.rates(home_team, away_team), draws.rho, max_goals).grids()
+
+
+def check_rates(
+    draws: PredictionDraws, home: int, aways: np.ndarray, home_rate: np.ndarray, away_rate: np.ndarray
+) -> None:
+    """Refuse, naming the pairing, goal rates (pairs, draws) that are not positive finite numbers."""
+    for side, rates in (("home", home_rate), ("away", away_rate)):
+        bad = ~np.all(np.isfinite(rates) & (rates > 0), axis=-1)
+        if np.any(bad):
+            away = int(aways[np.argmax(bad)])
+            raise ImplausibleOdds(
+                f"goal rates of the {side} side of {draws.team(home)} v {draws.team(away)} are not all positive"
+            )
+
+
+def check_score_grids(draws: PredictionDraws, home: int, aways: np.ndarray, grids: np.ndarray) -> None:
+    """Refuse, naming the pairing, score grids (pairs, K, K) that are not probabilities.
+
+    Every cell must lie in [0, 1] and each grid must sum to 1 less at most TAIL_MASS, what grid_size leaves
+    out (Dixon-Coles' correction moves mass between the low scores and adds none).
+    """
+    low, high = grids.min(axis=(-2, -1)), grids.max(axis=(-2, -1))
+    mass = grids.sum(axis=(-2, -1))
+    wrong = (low < -GRID_TOLERANCE) | (high > 1 + GRID_TOLERANCE)
+    wrong |= (mass < 1 - TAIL_MASS - GRID_TOLERANCE) | (mass > 1 + GRID_TOLERANCE)
+    if np.any(wrong):
+        position = int(np.argmax(wrong))
+        raise ImplausibleOdds(
+            f"score grid of {draws.team(home)} v {draws.team(int(aways[position]))} is not a probability "
+            f"distribution: cells {low[position]:.3g} to {high[position]:.3g}, sum {mass[position]:.9f} "
+            f"(must be within {TAIL_MASS:g} below 1)"
+        )
 
 
 def outcome_probabilities(grids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -260,6 +300,7 @@ def credible_intervals(outcome_draws: np.ndarray, mass: float = CREDIBLE_MASS) -
 def all_fixtures(draws: PredictionDraws, *, markets: bool = False) -> Iterator[FixtureOdds]:
     """Odds for every ordered pairing of distinct teams, one home team at a time to bound memory.
 
+    Every pairing's score grid is checked (check_score_grids) before any of its numbers is yielded.
     With markets=False only the 1X2 numbers, expected goals and likeliest score are made (the fast
     path); with markets=True each fixture also carries its FixtureMarkets.
     """
@@ -267,12 +308,15 @@ def all_fixtures(draws: PredictionDraws, *, markets: bool = False) -> Iterator[F
     chunks = []
     for home in teams:
         aways = teams[teams != home]
-        chunks.append((home, aways, *draws.rates(np.full_like(aways, home), aways)))
+        home_rate, away_rate = draws.rates(np.full_like(aways, home), aways)
+        check_rates(draws, int(home), aways, home_rate, away_rate)
+        chunks.append((home, aways, home_rate, away_rate))
     # One grid for every pairing, so that each fixture's grid is cut alike.
     max_goals = max(grid_size(np.concatenate([home_rate, away_rate])) for *_, home_rate, away_rate in chunks)
     for home, aways, home_rate, away_rate in chunks:
         pmfs = _pair_pmfs(home_rate, away_rate, draws.rho, max_goals)
         grids = pmfs.grids()
+        check_score_grids(draws, int(home), aways, grids)
         p_home, p_draw, p_away = outcome_probabilities(grids)
         xg_home, xg_away = home_rate.mean(axis=-1), away_rate.mean(axis=-1)
         normalised = grids / grids.sum(axis=(-2, -1), keepdims=True)

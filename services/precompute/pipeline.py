@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+from botocore.exceptions import ClientError
 
 from matchodds.contract import (
     ASIAN_HANDICAP_QUARTERS,
     MARKETS_FIELD,
+    MAX_POSTERIOR_BYTES,
     OUTCOMES,
     OVER_UNDER_LINES,
+    ContractError,
     Posterior,
     decode_posterior,
     goals_label,
@@ -25,6 +29,29 @@ from services.precompute.odds import FixtureMarkets, FixtureOdds, PredictionDraw
 from services.precompute.store import OddsWriter, Promotion
 
 logger = logging.getLogger(__name__)
+SOURCE_FIELD = "source"  # the pointer's record of the S3 object a version was computed from
+
+
+class PosteriorChanged(RuntimeError):
+    """The object under a version's key is not the one its event announced, or not the one it was published from."""
+
+
+@dataclass(frozen=True)
+class PosteriorObject:
+    """One object in S3: where it is and, when known, which bytes (ETag unquoted; VersionId on a versioned bucket)."""
+
+    bucket: str
+    key: str
+    etag: str | None = None
+    version_id: str | None = None
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def source(self) -> dict[str, str]:
+        """What the pointer records of it."""
+        fields = {"bucket": self.bucket, "key": self.key, "etag": self.etag, "version_id": self.version_id}
+        return {name: value for name, value in fields.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -86,11 +113,12 @@ def odds_items(posterior: Posterior) -> list[dict[str, Any]]:
     ]
 
 
-def pointer_fields(posterior: Posterior, pairs: int) -> dict[str, Any]:
-    """What readers learn from the pointer: the version's provenance and its teams."""
+def pointer_fields(posterior: Posterior, pairs: int, read: PosteriorObject) -> dict[str, Any]:
+    """What readers learn from the pointer: the version's provenance (the object it was read from) and its teams."""
     window = posterior.meta["data_window"]
     return {
         "competition": posterior.competition,
+        SOURCE_FIELD: read.source(),
         "fitted_at": posterior.meta["created_at"],
         "data_from": window["first_match"],
         "data_through": window["last_match"],
@@ -103,10 +131,82 @@ def pointer_fields(posterior: Posterior, pairs: int) -> dict[str, Any]:
     }
 
 
+def read_posterior(s3: Any, announced: PosteriorObject) -> tuple[bytes, PosteriorObject]:
+    """The bytes of the announced object and which object they are (its ETag and VersionId as S3 reports them).
+
+    The read is conditional on the event's ETag, and the VersionId read must be the event's, so what is
+    computed is the object the event describes; an object overwritten since is refused (PosteriorChanged),
+    as is one too large to be a posterior, before its body is read. (The read names no VersionId: that
+    would need s3:GetObjectVersion, and comparing the one S3 reports proves the same.)
+    """
+    request: dict[str, str] = {"Bucket": announced.bucket, "Key": announced.key}
+    if announced.etag:
+        request["IfMatch"] = f'"{announced.etag}"'
+    try:
+        response = s3.get_object(**request)
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in {"PreconditionFailed", "412"}:
+            raise
+        raise PosteriorChanged(
+            f"{announced} is no longer the object its event announced (ETag {announced.etag}): it was overwritten"
+        ) from error
+    body = response["Body"]
+    read = PosteriorObject(
+        announced.bucket, announced.key, response["ETag"].strip('"'), response.get("VersionId") or None
+    )
+    if announced.version_id and read.version_id != announced.version_id:
+        body.close()
+        raise PosteriorChanged(
+            f"{announced} is now object version {read.version_id}, not {announced.version_id} that its event "
+            f"announced: it was overwritten"
+        )
+    if response["ContentLength"] > MAX_POSTERIOR_BYTES:
+        body.close()
+        raise ContractError(
+            f"{announced} is {response['ContentLength']:,} bytes, more than a posterior's {MAX_POSTERIOR_BYTES:,}"
+        )
+    return body.read(), read
+
+
+def refuse_if_changed(pointer: dict[str, Any] | None, version: str, read: PosteriorObject) -> None:
+    """Raise PosteriorChanged when `version` is current but was published from other bytes than `read`.
+
+    A version's key is written once; an object under it whose ETag (or VersionId) differs from the
+    one recorded when the version was promoted would change the served odds under the same version.
+    """
+    if pointer is None or pointer["version"] != version:
+        return
+    recorded = pointer.get(SOURCE_FIELD)
+    if recorded is None:
+        raise PosteriorChanged(
+            f"{read} is version {version}, current, but its pointer records no ETag (promoted before ETags "
+            f"were recorded), so this object cannot be shown to be the one published; refusing it"
+        )
+    same_version_id = not (recorded.get("version_id") and read.version_id) or recorded["version_id"] == read.version_id
+    if recorded.get("etag") != read.etag or not same_version_id:
+        raise PosteriorChanged(
+            f"{read} (ETag {read.etag}, VersionId {read.version_id}) is not the object version {version} was "
+            f"published from (ETag {recorded.get('etag')}, VersionId {recorded.get('version_id')}): "
+            f"the key was overwritten; the published odds stay"
+        )
+
+
 def publish_posterior(
-    bucket: str, key: str, s3: Any, writer: OddsWriter, exporter: ExportWriter | None = None
+    bucket: str,
+    key: str,
+    s3: Any,
+    writer: OddsWriter,
+    exporter: ExportWriter | None = None,
+    *,
+    etag: str | None = None,
+    version_id: str | None = None,
 ) -> Published | None:
     """Publish the odds of one posterior object; None for a key that is not a posterior.
+
+    `etag` and `version_id` are the event's: the object is read only if it is still that one. A
+    version is refused (raised, so that SQS retries it and dead-letters it) when it is later than
+    the writer's clock allows, or when it is the current version but its object is not the one it
+    was published from; neither touches items, pointer or exports.
 
     Exports go to `exporter` (by default the posterior's bucket) once the pointer names this version:
     after a promotion, or on a retry that finds it current already (the previous try may have
@@ -117,15 +217,18 @@ def publish_posterior(
     if parsed is None:
         logger.info("ignoring s3://%s/%s: not a posterior", bucket, key)
         return None
-    blob = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    posterior = decode_posterior(blob)
+    blob, read = read_posterior(s3, PosteriorObject(bucket, key, etag.strip('"') if etag else None, version_id))
+    posterior = decode_posterior(blob, now=datetime.fromtimestamp(writer.clock(), UTC))
     competition, version = posterior.competition, posterior.version
     if (competition, version) != parsed:
-        raise ValueError(f"s3://{bucket}/{key} holds {competition} {version}, not {parsed}")
+        raise ContractError(f"{read} holds {competition} {version}, not {parsed}")
+    refuse_if_changed(writer.current_pointer(competition), version, read)
     items = odds_items(posterior)
     writer.write_items(items)
-    pointer = pointer_fields(posterior, len(items))
+    pointer = pointer_fields(posterior, len(items), read)
     promotion = writer.promote(competition, version, pointer)
+    if promotion.outcome == "already-current":  # another run may have promoted other bytes since the check
+        refuse_if_changed(writer.current_pointer(competition), version, read)
     logger.info("%s %s: %d pairs written, %s", competition, version, len(items), promotion.outcome)
     exports: list[str] = []
     if promotion.current_version == version:

@@ -117,11 +117,17 @@ class OddsWriter:
             self.retire(competition, previous)
         return Promotion("promoted", version, previous)
 
-    def current_version(self, competition: str) -> str | None:
+    def current_pointer(self, competition: str) -> dict[str, Any] | None:
+        """The competition's pointer item as plain values; None before any version was promoted."""
         response = self.client.get_item(
             TableName=self.table, Key=_to_dynamo(pointer_key(competition)), ConsistentRead=True
         )
-        return response.get("Item", {}).get("version", {}).get("S")
+        return _from_dynamo(response["Item"]) if "Item" in response else None
+
+    def current_version(self, competition: str) -> str | None:
+        """The version the competition's pointer names; None before any was promoted."""
+        pointer = self.current_pointer(competition)
+        return None if pointer is None else str(pointer["version"])
 
     def version_items(self, competition: str, version: str) -> Iterable[dict[str, Any]]:
         paginator = self.client.get_paginator("query")

@@ -94,6 +94,14 @@ def _absurd_rates(arrays: Arrays) -> None:
     arrays["draws/intercept"] = arrays["draws/intercept"] + 5.0
 
 
+def _negative_low_scores(arrays: Arrays) -> None:
+    arrays["draws/rho"] = np.full_like(arrays["draws/intercept"], 0.95)  # served P(0-0) = -0.053
+
+
+def _an_unknown_member(arrays: Arrays) -> None:
+    arrays["draws/bomb"] = np.zeros(1000)
+
+
 # (version, defect, what the refusal says)
 DEFECTS = [
     ("20250601T060000Z", _flattened_chains, "intercept draws have shape (100,), not (chains, draws)"),
@@ -105,7 +113,9 @@ DEFECTS = [
     ("20250607T060000Z", _an_extra_team, "draws of attack have shape (2, 50, 4), expected (2, 50, 5)"),
     ("20250608T060000Z", _names_shorter_than_codes, "team names do not match team codes"),
     ("20250609T060000Z", _integer_draws, "draws of home are not all finite numbers"),
-    ("20250610T060000Z", _absurd_rates, "goals a match"),
+    ("20250610T060000Z", _absurd_rates, "draws of intercept reach 5.41, outside the plausible [-1.6, 1.8]"),
+    ("20250611T060000Z", _negative_low_scores, "draws of rho reach 0.95, outside the plausible [-0.5, 0.5]"),
+    ("20250612T060000Z", _an_unknown_member, "posterior holds unknown members 'draws/bomb.npy'"),
 ]
 
 

@@ -148,6 +148,7 @@ def test_a_throttling_error_that_is_not_retryable_is_raised_at_once(
     key = put(aws, make_posterior(version=V1))
     client = boto3.client("dynamodb")
     with Stubber(client) as stub:
+        stub.add_response("get_item", {})  # no version is current yet
         stub.add_client_error("batch_write_item", "ValidationException", "Item size has exceeded the maximum")
         with pytest.raises(ClientError, match="ValidationException"):
             publish_with(aws, key, client)

@@ -17,8 +17,10 @@ from matchodds.contract import (
 )
 from services.precompute.odds import (
     TAIL_MASS,
+    ImplausibleOdds,
     PredictionDraws,
     all_fixtures,
+    check_score_grids,
     grid_markets,
     grid_size,
     handicap_weights,
@@ -267,3 +269,43 @@ def test_the_fast_path_gives_the_same_1x2(make_posterior: Callable[..., Posterio
         assert rich.markets is not None
         assert np.all(rich.markets.intervals[:, 0] <= rich.markets.intervals[:, 1])
         assert rich.markets.intervals[0, 0] < rich.p_home < rich.markets.intervals[0, 1]
+
+
+# --- Grids that are not probabilities are refused, naming the pairing -------------------------------
+
+
+def test_a_grid_that_does_not_sum_to_one_is_refused() -> None:
+    draws = single_draw([0.0, 0.0, 0.0], [0.0, 0.0, 0.0], home=0.25, intercept=0.3)
+    draws = PredictionDraws(draws.intercept, draws.home, draws.attack, draws.defence, team_codes=("ARS", "CHE", "LIV"))
+    grids = score_grids(draws, np.array([0, 0]), np.array([1, 2]), 25)
+    check_score_grids(draws, 0, np.array([1, 2]), grids)  # a real grid passes
+    short = grids.copy()
+    short[1] *= 1 - 2 * TAIL_MASS  # more left out than the grid leaves out
+    with pytest.raises(
+        ImplausibleOdds, match=r"score grid of ARS v LIV is not a probability distribution.*sum 0\.99999"
+    ):
+        check_score_grids(draws, 0, np.array([1, 2]), short)
+    negative = grids.copy()
+    negative[0, 0, 0], negative[0, 1, 1] = -0.05, negative[0, 1, 1] + 0.05  # still sums to 1
+    with pytest.raises(ImplausibleOdds, match="score grid of ARS v CHE is not a probability distribution: cells -0.05"):
+        check_score_grids(draws, 0, np.array([1, 2]), negative)
+
+
+def test_a_rho_that_makes_a_score_negative_is_refused_before_any_odds() -> None:
+    """rho 0.95 gave P(0-0) = -0.053; precompute refuses it even when handed the draws unvalidated."""
+    draws = single_draw([0.0, 0.0], [0.0, 0.0], home=0.25, intercept=0.3, rho=0.95)
+    with pytest.raises(ImplausibleOdds, match="score grid of team 0 v team 1 is not a probability distribution"):
+        list(all_fixtures(draws, markets=True))
+
+
+def test_zero_goal_rates_are_refused_naming_the_teams() -> None:
+    draws = single_draw([-800.0, 0.0], [0.0, 0.0], home=0.25, intercept=0.3)  # exp underflows to 0
+    draws = PredictionDraws(draws.intercept, draws.home, draws.attack, draws.defence, team_codes=("ARS", "CHE"))
+    with pytest.raises(ImplausibleOdds, match="goal rates of the home side of ARS v CHE are not all positive"):
+        list(all_fixtures(draws))
+
+
+def test_grids_of_a_real_sized_dixon_coles_posterior_pass(make_posterior: Callable[..., Posterior]) -> None:
+    posterior = make_posterior(spread=0.2)
+    posterior.draws["rho"] = np.full_like(posterior.draws["intercept"], -0.1)
+    assert len(list(all_fixtures(PredictionDraws.from_posterior(posterior), markets=True))) == 12
