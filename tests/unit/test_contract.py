@@ -166,7 +166,7 @@ def _set(name: str, value: float, team: int | None = None) -> Callable[[Posterio
         # a zero goal rate (exp underflows) was refused only by an error deep in precompute
         (_set("attack", -800.0, team=0), "draws of attack for ARS reach -800, outside the plausible [-2.5, 2.5]"),
         (_set("defence", 3.0, team=2), "draws of defence for LIV reach 3, outside the plausible"),
-        (_set("home", -1.5), "draws of home reach -1.5"),
+        (_set("home", -1.8), "draws of home reach -1.8"),
     ],
 )
 def test_implausible_parameters_are_refused_by_name(
