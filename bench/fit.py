@@ -193,8 +193,9 @@ def summary_line(entry: dict[str, Any]) -> str:
 def child(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     import services.fit  # noqa: F401  (four CPU devices for four parallel chains, before JAX starts)
-    from matchodds.contract import ContractError, encode_posterior
-    from matchodds.results import read_results
+    from matchodds.core.keys import ContractError
+    from matchodds.core.posterior import encode_posterior
+    from matchodds.core.results import read_results
     from services.fit.inference import Diagnostics, QualityGate, fit_posterior, sampler_for
     from services.fit.model import DEFAULT_MODEL, MODELS
 

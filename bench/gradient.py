@@ -22,7 +22,7 @@ def gradient_cost(model_name: str | None, files: Sequence[Path], calls: int, rep
     import jax
     from numpyro.infer.util import initialize_model
 
-    from matchodds.results import read_results
+    from matchodds.core.results import read_results
     from services.fit.model import DEFAULT_MODEL, MODELS
 
     model = MODELS[model_name or DEFAULT_MODEL]

@@ -41,9 +41,10 @@ if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
 from matchodds import local  # noqa: E402
-from matchodds.contract import POSTERIOR_FORMAT, Posterior, encode_posterior, new_version, posterior_key  # noqa: E402
-from matchodds.results import read_results_file  # noqa: E402
-from matchodds.teams import default_table  # noqa: E402
+from matchodds.core.keys import new_version, posterior_key  # noqa: E402
+from matchodds.core.posterior import POSTERIOR_FORMAT, Posterior, encode_posterior  # noqa: E402
+from matchodds.core.results import read_results_file  # noqa: E402
+from matchodds.core.teams import default_table  # noqa: E402
 
 SECTION = "## Load (issue 8)"
 COMPETITION = "E0"

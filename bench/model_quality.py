@@ -47,7 +47,7 @@ def run(
     targets: list[str], data: Path, model: str, warmup: int | None, samples: int | None, results: Path = RESULTS
 ) -> None:
     import services.fit  # noqa: F401
-    from matchodds.results import read_results
+    from matchodds.core.results import read_results
     from services.fit.backtest import plot_reliability, print_table, run_backtest
     from services.fit.inference import sampler_for
     from services.fit.model import MODELS
@@ -96,8 +96,8 @@ def with_statistics_weight(model: str, weight: float) -> str:
 
 def stretched(draws: Any, stretch: float) -> Any:
     """The draws with the strengths stretched as the served model's prediction draws are."""
+    from matchodds.core.grid import PredictionDraws
     from services.fit.model import stretch_strengths
-    from services.precompute.odds import PredictionDraws
 
     attack, defence = stretch_strengths(draws.attack, draws.defence, stretch)
     return PredictionDraws(draws.intercept, draws.home, attack, defence, draws.rho)
@@ -118,10 +118,10 @@ def reprice(results: Path, data: Path, stretches: list[float], write: Path | Non
     reproduces the season's stored model forecasts (exactly when every draw was kept; the development
     runs kept 1000 of 4000), a check that the kept posteriors are the ones scored.
     """
-    from matchodds.evaluation import paired_bootstrap, rps
-    from matchodds.results import read_results
+    from matchodds.core.evaluation import paired_bootstrap, rps
+    from matchodds.core.grid import PredictionDraws
+    from matchodds.core.results import read_results
     from services.fit.backtest import BacktestResult, plot_reliability, probabilities_from_draws, week_start
-    from services.precompute.odds import PredictionDraws
 
     fitted = {fitted_stretch(path.with_suffix(".json")) for path in results.glob("*.npz")}
     if len(fitted) > 1:
@@ -196,7 +196,7 @@ def reprice(results: Path, data: Path, stretches: list[float], write: Path | Non
 
 
 def compared(name: str, a: np.ndarray, b: np.ndarray) -> str:
-    from matchodds.evaluation import paired_bootstrap
+    from matchodds.core.evaluation import paired_bootstrap
 
     mean, low, high = paired_bootstrap(a - b)
     return f"| {name} | {len(a)} | {a.mean():.4f} | {b.mean():.4f} | {mean:+.5f} [{low:+.5f}, {high:+.5f}] |"
@@ -204,7 +204,7 @@ def compared(name: str, a: np.ndarray, b: np.ndarray) -> str:
 
 def against(results: Path, other: Path) -> str:
     """The model of `results` against the model of `other`, paired on the matches both scored."""
-    from matchodds.evaluation import rps
+    from matchodds.core.evaluation import rps
 
     lines = [
         f"| season | n | model ({results.name}) | model ({other.name}) | difference, 90 % interval |",
@@ -230,7 +230,7 @@ def against(results: Path, other: Path) -> str:
 
 
 def report(results: Path = RESULTS) -> str:
-    from matchodds.evaluation import paired_bootstrap, rps, scores
+    from matchodds.core.evaluation import paired_bootstrap, rps, scores
 
     rows, pooled_forecasts, pooled_outcomes = [], {name: [] for name in FORECASTERS}, []
     for path in sorted(results.glob("*.npz")):
@@ -302,8 +302,8 @@ def average(results: Path, data: Path, rating: Path = RATING, market: bool = Fal
     Dixon-Coles forecasts check. `market`: the experimental rating that also learns from past
     matches' prices.
     """
-    from matchodds.evaluation import rps
-    from matchodds.results import read_results
+    from matchodds.core.evaluation import rps
+    from matchodds.core.results import read_results
     from services.fit.backtest import Bookmaker, DixonColesMLE, ScoreDrivenRating, walk_forward
 
     rating.mkdir(parents=True, exist_ok=True)
@@ -341,7 +341,7 @@ def average(results: Path, data: Path, rating: Path = RATING, market: bool = Fal
 
 
 def _average_row(name: str, model: np.ndarray, rating: np.ndarray, mean: np.ndarray, pinnacle: np.ndarray) -> str:
-    from matchodds.evaluation import paired_bootstrap
+    from matchodds.core.evaluation import paired_bootstrap
 
     gain, low, high = paired_bootstrap(mean - model)
     ratios = " / ".join(f"{x.mean() / pinnacle.mean():.4f}" for x in (model, rating, mean))

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from matchodds.contract import POSTERIOR_FORMAT, Posterior, decode_posterior, new_version
-from matchodds.teams import default_table
+from matchodds.core.keys import new_version
+from matchodds.core.posterior import POSTERIOR_FORMAT, Posterior, decode_posterior
+from matchodds.core.teams import default_table
 
 BASE_TIME = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
 CHAINS = 4

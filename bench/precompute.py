@@ -115,8 +115,8 @@ def _posterior(args: argparse.Namespace) -> Any:
 
 
 def compute_child(args: argparse.Namespace) -> None:
-    from matchodds.contract import decode_posterior, encode_posterior
-    from services.precompute.odds import PredictionDraws, all_fixtures
+    from matchodds.core.grid import PredictionDraws, all_fixtures
+    from matchodds.core.posterior import decode_posterior, encode_posterior
     from services.precompute.pipeline import odds_items
 
     posterior = _posterior(args)
@@ -165,7 +165,7 @@ def pipeline_child(args: argparse.Namespace) -> None:
 
     from bench.posteriors import as_version
     from bench.stack import moto_server_stack, put_posterior
-    from matchodds.contract import PARTITION_KEY, odds_partition, pointer_key
+    from matchodds.core.items import PARTITION_KEY, odds_partition, pointer_key
     from matchodds.local import PrecomputePoller
 
     base = _posterior(args)
@@ -238,7 +238,7 @@ def estimator_child(args: argparse.Namespace) -> None:
     import numpy as np
 
     from bench.prototype_odds import PROTOTYPE_GAMES, simulated_outcomes
-    from services.precompute.odds import PredictionDraws, all_fixtures
+    from matchodds.core.grid import PredictionDraws, all_fixtures
 
     posterior = _posterior(args)
     draws = PredictionDraws.from_posterior(posterior)

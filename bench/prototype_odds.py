@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from matchodds.contract import TEAM_CODES_KEY
-from services.precompute.odds import PredictionDraws
+from matchodds.core.grid import PredictionDraws
+from matchodds.core.posterior import TEAM_CODES_KEY
 
 PROTOTYPE_GAMES = 100
 

@@ -29,7 +29,7 @@ def refit_times(
     import jax
 
     import services.fit  # noqa: F401  (splits the CPU into devices before JAX starts)
-    from matchodds.results import read_results
+    from matchodds.core.results import read_results
     from services.fit.inference import pad_matches, sample, sampler_for
     from services.fit.model import DEFAULT_MODEL, MODELS
 

@@ -142,7 +142,7 @@ FIT_CLOSING = "see **Gap** under Fit below (the fit is in services/fit/, which t
 PRECOMPUTE_CLOSING = (
     "about half of the 1X2 time is the score grid, an einsum over the 4000 draws of every cell of every pair. "
     "numpy's BLAS matmul does the same sums about 2.5x faster on an idle core, but OpenBLAS's threads "
-    "busy-wait on a shared or fractional CPU (services/precompute/odds.py says why it uses einsum); with "
+    "busy-wait on a shared or fractional CPU (matchodds/core/grid.py says why it uses einsum); with "
     "OPENBLAS_NUM_THREADS=1 in the precompute Lambda's environment (infra) the grid could use matmul "
     "(different rounding in the last bits, so not done here). Fewer draws would be faster but no longer "
     "the whole posterior."
@@ -416,7 +416,7 @@ correct score, credible intervals); items = `odds_items`, what the Lambda comput
 tracemalloc = peak of one `odds_items` traced alone. "fitted" is the served model's posterior
 written by the fit benchmark (4 seasons, 4 x 1000 draws); "synthetic" posteriors are EPL-like
 (bench/posteriors.py) with Dixon-Coles rho, so precompute does the served model's work. In this
-issue `services/precompute/odds.py` computes the Dixon-Coles change to the low scores cell by cell
+issue `matchodds/core/grid.py` computes the Dixon-Coles change to the low scores cell by cell
 and sizes the grid without a new array per goal: the same numbers bit for bit, 1X2 of the fitted
 380 pairs from about 0.27 s to the figure below (measured before and after, alternating, on this machine).
 

@@ -16,7 +16,8 @@ from typing import Any
 import boto3
 
 from matchodds import local
-from matchodds.contract import Posterior, encode_posterior, posterior_key
+from matchodds.core.keys import posterior_key
+from matchodds.core.posterior import Posterior, encode_posterior
 
 
 @dataclass(frozen=True)

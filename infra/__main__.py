@@ -21,7 +21,7 @@ from infra.package import DEFAULT_OUT  # noqa: E402
 from infra.precompute import Precompute, PrecomputeArgs  # noqa: E402
 from infra.query_api import DEFAULT_QUERY_RESERVED_CONCURRENCY, QueryApi, QueryApiArgs  # noqa: E402
 from infra.storage import Storage  # noqa: E402
-from matchodds.contract import DEFAULT_COMPETITION  # noqa: E402
+from matchodds.core.keys import DEFAULT_COMPETITION  # noqa: E402
 
 config = pulumi.Config()
 log_retention_days = config.get_int("logRetentionDays", 30)

@@ -19,7 +19,7 @@ import pulumi_aws as aws
 
 from infra.policy_docs import ServiceRole, allow, write_logs
 from infra.service_env import fit_environment
-from matchodds.contract import COMPETITION_RE, fixtures_prefix, posterior_prefix, results_prefix
+from matchodds.core.keys import COMPETITION_RE, fixtures_prefix, posterior_prefix, results_prefix
 
 # Measured (docs/deploy.md): the fit peaks at 530-810 MiB resident (one to four seasons, either
 # model; the top is a run whose quality gate asked for a second, twice as long sampling) and takes

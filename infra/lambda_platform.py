@@ -56,7 +56,13 @@ class LambdaPackage:
         return f"{self.name}.zip"
 
 
-_CONTRACT = ("matchodds/__init__.py", "matchodds/contract.py", "services/__init__.py")
+# The core's contract modules every function reads (no numpy among them: the query zip has none).
+_CONTRACT = (
+    "matchodds/__init__.py",
+    "matchodds/core/__init__.py",
+    *(f"matchodds/core/{module}.py" for module in ("keys", "items", "markets", "documents", "settings")),
+    "services/__init__.py",
+)
 
 # boto3 is not listed: the Lambda runtime provides it. pydantic is imported only by the query's
 # /openapi.json and /docs routes (powertools' OpenAPI models), never on an odds request, so it costs
@@ -71,6 +77,6 @@ PRECOMPUTE = LambdaPackage(
     name="precompute",
     handler="services.precompute.handler.lambda_handler",
     distributions=("numpy", "aws-lambda-powertools"),
-    sources=(*_CONTRACT, "services/precompute/*.py"),
+    sources=(*_CONTRACT, "matchodds/core/posterior.py", "matchodds/core/grid.py", "services/precompute/*.py"),
 )
 PACKAGES = (QUERY, PRECOMPUTE)

@@ -16,7 +16,8 @@ import pulumi_aws as aws
 from infra.lambda_platform import PRECOMPUTE
 from infra.policy_docs import ServiceRole, allow, service_principal, write_logs
 from infra.service_env import lambda_function
-from matchodds.contract import EXPORTS_PREFIX, POSTERIOR_PREFIX, POSTERIOR_SUFFIX, PRECOMPUTE_MAX_RECEIVES
+from matchodds.core.items import PRECOMPUTE_MAX_RECEIVES
+from matchodds.core.keys import EXPORTS_PREFIX, POSTERIOR_PREFIX, POSTERIOR_SUFFIX
 
 # Measured (docs/deploy.md): decoding a 20-team posterior and computing its 380 fixtures takes
 # 0.4-5.4 s of CPU (more for a Dixon-Coles posterior whose score grids are larger) and peaks at

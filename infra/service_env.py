@@ -1,6 +1,6 @@
 """The environment the services read at start-up, in one place for every function and task.
 
-The names are the ones `matchodds.contract.Settings.from_env` and `services.fit.main` read; the
+The names are the ones `matchodds.core.settings.Settings.from_env` and `services.fit.main` read; the
 contract exports no constants for them, so the infra tests check these against `Settings` itself.
 """
 

@@ -10,7 +10,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.policy_docs import deny_everyone, document
-from matchodds.contract import EXPIRES_ATTRIBUTE, PARTITION_KEY, POSTERIOR_PREFIX, SORT_KEY
+from matchodds.core.items import EXPIRES_ATTRIBUTE, PARTITION_KEY, SORT_KEY
+from matchodds.core.keys import POSTERIOR_PREFIX
 
 # An overwritten or deleted object (a re-uploaded results CSV, an expired posterior) stays
 # recoverable this long before S3 removes the old version.

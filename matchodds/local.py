@@ -26,16 +26,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 
-from matchodds.contract import (
-    EXPIRES_ATTRIBUTE,
-    PARTITION_KEY,
-    POSTERIOR_PREFIX,
-    POSTERIOR_SUFFIX,
-    PRECOMPUTE_MAX_RECEIVES,
-    SORT_KEY,
-    pointer_key,
-    results_prefix,
-)
+from matchodds.core.items import EXPIRES_ATTRIBUTE, PARTITION_KEY, PRECOMPUTE_MAX_RECEIVES, SORT_KEY, pointer_key
+from matchodds.core.keys import POSTERIOR_PREFIX, POSTERIOR_SUFFIX, results_prefix
 
 logger = logging.getLogger(__name__)
 REGION = "us-east-1"

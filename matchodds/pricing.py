@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from matchodds.contract import decode_posterior, fair_price
-from matchodds.results import Fixture, FixturesFile, ResultsError, read_fixtures_file
+from matchodds.core.documents import fair_price
+from matchodds.core.posterior import decode_posterior
+from matchodds.core.results import Fixture, FixturesFile, ResultsError, read_fixtures_file
 
 logger = logging.getLogger(__name__)
 OUTCOME_SUFFIXES = ("H", "D", "A")
@@ -100,7 +101,7 @@ def api_source(api_url: str, timeout: float = 30.0) -> OddsSource:
 
 def posterior_source(path: Path) -> OddsSource:
     """Odds computed from a posterior file with precompute's exact 1X2 maths (numpy)."""
-    from services.precompute.odds import PredictionDraws, all_fixtures
+    from matchodds.core.grid import PredictionDraws, all_fixtures
 
     try:
         posterior = decode_posterior(path.read_bytes())

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from matchodds.contract import POSTERIOR_FORMAT, VERSION_FORMAT, VERSION_RE, Posterior, new_version
+from matchodds.core.keys import VERSION_FORMAT, VERSION_RE, new_version
+from matchodds.core.posterior import POSTERIOR_FORMAT, Posterior
 
 DATA = Path(__file__).parent / "data"
 EVENTS = Path(__file__).parent / "events"

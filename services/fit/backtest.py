@@ -25,13 +25,13 @@ from scipy.optimize import minimize
 from tqdm import tqdm
 
 import services.fit  # noqa: F401  (splits the CPU into devices before JAX starts)
-from matchodds.contract import Posterior
-from matchodds.evaluation import outcome_index, paired_bootstrap, reliability, remove_margin, rps, scores
-from matchodds.results import Match
+from matchodds.core.evaluation import outcome_index, paired_bootstrap, reliability, remove_margin, rps, scores
+from matchodds.core.grid import PredictionDraws, grid_size, outcome_probabilities, score_grids
+from matchodds.core.posterior import Posterior
+from matchodds.core.results import Match
 from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, fit_posterior, sampler_for
 from services.fit.model import DEFAULT_MODEL, MODELS, dixon_coles_log_likelihood
 from services.fit.rating import Rating
-from services.precompute.odds import PredictionDraws, grid_size, outcome_probabilities, score_grids
 
 logger = logging.getLogger(__name__)
 NO_GATE = QualityGate(max_r_hat=float("inf"), min_bulk_ess=0.0, max_divergences=2**31)
@@ -412,7 +412,7 @@ def add_arguments(parser: Any) -> None:
 
 
 def main(args: Any) -> int:
-    from matchodds.results import ResultsError, read_results
+    from matchodds.core.results import ResultsError, read_results
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:

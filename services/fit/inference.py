@@ -20,10 +20,11 @@ from numpyro.infer import NUTS
 from scipy.special import ndtri
 from scipy.stats import rankdata
 
-from matchodds.contract import POSTERIOR_FORMAT, Posterior, new_version
-from matchodds.results import Fixture, Match
-from matchodds.roster import season_roster
-from matchodds.teams import TeamTable, default_table
+from matchodds.core.keys import new_version
+from matchodds.core.posterior import POSTERIOR_FORMAT, Posterior
+from matchodds.core.results import Fixture, Match
+from matchodds.core.roster import season_roster
+from matchodds.core.teams import TeamTable, default_table
 from services.fit.model import GoalsModel
 
 logger = logging.getLogger(__name__)
@@ -226,7 +227,7 @@ def fit_posterior(
 ) -> Posterior:
     """Fit the model to its window of the matches; raises QualityGateError rather than publish junk.
 
-    Predicts `predict_teams`, or else the season's roster (matchodds.roster: the league as results
+    Predicts `predict_teams`, or else the season's roster (matchodds.core.roster: the league as results
     and fixtures show it, never just the teams that have played so far this season).
 
     A gate that trips is retried once with twice the draws and the next seed: r_hat lands just above

@@ -19,16 +19,9 @@ import boto3
 from botocore.exceptions import ClientError
 
 import services.fit  # noqa: F401  (splits the CPU into devices before JAX starts)
-from matchodds.contract import (
-    DEFAULT_COMPETITION,
-    ContractError,
-    Posterior,
-    encode_posterior,
-    fixtures_prefix,
-    posterior_key,
-    results_prefix,
-)
-from matchodds.results import (
+from matchodds.core.keys import DEFAULT_COMPETITION, ContractError, fixtures_prefix, posterior_key, results_prefix
+from matchodds.core.posterior import Posterior, encode_posterior
+from matchodds.core.results import (
     Fixture,
     Match,
     ResultsError,

@@ -3,7 +3,7 @@
 A model is a swappable piece: `MODELS` maps a name to a `GoalsModel`, which chooses its window of
 matches, turns them into arrays, and exports the draws that predict the next match in the names the
 posterior contract defines (intercept, home, attack, defence and optionally rho; see
-matchodds.contract). The served model is the one the walk-forward backtests favour
+matchodds.core.posterior). The served model is the one the walk-forward backtests favour
 (docs/model-quality.md).
 """
 
@@ -21,7 +21,7 @@ import numpyro
 import numpyro.distributions as dist
 from jax.scipy.special import gammaln
 
-from matchodds.results import Match
+from matchodds.core.results import Match
 
 # Real scoring: about 1.4 goals per team per match (EPL 2012-2025: 1.53 home, 1.21 away).
 GOALS_PER_TEAM = 1.4

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import minimize
 
-from matchodds.results import Match
+from matchodds.core.results import Match
 from services.fit.model import (
     STATISTICS,
     dixon_coles_log_likelihood,
@@ -255,7 +255,7 @@ def _rate_lookup() -> tuple[Any, np.ndarray]:
 def implied_rates(prices: np.ndarray) -> np.ndarray:
     """The independent-Poisson goal rates (home, away) whose home and away win probabilities are the
     prices' (margin removed proportionally): the nearest point of a fine grid of rates."""
-    from matchodds.evaluation import remove_margin
+    from matchodds.core.evaluation import remove_margin
 
     tree, rates = _rate_lookup()
     _, nearest = tree.query(remove_margin(prices)[:, [0, 2]])

@@ -9,14 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from matchodds.contract import (
-    LATEST_EXPORT,
-    export_key,
-    odds_from_item,
-    table_csv,
-    table_document,
-    table_row,
-)
+from matchodds.core.documents import table_csv, table_document, table_row
+from matchodds.core.items import odds_from_item
+from matchodds.core.keys import LATEST_EXPORT, export_key
 
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 LATEST_CACHE_CONTROL = "max-age=300"  # `latest` changes weekly; a version's own files never change

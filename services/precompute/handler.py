@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from matchodds.contract import Settings
+from matchodds.core.settings import Settings
 from services.precompute.pipeline import PosteriorObject, publish_posterior
 from services.precompute.store import OddsWriter
 

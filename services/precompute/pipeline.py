@@ -10,22 +10,19 @@ from typing import Any
 import numpy as np
 from botocore.exceptions import ClientError
 
-from matchodds.contract import (
+from matchodds.core.grid import FixtureMarkets, FixtureOdds, PredictionDraws, all_fixtures
+from matchodds.core.items import odds_item
+from matchodds.core.keys import ContractError, parse_posterior_key
+from matchodds.core.markets import (
     ASIAN_HANDICAP_QUARTERS,
     MARKETS_FIELD,
-    MAX_POSTERIOR_BYTES,
     OUTCOMES,
     OVER_UNDER_LINES,
-    ContractError,
-    Posterior,
-    decode_posterior,
     goals_label,
     handicap_label,
-    odds_item,
-    parse_posterior_key,
 )
+from matchodds.core.posterior import MAX_POSTERIOR_BYTES, Posterior, decode_posterior
 from services.precompute.exports import ExportWriter, export_bodies
-from services.precompute.odds import FixtureMarkets, FixtureOdds, PredictionDraws, all_fixtures
 from services.precompute.store import OddsWriter, Promotion
 
 logger = logging.getLogger(__name__)
@@ -84,7 +81,7 @@ def fixture_fields(fixture: FixtureOdds) -> dict[str, Any]:
 
 
 def market_fields(fixture: FixtureOdds, markets: FixtureMarkets) -> dict[str, Any]:
-    """The contract's markets map of one pairing (see MARKETS_FIELD in matchodds.contract)."""
+    """The contract's markets map of one pairing (see MARKETS_FIELD in matchodds.core.markets)."""
     p_home, p_draw, p_away = fixture.p_home, fixture.p_draw, fixture.p_away
     decisive = p_home + p_away
     intervals = np.clip(markets.intervals, 0.0, 1.0).tolist()

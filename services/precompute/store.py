@@ -17,7 +17,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from matchodds.contract import (
+from matchodds.core.items import (
     EXPIRES_ATTRIBUTE,
     PARTITION_KEY,
     RETIRED_VERSION_GRACE_SECONDS,

@@ -18,17 +18,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
-from matchodds.contract import (
-    COMPETITION_NAMES,
-    COMPETITION_RE,
-    DEFAULT_COMPETITION,
-    TEAM_CODE_RE,
-    markets_document,
-    model_provenance,
-    table_csv,
-    table_document,
-    table_row,
-)
+from matchodds.core.documents import markets_document, model_provenance, table_csv, table_document, table_row
+from matchodds.core.keys import COMPETITION_NAMES, COMPETITION_RE, DEFAULT_COMPETITION, TEAM_CODE_RE
 from services.query.repository import OddsNotReady, OddsReader, OddsUnavailable, UnknownTeam
 
 logger = Logger(service="query")

@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 
-from matchodds.contract import Settings
+from matchodds.core.settings import Settings
 from services.query.app import app, logger
 from services.query.repository import OddsReader
 

@@ -20,13 +20,7 @@ from typing import Any
 import aws_lambda_powertools
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
-from matchodds.contract import (
-    TABLE_COLUMNS,
-    model_provenance,
-    table_csv,
-    table_document,
-    table_row,
-)
+from matchodds.core.documents import TABLE_COLUMNS, model_provenance, table_csv, table_document, table_row
 from services.query.app import (
     MAX_BODY_BYTES,
     MAX_BULK_FIXTURES,

@@ -15,7 +15,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from matchodds.contract import PARTITION_KEY, from_dynamo, odds_from_item, odds_key, odds_partition, pointer_key
+from matchodds.core.items import PARTITION_KEY, from_dynamo, odds_from_item, odds_key, odds_partition, pointer_key
 
 POINTER_CACHE_SECONDS = 10.0
 BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem

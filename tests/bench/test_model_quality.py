@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bench.model_quality import FORECASTERS, against, average, report
-from matchodds.evaluation import rps
+from matchodds.core.evaluation import rps
 
 SETTINGS = {
     "fit_seconds_median": 13.0,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from matchodds.cli import get_json
-from matchodds.contract import Posterior
+from matchodds.core.posterior import Posterior
 from matchodds.local import free_port, serve_http_api
 from services.query import handler
 from tests.integration.conftest import publish

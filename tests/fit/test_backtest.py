@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from matchodds.cli import main as cli_main
+from matchodds.core.results import Match, read_results
 from matchodds.local import SAMPLE_RESULTS
-from matchodds.results import Match, read_results
 from services.fit.backtest import (
     BaseRate,
     Bookmaker,

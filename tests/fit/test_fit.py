@@ -16,8 +16,8 @@ from numpyro.infer import MCMC, NUTS
 from numpyro.infer.util import log_density
 
 import services.fit  # noqa: F401  (before JAX starts)
-from matchodds.contract import Posterior, decode_posterior
-from matchodds.results import Match, read_results_file
+from matchodds.core.posterior import Posterior, decode_posterior
+from matchodds.core.results import Match, read_results_file
 from services.fit.inference import (
     MATCH_ROWS,
     QualityGate,

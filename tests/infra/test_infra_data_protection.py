@@ -18,14 +18,8 @@ import pytest
 from infra_mocks import RECONFIGURED, Deployed
 
 from infra.query_api import DEFAULT_QUERY_RESERVED_CONCURRENCY, QueryApi, QueryApiArgs
-from matchodds.contract import (
-    DEFAULT_COMPETITION,
-    LATEST_EXPORT,
-    Posterior,
-    export_key,
-    posterior_key,
-    results_prefix,
-)
+from matchodds.core.keys import DEFAULT_COMPETITION, LATEST_EXPORT, export_key, posterior_key, results_prefix
+from matchodds.core.posterior import Posterior
 
 pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 

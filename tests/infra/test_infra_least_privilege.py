@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from infra_mocks import FIT_REPOSITORY_ARN, RECONFIGURED, Deployed, Recorded
 
-from matchodds.contract import (
+from matchodds.core.keys import (
     DEFAULT_COMPETITION,
     EXPORTS_PREFIX,
     POSTERIOR_PREFIX,

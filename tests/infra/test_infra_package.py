@@ -133,7 +133,8 @@ def test_query_zip_holds_its_libraries_and_the_contract_but_no_numpy_or_boto3(qu
     ]
     expected = [
         "matchodds/__init__.py",
-        "matchodds/contract.py",
+        "matchodds/core/__init__.py",
+        *(f"matchodds/core/{module}.py" for module in ("documents", "items", "keys", "markets", "settings")),
         "services/__init__.py",
         *(path.relative_to(package.REPO_ROOT).as_posix() for path in query_files),
     ]
@@ -193,7 +194,8 @@ def test_precompute_zip_carries_numpy_built_for_the_lambda(tmp_path: Path, wheel
     )
     assert [name for name in names if extension.match(name)], "numpy is not the Lambda platform's build"
     assert not [name for name in names if "x86_64" in name]
-    needed = {"services/precompute/handler.py", "matchodds/contract.py", "aws_lambda_powertools/__init__.py"}
+    needed = {"services/precompute/handler.py", "matchodds/core/grid.py", "aws_lambda_powertools/__init__.py"}
     assert needed <= set(names)
     assert not [name for name in names if "/tests/" in name or "__pycache__" in name]
+    assert not [name for name in names if name.startswith(("research/", "bench/", "services/fit/"))]
     assert not {name.split("/", 1)[0] for name in names} & {"boto3", "botocore"}

@@ -14,16 +14,9 @@ from infra.fit_job import FIT_CONTAINER, ecr_repository_arn
 from infra.lambda_platform import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, PRECOMPUTE, QUERY
 from infra.package import DEFAULT_OUT
 from infra.query_api import QUERY_ROUTES
-from matchodds.contract import (
-    DEFAULT_COMPETITION,
-    EXPIRES_ATTRIBUTE,
-    PARTITION_KEY,
-    POSTERIOR_PREFIX,
-    POSTERIOR_SUFFIX,
-    PRECOMPUTE_MAX_RECEIVES,
-    SORT_KEY,
-    Settings,
-)
+from matchodds.core.items import EXPIRES_ATTRIBUTE, PARTITION_KEY, PRECOMPUTE_MAX_RECEIVES, SORT_KEY
+from matchodds.core.keys import DEFAULT_COMPETITION, POSTERIOR_PREFIX, POSTERIOR_SUFFIX
+from matchodds.core.settings import Settings
 
 pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 

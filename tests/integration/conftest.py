@@ -14,7 +14,8 @@ from urllib.parse import parse_qsl
 import boto3
 import pytest
 
-from matchodds.contract import Posterior, encode_posterior, posterior_key
+from matchodds.core.keys import posterior_key
+from matchodds.core.posterior import Posterior, encode_posterior
 from matchodds.local import LambdaContext
 from services.precompute.pipeline import publish_posterior
 from services.precompute.store import OddsWriter

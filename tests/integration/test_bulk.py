@@ -11,7 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-from matchodds.contract import TABLE_COLUMNS, Posterior
+from matchodds.core.documents import TABLE_COLUMNS
+from matchodds.core.posterior import Posterior
 from services.query.repository import OddsReader, OddsUnavailable
 from tests.integration.conftest import Reply, publish
 

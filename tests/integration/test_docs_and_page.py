@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from matchodds.contract import COMPETITION_NAMES, Posterior
+from matchodds.core.keys import COMPETITION_NAMES
+from matchodds.core.posterior import Posterior
 from services.query.app import MAX_BODY_BYTES, MAX_PATH_LENGTH, MAX_QUERY_LENGTH, app
 from tests.integration.conftest import Reply
 

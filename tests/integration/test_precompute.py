@@ -14,23 +14,14 @@ import numpy as np
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from matchodds.contract import (
-    EXPIRES_ATTRIBUTE,
-    MARKET_KEYS,
-    MAX_CLOCK_SKEW,
-    MAX_POSTERIOR_BYTES,
-    VERSION_FORMAT,
-    ContractError,
-    Posterior,
-    encode_posterior,
-    odds_partition,
-    pointer_key,
-    posterior_key,
-)
+from matchodds.core.grid import ImplausibleOdds
+from matchodds.core.items import EXPIRES_ATTRIBUTE, odds_partition, pointer_key
+from matchodds.core.keys import VERSION_FORMAT, ContractError, posterior_key
+from matchodds.core.markets import MARKET_KEYS
+from matchodds.core.posterior import MAX_CLOCK_SKEW, MAX_POSTERIOR_BYTES, Posterior, encode_posterior
 from matchodds.local import LambdaContext
 from services.precompute import pipeline
 from services.precompute.handler import lambda_handler, s3_objects
-from services.precompute.odds import ImplausibleOdds
 from services.precompute.pipeline import PosteriorChanged, PosteriorObject, publish_posterior
 from services.precompute.store import OddsWriter
 from services.query.repository import OddsReader

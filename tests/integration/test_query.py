@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from matchodds.contract import Posterior
+from matchodds.core.posterior import Posterior
 from tests.integration.conftest import Reply
 
 pytestmark = pytest.mark.integration

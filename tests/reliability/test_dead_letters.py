@@ -21,15 +21,9 @@ import numpy as np
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from matchodds.contract import (
-    PRECOMPUTE_MAX_RECEIVES,
-    ContractError,
-    Posterior,
-    decode_posterior,
-    encode_posterior,
-    odds_partition,
-    posterior_key,
-)
+from matchodds.core.items import PRECOMPUTE_MAX_RECEIVES, odds_partition
+from matchodds.core.keys import ContractError, posterior_key
+from matchodds.core.posterior import Posterior, decode_posterior, encode_posterior
 from matchodds.local import LocalNames, PrecomputePoller, free_port, provision, wait_for_version
 
 GOOD = "20250519T060000Z"

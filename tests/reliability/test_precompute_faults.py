@@ -16,7 +16,9 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from matchodds.contract import Posterior, encode_posterior, odds_partition, pointer_key, posterior_key
+from matchodds.core.items import odds_partition, pointer_key
+from matchodds.core.keys import posterior_key
+from matchodds.core.posterior import Posterior, encode_posterior
 from matchodds.local import LambdaContext
 from services.precompute.handler import lambda_handler
 from services.precompute.pipeline import publish_posterior

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from matchodds.contract import Posterior
+from matchodds.core.posterior import Posterior
 from services.query.app import MAX_BODY_BYTES, MAX_PATH_LENGTH, MAX_QUERY_LENGTH
 from tests.integration.conftest import Reply
 

@@ -9,14 +9,14 @@ from pathlib import Path
 import boto3
 import pytest
 
-from matchodds.local import SAMPLE_SEASON
-from matchodds.results import (
+from matchodds.core.results import (
     MAX_DATE_REGRESSION_DAYS,
     MAX_SEASON_DAYS,
     ResultsError,
     parse_results,
     read_results_file,
 )
+from matchodds.local import SAMPLE_SEASON
 
 HEADER = "Div,Date,HomeTeam,AwayTeam,FTHG,FTAG,FTR\n"
 TODAY = date(2025, 6, 1)
@@ -155,7 +155,7 @@ def test_a_season_uploaded_twice_under_two_names_is_read_once_with_a_warning(
     s3 = boto3.client("s3")
     for key in ("results/E0/2024-25.csv", "results/E0/E0 (1).csv"):
         s3.upload_file(str(SAMPLE_SEASON), aws["bucket"], key)
-    with caplog.at_level(logging.WARNING, logger="matchodds.results"):
+    with caplog.at_level(logging.WARNING, logger="matchodds.core.results"):
         matches = load_results([], aws["bucket"], "E0", s3)
     assert len(matches) == 380
     (warning,) = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from matchodds.contract import (
+from matchodds.core.keys import (
     COMPETITION_RE,
     TEAM_CODE_RE,
     VERSION_RE,

@@ -14,17 +14,15 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from matchodds.contract import (
+from matchodds.core.keys import ContractError, parse_posterior_key, posterior_key
+from matchodds.core.posterior import (
     EXPECTED_GOALS_RANGE,
     MAX_CLOCK_SKEW,
     MAX_POSTERIOR_BYTES,
     PARAMETER_RANGES,
-    ContractError,
     Posterior,
     decode_posterior,
     encode_posterior,
-    parse_posterior_key,
-    posterior_key,
     validate_posterior,
 )
 

@@ -9,23 +9,12 @@ from collections.abc import Callable
 
 import pytest
 
-from matchodds.contract import (
-    ASIAN_HANDICAP_QUARTERS,
-    MARKETS_FIELD,
-    TABLE_COLUMNS,
-    ContractError,
-    Posterior,
-    export_key,
-    fair_price,
-    handicap_label,
-    handicap_price,
-    markets_document,
-    odds_from_item,
-    odds_item,
-    table_csv,
-    table_row,
-)
-from services.precompute.odds import PredictionDraws, all_fixtures
+from matchodds.core.documents import TABLE_COLUMNS, fair_price, handicap_price, markets_document, table_csv, table_row
+from matchodds.core.grid import PredictionDraws, all_fixtures
+from matchodds.core.items import odds_from_item, odds_item
+from matchodds.core.keys import ContractError, export_key
+from matchodds.core.markets import ASIAN_HANDICAP_QUARTERS, MARKETS_FIELD, handicap_label
+from matchodds.core.posterior import Posterior
 from services.precompute.pipeline import fixture_fields
 
 pytestmark = pytest.mark.unit

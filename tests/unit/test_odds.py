@@ -8,14 +8,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from matchodds.contract import (
-    ASIAN_HANDICAP_QUARTERS,
-    HANDICAP_OUTCOMES,
-    OVER_UNDER_LINES,
-    Posterior,
-    handicap_price,
-)
-from services.precompute.odds import (
+from matchodds.core.documents import handicap_price
+from matchodds.core.grid import (
     TAIL_MASS,
     ImplausibleOdds,
     PredictionDraws,
@@ -28,6 +22,8 @@ from services.precompute.odds import (
     outcome_probabilities,
     score_grids,
 )
+from matchodds.core.markets import ASIAN_HANDICAP_QUARTERS, HANDICAP_OUTCOMES, OVER_UNDER_LINES
+from matchodds.core.posterior import Posterior
 
 pytestmark = pytest.mark.unit
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from matchodds.local import SAMPLE_SEASON
-from matchodds.results import (
+from matchodds.core.results import (
     MAX_ATTENDANCE,
     MAX_GOALS,
     MAX_STATISTIC,
@@ -18,7 +17,8 @@ from matchodds.results import (
     read_results,
     read_results_file,
 )
-from matchodds.teams import TeamTable
+from matchodds.core.teams import TeamTable
+from matchodds.local import SAMPLE_SEASON
 
 pytestmark = pytest.mark.unit
 FILES = Path(__file__).parents[1] / "data" / "football-data"
@@ -172,7 +172,7 @@ def test_the_same_season_under_two_names_counts_once_with_a_warning(
 ) -> None:
     copy = tmp_path / "E0-2024-25 (1).csv"
     copy.write_bytes(SAMPLE_SEASON.read_bytes())
-    with caplog.at_level(logging.WARNING, logger="matchodds.results"):
+    with caplog.at_level(logging.WARNING, logger="matchodds.core.results"):
         matches = read_results([SAMPLE_SEASON, copy])
     assert len(matches) == 380
     assert matches == read_results([SAMPLE_SEASON])
@@ -200,7 +200,7 @@ def test_a_row_repeated_in_one_file_counts_once_with_a_warning(caplog: pytest.Lo
         "Div,Date,HomeTeam,AwayTeam,FTHG,FTAG\n"
         "E0,16/08/2024,Arsenal,Wolves,2,0\nE0,17/08/2024,Chelsea,Everton,1,1\nE0,16/08/2024,Arsenal,Wolves,2.0,0\n"
     )
-    with caplog.at_level(logging.WARNING, logger="matchodds.results"):
+    with caplog.at_level(logging.WARNING, logger="matchodds.core.results"):
         matches = parse_results(text, "week.csv")
     assert [(match.home, match.line) for match in matches] == [("ARS", 2), ("CHE", 3)]
     assert "week.csv repeats 1 match(es) of itself with the same score; each is counted once: line 4 = line 2" in (
@@ -211,7 +211,7 @@ def test_a_row_repeated_in_one_file_counts_once_with_a_warning(caplog: pytest.Lo
 def test_the_same_teams_and_day_in_another_competition_are_two_matches(caplog: pytest.LogCaptureFixture) -> None:
     table = TeamTable.load()
     text = "Div,Date,HomeTeam,AwayTeam,FTHG,FTAG\nE0,16/08/2024,Arsenal,Wolves,2,0\nE1,16/08/2024,Arsenal,Wolves,0,3\n"
-    with caplog.at_level(logging.WARNING, logger="matchodds.results"):
+    with caplog.at_level(logging.WARNING, logger="matchodds.core.results"):
         matches = parse_results(text, "x.csv", table)
     assert [(match.competition, match.home, match.away) for match in matches] == [
         ("E0", "ARS", "WOL"),
@@ -221,6 +221,6 @@ def test_the_same_teams_and_day_in_another_competition_are_two_matches(caplog: p
 
 
 def test_the_same_file_given_twice_counts_once(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="matchodds.results"):
+    with caplog.at_level(logging.WARNING, logger="matchodds.core.results"):
         assert len(read_results([SAMPLE_SEASON, SAMPLE_SEASON])) == 380
     assert f"{SAMPLE_SEASON} repeats 380 match(es) of itself" in caplog.text

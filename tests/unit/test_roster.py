@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from matchodds.results import Fixture, Match, read_fixtures_file, read_results_file
-from matchodds.roster import FROM_FIXTURES, FROM_RESULTS, WITH_PREVIOUS, season_roster
+from matchodds.core.results import Fixture, Match, read_fixtures_file, read_results_file
+from matchodds.core.roster import FROM_FIXTURES, FROM_RESULTS, WITH_PREVIOUS, season_roster
 
 pytestmark = pytest.mark.unit
 SAMPLE = Path(__file__).parents[2] / "matchodds" / "data" / "sample"

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from matchodds.teams import TEAMS_CSV, TeamTable
+from matchodds.core.teams import TEAMS_CSV, TeamTable
 
 pytestmark = pytest.mark.unit
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from matchodds.teams import TeamTable, default_table
+from matchodds.core.teams import TeamTable, default_table
 
 logger = logging.getLogger(__name__)
 

@@ -15,18 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matchodds.contract import (
+from matchodds.core.keys import ContractError
+from matchodds.core.markets import (
     ASIAN_HANDICAP_QUARTERS,
     CORRECT_SCORE_MAX_GOALS,
     CREDIBLE_MASS,
-    DIXON_COLES_SCORES,
     HANDICAP_OUTCOMES,
     LIKELIEST_SCORES,
     OVER_UNDER_LINES,
-    ContractError,
-    Posterior,
-    low_score_taus,
 )
+from matchodds.core.posterior import DIXON_COLES_SCORES, Posterior, low_score_taus
 
 TAIL_MASS = 1e-6
 MAX_GRID_GOALS = 60

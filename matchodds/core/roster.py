@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from matchodds.results import Fixture, Match, season_of
+from matchodds.core.results import Fixture, Match, season_of
 
 # Where the teams came from, as the posterior's metadata records it.
 FROM_RESULTS = "results"  # the season's results show the whole league

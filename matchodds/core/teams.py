@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-TEAMS_CSV = Path(__file__).with_name("data") / "teams.csv"
+TEAMS_CSV = Path(__file__).parents[1] / "data" / "teams.csv"
 logger = logging.getLogger(__name__)
 
 

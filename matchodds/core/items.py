@@ -1,0 +1,99 @@
+"""The DynamoDB items: one pointer per competition, one odds item per ordered pairing per version."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    pass
+
+from matchodds.core.keys import ContractError
+from matchodds.core.markets import MARKET_KEYS, MARKETS_FIELD, STORED_DIGITS
+
+# --- DynamoDB items --------------------------------------------------------------------------------
+# One table, keys pk/sk. A pointer item per competition names the current version and carries the
+# team list; one odds item per ordered pairing per version. Old versions expire through TTL on
+# EXPIRES_ATTRIBUTE once a newer version is current.
+PARTITION_KEY = "pk"
+SORT_KEY = "sk"
+EXPIRES_ATTRIBUTE = "expires_at"
+POINTER_SORT_KEY = "CURRENT"
+PRECOMPUTE_MAX_RECEIVES = 3  # deliveries of one S3 event before SQS moves it to the dead-letter queue
+RETIRED_VERSION_GRACE_SECONDS = 24 * 3600  # readers may hold a cached pointer a little while
+UNPUBLISHED_VERSION_TTL_SECONDS = 400 * 24 * 3600  # backstop for a version that never went live
+ODDS_FIELDS = (
+    "p_home",
+    "p_draw",
+    "p_away",
+    "odds_home",
+    "odds_draw",
+    "odds_away",
+    "xg_home",
+    "xg_away",
+    "likely_score",
+    "likely_score_p",
+)
+def pointer_key(competition: str) -> dict[str, str]:
+    return {PARTITION_KEY: f"COMP#{competition}", SORT_KEY: POINTER_SORT_KEY}
+
+
+def odds_partition(competition: str, version: str) -> str:
+    return f"ODDS#{competition}#{version}"
+
+
+def odds_key(competition: str, version: str, home: str, away: str) -> dict[str, str]:
+    return {PARTITION_KEY: odds_partition(competition, version), SORT_KEY: f"{home}#{away}"}
+
+
+def odds_item(competition: str, version: str, home: str, away: str, odds: dict[str, Any]) -> dict[str, Any]:
+    """The stored item of one ordered pairing; `odds` holds ODDS_FIELDS (and MARKETS_FIELD) as plain numbers."""
+    missing = [name for name in ODDS_FIELDS if name not in odds]
+    markets = odds.get(MARKETS_FIELD)
+    if markets is not None:
+        missing += [f"{MARKETS_FIELD}.{key}" for key in MARKET_KEYS if key not in markets]
+    if missing:
+        raise ContractError(f"odds for {home} v {away} lack {missing}")
+    item: dict[str, Any] = {**odds_key(competition, version, home, away), "home": home, "away": away}
+    for name in ODDS_FIELDS:
+        value = odds[name]
+        item[name] = value if isinstance(value, str) else to_dynamo_number(value)
+    if markets is not None:
+        item[MARKETS_FIELD] = _to_dynamo_tree({key: markets[key] for key in MARKET_KEYS})
+    return item
+
+
+def odds_from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """The served fields of a stored odds item, numbers as floats; `markets` is None on an older item."""
+    odds = {name: from_dynamo(item[name]) for name in ("home", "away", *ODDS_FIELDS)}
+    odds[MARKETS_FIELD] = from_dynamo(item[MARKETS_FIELD]) if MARKETS_FIELD in item else None
+    return odds
+
+
+def to_dynamo_number(value: float, places: int = 6) -> Decimal:
+    """Round a float for storage; DynamoDB numbers are decimals, never binary floats."""
+    return Decimal(str(round(float(value), places)))
+
+
+def _to_dynamo_tree(value: Any) -> Any:
+    """Maps, lists and numbers for DynamoDB, numbers to STORED_DIGITS significant digits."""
+    if isinstance(value, dict):
+        return {str(key): _to_dynamo_tree(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_dynamo_tree(item) for item in value]
+    if isinstance(value, str):
+        return value
+    return Decimal(f"{float(value):.{STORED_DIGITS}g}")
+
+
+def from_dynamo(value: Any) -> Any:
+    """Turn boto3's Decimals back into ints and floats, recursively."""
+    if isinstance(value, Decimal):
+        return int(value) if value.as_tuple().exponent == 0 else float(value)
+    if isinstance(value, dict):
+        return {key: from_dynamo(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [from_dynamo(item) for item in value]
+    return value
+
+

@@ -1,0 +1,84 @@
+"""Codes, versions and the S3 key layout every service shares: written once, imported by writer and reader."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    pass
+
+
+# --- S3 layout -----------------------------------------------------------------------------------
+RESULTS_PREFIX = "results/"
+# Upcoming matches (football-data's fixtures files): they name a season's teams before they play.
+FIXTURES_PREFIX = "fixtures/"
+POSTERIOR_PREFIX = "posteriors/"
+POSTERIOR_SUFFIX = ".npz"
+# The whole odds table of a version, for consumers that want one file. Outside POSTERIOR_PREFIX, so
+# the bucket notification that feeds precompute never sees them.
+EXPORTS_PREFIX = "exports/"
+EXPORT_FORMATS = ("csv", "json")
+LATEST_EXPORT = "latest"
+
+# Anchored with \Z, not $: `$` also matches before a final newline, so "E0\n" would pass as E0 and
+# reach a key. [0-9], not \d, which takes any Unicode digit. Callers upper-case only ASCII text:
+# str.upper() turns "ıps" into IPS and "ß" into SS.
+COMPETITION_RE = re.compile(r"^[A-Z][A-Z0-9]{0,7}\Z")
+TEAM_CODE_RE = re.compile(r"^[A-Z]{3}\Z")
+VERSION_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z\Z")
+VERSION_FORMAT = "%Y%m%dT%H%M%SZ"
+DEFAULT_COMPETITION = "E0"
+# The leagues that data/teams.csv covers, as the page offers them.
+COMPETITION_NAMES = {"E0": "Premier League", "SP1": "La Liga", "D1": "Bundesliga", "I1": "Serie A", "F1": "Ligue 1"}
+
+
+class ContractError(ValueError):
+    """Something does not follow the shared contract (a key, a code, a posterior file)."""
+
+
+def new_version(now: datetime | None = None) -> str:
+    """A version id: the UTC creation time, so versions sort by age as plain strings."""
+    return (now or datetime.now(UTC)).strftime(VERSION_FORMAT)
+
+
+def results_prefix(competition: str) -> str:
+    return f"{RESULTS_PREFIX}{competition}/"
+
+
+def fixtures_prefix(competition: str) -> str:
+    return f"{FIXTURES_PREFIX}{competition}/"
+
+
+def posterior_prefix(competition: str) -> str:
+    """posteriors/<competition>/: where every posterior of one competition lies, and nothing else."""
+    return f"{POSTERIOR_PREFIX}{competition}/"
+
+
+def posterior_key(competition: str, version: str) -> str:
+    if not COMPETITION_RE.match(competition) or not VERSION_RE.match(version):
+        raise ContractError(f"bad competition {competition!r} or version {version!r}")
+    return f"{posterior_prefix(competition)}{version}{POSTERIOR_SUFFIX}"
+
+
+def export_key(competition: str, version: str, export_format: str) -> str:
+    """exports/<competition>/<version>.<csv|json>; version LATEST_EXPORT names the copy of the current one."""
+    if not COMPETITION_RE.match(competition) or not (version == LATEST_EXPORT or VERSION_RE.match(version)):
+        raise ContractError(f"bad competition {competition!r} or version {version!r}")
+    if export_format not in EXPORT_FORMATS:
+        raise ContractError(f"bad export format {export_format!r}")
+    return f"{EXPORTS_PREFIX}{competition}/{version}.{export_format}"
+
+
+def parse_posterior_key(key: str) -> tuple[str, str] | None:
+    """(competition, version) for a posterior key, None for any other key."""
+    match = re.fullmatch(rf"{POSTERIOR_PREFIX}([^/]+)/([^/]+){re.escape(POSTERIOR_SUFFIX)}", key)
+    if not match:
+        return None
+    competition, version = match.groups()
+    if not COMPETITION_RE.match(competition) or not VERSION_RE.match(version):
+        return None
+    return competition, version
+
+
