@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import signal
-import sys
 import threading
 import urllib.error
 import urllib.request
@@ -165,18 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_parser.add_argument("--exit-after-start", action="store_true", help="stop once the odds are printed")
     demo_parser.set_defaults(run=demo)
 
-    fit_parser = commands.add_parser("fit", help="fit the model and write a posterior (the container's command)")
-    from services.fit.main import add_arguments  # noqa: E402
-    from services.fit.main import main as fit_main
-
-    add_arguments(fit_parser)
-    fit_parser.set_defaults(run=lambda args: fit_main(sys.argv[2:] if argv is None else list(argv)[1:]))
-
-    backtest_parser = commands.add_parser("backtest", help="walk-forward backtest against the market")
-    from services.fit import backtest
-
-    backtest.add_arguments(backtest_parser)
-    backtest_parser.set_defaults(run=backtest.main)
+    # The fit's own parser (services.fit.main) reads the rest of the line: importing it starts JAX,
+    # which no other command (nor --help) should pay for.
+    fit_parser = commands.add_parser(
+        "fit", add_help=False, help="fit the model and write a posterior (the container's command; fit --help)"
+    )
+    fit_parser.set_defaults(run=run_fit)
 
     price_parser = commands.add_parser(
         "price", help="write a football-data fixtures file back with our odds and each bookmaker's edge"
@@ -187,9 +180,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     price_source.add_argument("--api", help="URL of a running query API, e.g. http://127.0.0.1:8000")
     price_source.add_argument("--posterior", type=Path, help="a posterior .npz file, priced here with numpy")
     price_parser.add_argument("--competition", help="price only this Div's rows (default: each row in its own Div)")
+    price_parser.set_defaults(run=run_price)
+
+    args, rest = parser.parse_known_args(argv)
+    if args.run is run_fit:
+        return run_fit(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    return int(args.run(args))
+
+
+def run_price(args: argparse.Namespace) -> int:
+    """`matchodds price`: numpy at most, never JAX."""
     from matchodds.pricing import run as price_main
 
-    price_parser.set_defaults(run=price_main)
+    return price_main(args)
 
-    args = parser.parse_args(argv)
-    return int(args.run(args))
+
+def run_fit(argv: list[str]) -> int:
+    """`matchodds fit ...`: the fit's entry point, loaded only now (it starts JAX)."""
+    from services.fit.main import main as fit_main
+
+    return fit_main(argv)

@@ -19,7 +19,6 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
-from jax.scipy.special import gammaln
 
 from matchodds.core.results import Match
 
@@ -74,22 +73,7 @@ def dixon_coles_log_tau(
     return jnp.log(jnp.maximum(tau, 1e-10))
 
 
-def dixon_coles_log_likelihood(
-    home_goals: jnp.ndarray, away_goals: jnp.ndarray, home_rate: jnp.ndarray, away_rate: jnp.ndarray, rho: jnp.ndarray
-) -> jnp.ndarray:
-    """log P(score) under Dixon & Coles (1997): two Poisson counts and the low-score correction."""
-    return (
-        home_goals * jnp.log(home_rate)
-        - home_rate
-        - gammaln(home_goals + 1.0)
-        + away_goals * jnp.log(away_rate)
-        - away_rate
-        - gammaln(away_goals + 1.0)
-        + dixon_coles_log_tau(home_goals, away_goals, home_rate, away_rate, rho)
-    )
-
-
-def _league_level(n_seasons: int) -> tuple[jnp.ndarray, jnp.ndarray]:
+def league_level(n_seasons: int) -> tuple[jnp.ndarray, jnp.ndarray]:
     """The league's scoring level and its home edge in each season, around a common mean."""
     intercept = numpyro.sample("intercept", dist.Normal(math.log(GOALS_PER_TEAM), 0.2))
     home_mean = numpyro.sample("home_mean", dist.Normal(0.2, 0.2))
@@ -99,55 +83,7 @@ def _league_level(n_seasons: int) -> tuple[jnp.ndarray, jnp.ndarray]:
     return intercept, home_by_season
 
 
-def dixon_coles_decay(
-    home_team: jnp.ndarray,
-    away_team: jnp.ndarray,
-    season: jnp.ndarray,
-    weight: jnp.ndarray,
-    promoted: jnp.ndarray,
-    n_teams: int,
-    n_seasons: int,
-    home_goals: jnp.ndarray | None = None,
-    away_goals: jnp.ndarray | None = None,
-    statistics: dict[str, jnp.ndarray] | None = None,
-    statistics_weight: float = 0.0,
-) -> None:
-    """Several seasons of goals, time-decayed, with Dixon-Coles low scores and a home edge per season.
-
-    - weight: each match's decay weight, rescaled so that the weights sum to the effective number of
-      matches. Raw weights (at most 1) sum to less than that, and the prior then over-shrinks every
-      team (seen: the spread of defence strengths halved).
-    - promoted: 1 for teams new to the league this season; they share an offset from the mean, so a
-      promoted team starts near the teams it replaced rather than at the league average.
-    - home advantage varies by season around a common mean (it vanished in 2020-21 without crowds).
-    """
-    intercept, home_by_season = _league_level(n_seasons)
-    attack_scale = numpyro.sample("attack_scale", dist.HalfNormal(0.5))
-    defence_scale = numpyro.sample("defence_scale", dist.HalfNormal(0.5))
-    promoted_attack = numpyro.sample("promoted_attack", dist.Normal(-0.15, 0.15))
-    promoted_defence = numpyro.sample("promoted_defence", dist.Normal(0.15, 0.15))
-    attack_raw = numpyro.sample("attack_raw", dist.ZeroSumNormal(1.0, event_shape=(n_teams,)))
-    defence_raw = numpyro.sample("defence_raw", dist.ZeroSumNormal(1.0, event_shape=(n_teams,)))
-    attack = numpyro.deterministic("attack", attack_scale * attack_raw + promoted_attack * promoted)
-    defence = numpyro.deterministic("defence", defence_scale * defence_raw + promoted_defence * promoted)
-    rho = numpyro.sample("rho", dist.Normal(-0.05, 0.05))
-    _goals_and_statistics(
-        intercept,
-        home_by_season[season],
-        lambda team: attack[team],
-        lambda team: defence[team],
-        home_team,
-        away_team,
-        rho,
-        weight,
-        home_goals,
-        away_goals,
-        statistics,
-        statistics_weight,
-    )
-
-
-def _goals_and_statistics(
+def goals_and_statistics(
     intercept: jnp.ndarray,
     home: jnp.ndarray,
     attack: Callable[[jnp.ndarray], jnp.ndarray],
@@ -216,33 +152,52 @@ def dixon_coles_seasons(
     away_goals: jnp.ndarray | None = None,
     statistics: dict[str, jnp.ndarray] | None = None,
     statistics_weight: float = 0.0,
-    period: jnp.ndarray | None = None,
-    season_start: jnp.ndarray | None = None,
-    predict_period: int = -1,
 ) -> None:
-    """`dixon_coles_decay` with strengths that move from season to season: a stationary AR(1) per
-    team (persistence fitted), so last season informs this one without pinning it; optionally also
-    within a season, from one part of it to the next (a second persistence, fitted).
+    """Several seasons of goals, time-decayed, with Dixon-Coles low scores, a home edge per season,
+    and strengths that move from season to season: a stationary AR(1) per team (persistence
+    fitted), so last season informs this one without pinning it.
 
-    - played (periods, teams): 1 where a team plays that period's season. A period is a season, or
-      a part of one (`periods_per_season`). The last rows are the season being predicted, which is
-      one more than the data hold when a backtest predicts a new season.
-    - new_team (periods, teams): 1 where a team plays a season but did not play the one before it:
-      it starts afresh near the other promoted teams (a shared offset) instead of carrying on.
-    - period (matches): the period each match is in (its season when a season is one period);
-      season_start (periods): 1 where a period begins a season; predict_period: the period whose
-      strengths predict (the last unless told).
-    - each period's strengths sum to zero over the teams that play it; `attack` and `defence` are
-      the predicted period's.
+    - weight: each match's decay weight, rescaled so that the weights sum to the effective number of
+      matches. Raw weights (at most 1) sum to less than that, and the prior then over-shrinks every
+      team (seen: the spread of defence strengths halved).
+    - played (seasons, teams): 1 where a team plays that season. The last row is the season being
+      predicted, which is one more than the data hold when a backtest predicts a new season.
+    - new_team (seasons, teams): 1 where a team plays a season but did not play the one before it:
+      it starts afresh near the other promoted teams (a shared offset) instead of carrying on, so a
+      promoted team starts near the teams it replaced rather than at the league average.
+    - home advantage varies by season around a common mean (it vanished in 2020-21 without crowds).
+    - each season's strengths sum to zero over the teams that play it; `attack` and `defence` are
+      the predicted season's.
     """
-    periods = played.shape[0]
-    intercept, home_by_season = _league_level(n_seasons)
+    intercept, home_by_season = league_level(n_seasons)
     persistence = numpyro.sample("persistence", dist.Beta(8.0, 2.0))
-    if season_start is None:  # a period is a season
-        period, persistence = season, jnp.broadcast_to(persistence, (periods,))
-    else:  # parts of seasons: a second persistence, from one part to the next
-        within = numpyro.sample("persistence_within", dist.Beta(20.0, 1.0))
-        persistence = jnp.where(season_start > 0, persistence, within)
+    strengths = strengths_by_period(jnp.broadcast_to(persistence, (played.shape[0],)), played, new_team, n_teams)
+    attack, defence = strengths["attack"], strengths["defence"]
+    rho = numpyro.sample("rho", dist.Normal(-0.05, 0.05))
+    goals_and_statistics(
+        intercept,
+        home_by_season[season],
+        lambda team: attack[season, team],
+        lambda team: defence[season, team],
+        home_team,
+        away_team,
+        rho,
+        weight,
+        home_goals,
+        away_goals,
+        statistics,
+        statistics_weight,
+    )
+
+
+def strengths_by_period(
+    persistence: jnp.ndarray, played: jnp.ndarray, new_team: jnp.ndarray, n_teams: int, predict_period: int = -1
+) -> dict[str, jnp.ndarray]:
+    """Attack and defence per period (a season, or a part of one) and team: a stationary AR(1) from
+    each period to the next with that period's persistence, new teams from a shared promoted offset,
+    each period centred over the teams that play it. Records the predicted period's as `attack` and
+    `defence`."""
+    periods = played.shape[0]
     step = jnp.sqrt(1 - persistence**2)  # keeps the spread of strengths the same from period to period
     strengths = {}
     for side, promoted_prior in (("attack", -0.15), ("defence", 0.15)):
@@ -257,22 +212,7 @@ def dixon_coles_seasons(
         centre = jnp.sum(played * by_period, axis=1, keepdims=True) / jnp.maximum(played.sum(1, keepdims=True), 1)
         strengths[side] = by_period - centre
         numpyro.deterministic(side, strengths[side][predict_period])
-    attack, defence = strengths["attack"], strengths["defence"]
-    rho = numpyro.sample("rho", dist.Normal(-0.05, 0.05))
-    _goals_and_statistics(
-        intercept,
-        home_by_season[season],
-        lambda team: attack[period, team],
-        lambda team: defence[period, team],
-        home_team,
-        away_team,
-        rho,
-        weight,
-        home_goals,
-        away_goals,
-        statistics,
-        statistics_weight,
-    )
+    return strengths
 
 
 def stretch_strengths(attack: np.ndarray, defence: np.ndarray, stretch: float) -> tuple[np.ndarray, np.ndarray]:
@@ -302,13 +242,6 @@ class Prepared:
     window: list[Match]
     team_codes: list[str]
     predict_codes: list[str]
-
-
-def part_of_season(day: date, parts: int) -> int:
-    """Which of `parts` equal parts of a season (August to May, ten months) a day is in; June and
-    July count with the last part, as they are the end of one season or the eve of the next."""
-    months = (day.month - 8) % 12  # August 0 ... May 9
-    return min(months * parts // 10, parts - 1)
 
 
 # Match statistics read as signals of team strength: name -> (home column, away column) in football-data files.
@@ -370,59 +303,54 @@ class GoalsModel:
             "home_goals": np.array([m.home_goals for m in window], dtype=np.int32),
             "away_goals": np.array([m.away_goals for m in window], dtype=np.int32),
         }
-        if "decay_per_day" in self.settings:
-            data.update(self._decay_data(window, seasons, codes, predict, as_of))
+        data.update(self.model_data(window, seasons, codes, predict, as_of or window[-1].date))
         return Prepared(data, window, codes, predict)
 
-    def _decay_data(
-        self, window: list[Match], seasons: list[str], codes: list[str], predict: list[str], as_of: date | None
+    def model_data(
+        self, window: list[Match], seasons: list[str], codes: list[str], predict: list[str], reference: date
     ) -> dict[str, Any]:
-        reference = as_of or window[-1].date
+        """The model's arrays beyond teams and goals (none for the static baseline)."""
+        return {}
+
+    def decay_data(self, window: list[Match], seasons: list[str], reference: date) -> dict[str, Any]:
+        """Each match's decay weight and season, and the match statistics when the model reads them."""
         age_days = np.array([(reference - m.date).days for m in window], dtype=np.float64)
         raw = np.exp(-float(self.settings["decay_per_day"]) * np.maximum(age_days, 0))
         weight = raw * raw.sum() / np.square(raw).sum()  # sums to the effective number of matches
-        # The predicted teams are the season being predicted; those absent from the newest season in
-        # the data, or from the one before it, are new to the league.
-        newest = season_teams(window, seasons[-1])
-        predicting_new_season = predicts_new_season(newest, predict)
         season_index = {season: position for position, season in enumerate(seasons)}
-        extra: dict[str, Any] = {}
-        if self.settings.get("statistics"):
-            extra["statistics"] = {
-                name: np.array([_statistic(m, home_column, away_column) for m in window], dtype=np.float32)
-                for name, (home_column, away_column) in self.settings["statistics"].items()
-            }
-            extra["statistics_weight"] = float(self.settings["statistics_weight"])
-        if self.settings.get("strengths_by_season"):
-            # Who plays each season, the predicted season last (a new one when predicting one).
-            rosters = [season_teams(window, s) for s in seasons] + ([set(predict)] if predicting_new_season else [])
-            rosters[-1] = rosters[-1] | set(predict)
-            by_season, new_team = season_membership(rosters, codes)
-            parts = int(self.settings.get("periods_per_season", 1))
-            if parts > 1:  # every season in `parts` periods; a team new to a season is new in its first
-                new_team = np.stack([new_team if part == 0 else np.zeros_like(new_team) for part in range(parts)], 1)
-                extra["period"] = np.array(
-                    [season_index[m.season] * parts + part_of_season(m.date, parts) for m in window], dtype=np.int32
-                )
-                extra["season_start"] = np.tile(np.eye(1, parts)[0], len(rosters)).astype(np.float32)
-                # The predicted season's first part when predicting a new one (its eve may be in July).
-                predict_part = 0 if predicting_new_season else part_of_season(reference, parts)
-                extra["predict_period"] = (len(rosters) - 1) * parts + predict_part
-                by_season = np.repeat(by_season, parts, axis=0)
-                new_team = new_team.reshape(by_season.shape)
-            extra["played"], extra["new_team"] = by_season.astype(np.float32), new_team.astype(np.float32)
-        else:
-            previous = (
-                newest if predicting_new_season else season_teams(window, seasons[-2]) if len(seasons) > 1 else newest
-            )
-            promoted = [1.0 if code in predict and code not in previous else 0.0 for code in codes]
-            extra["promoted"] = np.array(promoted, dtype=np.float32)
-        return {
-            **extra,
+        data: dict[str, Any] = {
             "season": np.array([season_index[m.season] for m in window], dtype=np.int32),
             "weight": weight.astype(np.float32),
             "n_seasons": len(seasons),
         }
+        if self.settings.get("statistics"):
+            data["statistics"] = {
+                name: np.array([_statistic(m, home_column, away_column) for m in window], dtype=np.float32)
+                for name, (home_column, away_column) in self.settings["statistics"].items()
+            }
+            data["statistics_weight"] = float(self.settings["statistics_weight"])
+        return data
+
+    def rosters(self, window: list[Match], seasons: list[str], predict: list[str]) -> list[set[str]]:
+        """Who plays each season, the predicted season last (one more than the data hold when the
+        predicted teams are a new season's)."""
+        predicting_new_season = predicts_new_season(season_teams(window, seasons[-1]), predict)
+        rosters = [season_teams(window, s) for s in seasons] + ([set(predict)] if predicting_new_season else [])
+        rosters[-1] = rosters[-1] | set(predict)
+        return rosters
+
+
+@dataclass(frozen=True)
+class SeasonsModel(GoalsModel):
+    """The served model's data: decay weights, statistics, and who plays (and is new to) each season."""
+
+    def model_data(
+        self, window: list[Match], seasons: list[str], codes: list[str], predict: list[str], reference: date
+    ) -> dict[str, Any]:
+        played, new_team = season_membership(self.rosters(window, seasons, predict), codes)
+        data = self.decay_data(window, seasons, reference)
+        data["played"], data["new_team"] = played.astype(np.float32), new_team.astype(np.float32)
+        return data
 
     def prediction_draws(self, samples: dict[str, np.ndarray], prepared: Prepared) -> dict[str, np.ndarray]:
         """The draws the posterior contract names, for the predicted teams, shaped (chains, draws, ...)."""
@@ -445,6 +373,8 @@ class GoalsModel:
         return {name: np.asarray(value, dtype=np.float32) for name, value in draws.items()}
 
 
+# What the fit serves: its model, and the simple baseline it is measured against. The variants tried
+# on the way live in research/models.py.
 MODELS: dict[str, GoalsModel] = {
     "poisson_static": GoalsModel(
         "poisson_static",
@@ -452,42 +382,25 @@ MODELS: dict[str, GoalsModel] = {
         {"seasons": 1},
         ("intercept", "home", "attack_scale", "defence_scale", "attack", "defence"),
     ),
-    "dixon_coles_decay": GoalsModel(
-        "dixon_coles_decay",
-        dixon_coles_decay,
-        {"seasons": 4, "decay_per_day": 0.0018},
-        ("intercept", "home_by_season", "rho", "attack", "defence", "attack_scale", "defence_scale"),
+    "dixon_coles_seasons": SeasonsModel(
+        "dixon_coles_seasons",
+        dixon_coles_seasons,
+        {
+            "seasons": 4,
+            "decay_per_day": 0.0018,
+            "statistics": STATISTICS,
+            # 0.5 since 2026-11-29, by a rule written before its nine development seasons ran: -0.0001
+            # pooled, none of 311 weeks refused against 2 at 0.25 (research/NOTEBOOK.md).
+            "statistics_weight": 0.5,
+            # Chosen on development seasons (E0 2017-18, 2018-19, I1 and SP1 2022-23): RPS -0.0003 pooled.
+            "prediction_stretch": 1.1,
+            "strengths_by_season": True,
+        },
+        ("intercept", "home_by_season", "rho", "attack", "defence", "attack_scale", "defence_scale", "persistence"),
+        # It mixes well (min bulk ESS 709-825 in 2,000 draws): half the draws bring its fit to the 20 s budget.
+        draws=(500, 500),
     ),
 }
-MODELS["dixon_coles_stats"] = GoalsModel(
-    "dixon_coles_stats",
-    dixon_coles_decay,
-    {
-        **MODELS["dixon_coles_decay"].settings,
-        "statistics": STATISTICS,
-        "statistics_weight": 0.25,
-        # Chosen on development seasons (E0 2017-18, 2018-19, I1 and SP1 2022-23): RPS -0.0003 pooled.
-        "prediction_stretch": 1.1,
-    },
-    MODELS["dixon_coles_decay"].diagnosed_sites,
-)
-MODELS["dixon_coles_seasons"] = GoalsModel(
-    "dixon_coles_seasons",
-    dixon_coles_seasons,
-    # Statistics weight 0.5 since 2026-11-29, by a rule written before its nine development seasons
-    # ran: -0.0001 pooled, none of 311 weeks refused against 2 at 0.25 (docs/model-quality.md).
-    {**MODELS["dixon_coles_stats"].settings, "strengths_by_season": True, "statistics_weight": 0.5},
-    (*MODELS["dixon_coles_decay"].diagnosed_sites, "persistence"),
-    # It mixes well (min bulk ESS 709-825 in 2,000 draws): half the draws bring its fit to the 20 s budget.
-    draws=(500, 500),
-)
-MODELS["dixon_coles_periods"] = GoalsModel(
-    "dixon_coles_periods",
-    dixon_coles_seasons,
-    {**MODELS["dixon_coles_seasons"].settings, "periods_per_season": 5},
-    (*MODELS["dixon_coles_seasons"].diagnosed_sites, "persistence_within"),
-    draws=(500, 500),
-)
 # Served since 2026-11-29: level or better on development seasons (-0.0001 on four, -0.0002 on five
-# more), chosen by a rule written before the second set ran (docs/model-quality.md).
+# more), chosen by a rule written before the second set ran (research/NOTEBOOK.md).
 DEFAULT_MODEL = "dixon_coles_seasons"

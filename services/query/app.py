@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import binascii
 import json
-import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -18,50 +16,26 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
-from matchodds.core.documents import markets_document, model_provenance, table_csv, table_document, table_row
-from matchodds.core.keys import COMPETITION_NAMES, COMPETITION_RE, DEFAULT_COMPETITION, TEAM_CODE_RE
+from matchodds.core.documents import model_provenance, table_csv, table_document, table_row
+from matchodds.core.keys import COMPETITION_NAMES, COMPETITION_RE, DEFAULT_COMPETITION
+from services.query.protocol import (
+    MAX_PATH_LENGTH,
+    STATIC,
+    BadRequest,
+    TooLarge,
+    ascii_code,
+    fixture_document,
+    fixture_list,
+    oversized,
+    team_pair,
+)
 from services.query.repository import OddsNotReady, OddsReader, OddsUnavailable, UnknownTeam
 
 logger = Logger(service="query")
 app = APIGatewayHttpResolver()
-STATIC = Path(__file__).with_name("static")
-MAX_BULK_FIXTURES = 100
 TABLE_FORMATS = ("json", "csv")
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 HTML_CONTENT_TYPE = "text/html; charset=utf-8"
-EXAMPLE_FIXTURE = '{"home": "ARS", "away": "MCI"}'
-# Bounds checked before routing, so no oversized input reaches a parser or a key expression. The
-# longest real path is /odds/XXX/YYY or /openapi.json, the longest real query a competition and a
-# format; a full bulk body of 100 fixtures is about 3 KB.
-MAX_PATH_LENGTH = 128
-MAX_QUERY_LENGTH = 256
-MAX_BODY_BYTES = 16 * 1024
-# Far below Python's int() limit (sys.get_int_max_str_digits(), 4300 by default): a longer integer
-# in a body would make json.loads raise a plain ValueError.
-MAX_JSON_INTEGER_DIGITS = 100
-
-
-class BadRequest(ValueError):
-    """The request itself is wrong: a malformed code, competition or body, the same team twice."""
-
-
-class TooLarge(ValueError):
-    """A path, query string or body longer than the API ever needs."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def oversized(path: str, query: str, body_bytes: int) -> TooLarge | None:
-    """The refusal of a request whose path, query string or body is longer than the API ever needs, if any."""
-    if len(path) > MAX_PATH_LENGTH:
-        return TooLarge(414, f"the path has {len(path)} characters; at most {MAX_PATH_LENGTH} are accepted")
-    if len(query) > MAX_QUERY_LENGTH:
-        return TooLarge(414, f"the query string has {len(query)} characters; at most {MAX_QUERY_LENGTH} are accepted")
-    if body_bytes > MAX_BODY_BYTES:
-        return TooLarge(413, f"the body has about {body_bytes} bytes; at most {MAX_BODY_BYTES} are accepted")
-    return None
 
 
 def request_bounds(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
@@ -86,15 +60,6 @@ def _repository() -> OddsReader:
     return reader
 
 
-def ascii_code(text: str, pattern: re.Pattern[str]) -> str | None:
-    """`text` upper-cased when it is an ASCII code that `pattern` matches whole, else None."""
-    # ASCII first: str.upper() maps the dotless "ıps" to IPS and "ß" to SS, which no client typed.
-    if not text.isascii():
-        return None
-    code = text.upper()
-    return code if pattern.fullmatch(code) else None
-
-
 def _competition() -> str:
     given = app.current_event.get_query_string_value("competition")
     if given is None:
@@ -105,71 +70,12 @@ def _competition() -> str:
     return competition
 
 
-def _team_code(text: str, where: str = "team") -> str:
-    code = ascii_code(text, TEAM_CODE_RE)
-    if code is None:
-        raise BadRequest(f"{where} {text[:20]!r} is not a three-letter team code such as ARS")
-    return code
-
-
-def team_pair(home: str, away: str, where: str | None = None) -> tuple[str, str]:
-    """Two valid, different codes; `where` names the fixture in a bulk body (e.g. fixtures[3])."""
-    home_code = _team_code(home, f"{where}.home" if where else "team")
-    away_code = _team_code(away, f"{where}.away" if where else "team")
-    if home_code == away_code:
-        raise BadRequest(f"{where + ': ' if where else ''}a team cannot play itself: {home_code} v {away_code}")
-    return home_code, away_code
-
-
 def _request_body() -> str | None:
     """The request's body as text; a body that is not UTF-8 is a BadRequest, not a crash."""
     try:
         return app.current_event.decoded_body
     except (UnicodeDecodeError, binascii.Error):
         raise BadRequest("the body is not UTF-8 text") from None
-
-
-def fixture_list(body: str | None) -> list[tuple[str, str]]:
-    """The (home, away) codes of a bulk request's body, a JSON list of {"home": ..., "away": ...} objects."""
-    if not body:
-        raise BadRequest(f"the body must be a JSON list of fixtures such as [{EXAMPLE_FIXTURE}]")
-    try:
-        fixtures = json.loads(body, parse_int=_json_integer)
-    except json.JSONDecodeError as error:
-        raise BadRequest(f"the body is not JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
-    except RecursionError:
-        raise BadRequest("the body nests too deeply to be a list of fixtures") from None
-    if not isinstance(fixtures, list):
-        raise BadRequest(f"the body must be a JSON list of fixtures, not {_json_kind(fixtures)}")
-    if not 1 <= len(fixtures) <= MAX_BULK_FIXTURES:
-        raise BadRequest(f"the body must list 1 to {MAX_BULK_FIXTURES} fixtures, not {len(fixtures)}")
-    pairs = []
-    for position, fixture in enumerate(fixtures):
-        where = f"fixtures[{position}]"
-        if not isinstance(fixture, dict) or set(fixture) != {"home", "away"}:
-            raise BadRequest(f'{where} must be an object with exactly "home" and "away", e.g. {EXAMPLE_FIXTURE}')
-        if not all(isinstance(fixture[side], str) for side in ("home", "away")):
-            raise BadRequest(f"{where}: home and away must be team codes such as ARS, as strings")
-        pairs.append(team_pair(fixture["home"], fixture["away"], where))
-    return pairs
-
-
-def _json_integer(text: str) -> int:
-    """An integer of the body; a long one is a BadRequest, well before int() would raise a bare ValueError."""
-    # int() refuses more than sys.get_int_max_str_digits() digits with a ValueError that, out of
-    # json.loads and uncaught, was a 500. No field of a bulk body is a number, so a long one is wrong.
-    digits = len(text.lstrip("-"))
-    if digits > MAX_JSON_INTEGER_DIGITS:
-        raise BadRequest(
-            f"the body holds a number of {digits} digits; "
-            f"a fixture's home and away are team codes such as ARS, as strings"
-        )
-    return int(text)
-
-
-def _json_kind(value: Any) -> str:
-    kinds = {dict: "an object", str: "a string", bool: "true or false", int: "a number", float: "a number"}
-    return kinds.get(type(value), "null")
 
 
 def _table_format() -> str:
@@ -256,21 +162,6 @@ def _not_ready(error: OddsNotReady) -> Response:
 @app.exception_handler(OddsUnavailable)
 def _unavailable(error: OddsUnavailable) -> Response:
     return _error(503, "unavailable", str(error), competition=error.competition)
-
-
-def fixture_document(odds: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    """The served odds of one fixture: 1X2, prices, expected goals, and every market when stored."""
-    document = {
-        "home": {"code": odds["home"], "name": names[odds["home"]]},
-        "away": {"code": odds["away"], "name": names[odds["away"]]},
-        "probabilities": {"home": odds["p_home"], "draw": odds["p_draw"], "away": odds["p_away"]},
-        "fair_odds": {"home": odds["odds_home"], "draw": odds["odds_draw"], "away": odds["odds_away"]},
-        "expected_goals": {"home": odds["xg_home"], "away": odds["xg_away"]},
-        "most_likely_score": {"score": odds["likely_score"], "probability": odds["likely_score_p"]},
-    }
-    if odds["markets"] is not None:
-        document.update(markets_document(odds["markets"]))
-    return document
 
 
 @app.get(

@@ -21,7 +21,7 @@ import aws_lambda_powertools
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from matchodds.core.documents import TABLE_COLUMNS, model_provenance, table_csv, table_document, table_row
-from services.query.app import (
+from services.query.protocol import (
     MAX_BODY_BYTES,
     MAX_BULK_FIXTURES,
     MAX_PATH_LENGTH,

@@ -29,7 +29,7 @@ from services.fit.inference import (
     sampler_for,
 )
 from services.fit.main import main as fit_main
-from services.fit.model import MODELS, Prepared, part_of_season, poisson_kernel
+from services.fit.model import MODELS, Prepared, poisson_kernel
 
 pytestmark = pytest.mark.fit
 CODES = ("ARS", "AVL", "BOU", "BRE", "BHA", "CHE", "CRY", "EVE", "FUL", "IPS", "LEI", "LIV")
@@ -150,7 +150,7 @@ def test_the_prediction_stretch_moves_strengths_away_from_the_mean_and_nothing_e
         "defence": rng.normal(0.0, 0.3, (2, 6, 4)),
     }
     prepared = Prepared({}, [], ["ARS", "AVL", "BOU", "CHE"], ["ARS", "BOU", "CHE"])
-    served = MODELS["dixon_coles_stats"]
+    served = MODELS["dixon_coles_seasons"]
     plain = replace(served, settings={**served.settings, "prediction_stretch": 1.0}).prediction_draws(samples, prepared)
     stretched = replace(served, settings={**served.settings, "prediction_stretch": 1.5}).prediction_draws(
         samples, prepared
@@ -172,9 +172,9 @@ def test_the_gate_refuses_after_one_longer_retry(caplog: pytest.LogCaptureFixtur
 
 
 def test_a_command_not_told_the_draws_uses_the_models_own() -> None:
-    seasons, served = MODELS["dixon_coles_seasons"], MODELS["dixon_coles_stats"]
+    seasons, baseline = MODELS["dixon_coles_seasons"], MODELS["poisson_static"]
     assert (sampler_for(seasons).warmup, sampler_for(seasons).samples) == seasons.draws == (500, 500)
-    assert (sampler_for(served).warmup, sampler_for(served).samples) == (1000, 1000)
+    assert (sampler_for(baseline).warmup, sampler_for(baseline).samples) == (1000, 1000)
     told = sampler_for(seasons, chains=2, warmup=40, samples=30, seed=7)
     assert told == SamplerSettings(chains=2, warmup=40, samples=30, seed=7)
 
@@ -310,79 +310,3 @@ def test_strengths_by_season_know_who_plays_each_season_and_who_is_new() -> None
     assert model.prepare(matches).data["played"].shape == (2, len(codes) - 1)
 
 
-def test_parts_of_seasons_split_august_to_may_and_keep_june_and_july_with_the_last() -> None:
-    parts = [part_of_season(date(2024, month, 15), 5) for month in (8, 9, 10, 11, 12, 1, 2, 3, 4, 5, 6, 7)]
-    assert parts == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 4, 4]
-    assert {part_of_season(date(2024, month, 1), 1) for month in range(1, 13)} == {0}
-
-
-def test_strengths_by_period_split_each_season_and_start_new_teams_in_its_first_part() -> None:
-    model = MODELS["dixon_coles_periods"]
-    matches = synthetic_seasons([TRUE_ATTACK, TRUE_ATTACK], rounds=1)  # all on 10 August of each season
-    matches = [replace(m, date=m.date + timedelta(days=60 * (i % 2))) for i, m in enumerate(matches)]  # half in October
-    matches = [m for m in matches if not (m.season == "2022-23" and "ARS" in (m.home, m.away))]
-    prepared = model.prepare(matches, predict_teams=[*CODES[2:], "NEW"])
-    data, codes = prepared.data, prepared.team_codes
-    assert data["played"].shape == data["new_team"].shape == (15, len(codes))  # 2 seasons + the next, 5 parts
-    assert data["season_start"].tolist() == [1, 0, 0, 0, 0] * 3
-    assert data["new_team"][10, codes.index("NEW")] == 1 and data["new_team"].sum() == 1
-    assert data["played"][:5, codes.index("ARS")].all() and not data["played"][5:, codes.index("ARS")].any()
-    assert data["predict_period"] == 10  # the new season's first part
-    expected = [
-        season * 5 + part_of_season(m.date, 5) for season, m in zip(data["season"], prepared.window, strict=True)
-    ]
-    assert data["period"].tolist() == expected and set(expected) == {0, 1, 5, 6}
-    # Within the newest season, the part of the last match predicts.
-    assert model.prepare(matches).data["predict_period"] == 6
-
-
-def test_strengths_by_season_follow_a_team_that_changed_more_than_a_static_fit_does() -> None:
-    changed = TRUE_ATTACK.copy()
-    changed[0], changed[-1] = TRUE_ATTACK[-1], TRUE_ATTACK[0]  # the weakest attack became the best
-    matches = synthetic_seasons([TRUE_ATTACK, TRUE_ATTACK, changed])
-    loose = QualityGate(max_r_hat=1.05, min_bulk_ess=100)
-    seasons = fit_posterior(matches, MODELS["dixon_coles_seasons"], "E0", SMALL, loose)
-    static = fit_posterior(matches, MODELS["dixon_coles_stats"], "E0", SMALL, loose)
-    first, last = seasons.team_codes.index(CODES[0]), seasons.team_codes.index(CODES[-1])
-    for posterior in (seasons, static):
-        attack = posterior.flat("attack").mean(axis=0)
-        assert attack[first] > attack[last]  # both see the change...
-    seasons_gap = np.diff(seasons.flat("attack").mean(axis=0)[[last, first]])[0]
-    static_gap = np.diff(static.flat("attack").mean(axis=0)[[last, first]])[0]
-    assert seasons_gap > static_gap + 0.25  # ...the seasons model follows it further (truth: 0.7)
-
-
-def test_strengths_by_period_follow_a_change_within_a_season_further_than_strengths_by_season() -> None:
-    changed = TRUE_ATTACK.copy()
-    changed[0], changed[-1] = TRUE_ATTACK[-1], TRUE_ATTACK[0]  # the weakest attack became the best...
-    before, early, late = synthetic_seasons([TRUE_ATTACK, TRUE_ATTACK, changed]), [], []
-    for m in before:
-        if m.season == "2022-23":  # ...in February of the second season
-            early.append(m)
-        elif m.season == "2023-24":
-            late.append(replace(m, season="2022-23", date=date(2023, 2, 10)))
-    matches = [m for m in before if m.season == "2021-22"] + early + late
-    loose = QualityGate(max_r_hat=1.05, min_bulk_ess=100)
-    gaps = {}
-    for name in ("dixon_coles_periods", "dixon_coles_seasons"):
-        posterior = fit_posterior(matches, MODELS[name], "E0", SMALL, loose)
-        attack = posterior.flat("attack").mean(axis=0)
-        gaps[name] = attack[posterior.team_codes.index(CODES[0])] - attack[posterior.team_codes.index(CODES[-1])]
-    assert gaps["dixon_coles_periods"] > gaps["dixon_coles_seasons"] + 0.25  # truth: 0.7
-
-
-def test_a_team_yet_to_play_this_season_is_neither_promoted_nor_the_start_of_a_new_season() -> None:
-    # E0 2020-21: four clubs began a week late; in week two they had no match yet this season.
-    matches = synthetic_seasons([TRUE_ATTACK, TRUE_ATTACK], rounds=1)
-    late = CODES[0]
-    matches = [m for m in matches if m.season == "2021-22" or late not in (m.home, m.away)][: 132 + 20]
-    assert late not in {m.home for m in matches if m.season == "2022-23"} | {
-        m.away for m in matches if m.season == "2022-23"
-    }
-    static = MODELS["dixon_coles_stats"].prepare(matches, predict_teams=CODES)
-    assert static.data["promoted"].sum() == 0
-    seasons = MODELS["dixon_coles_seasons"].prepare(matches, predict_teams=CODES)
-    assert seasons.data["played"].shape == (2, len(CODES)) and seasons.data["new_team"].sum() == 0
-    # A real new season (one team relegated, one promoted) still is one.
-    promoted = MODELS["dixon_coles_stats"].prepare(matches, predict_teams=[*CODES[2:], "NEW"])
-    assert promoted.data["promoted"][promoted.team_codes.index("NEW")] == 1 and promoted.data["promoted"].sum() == 1

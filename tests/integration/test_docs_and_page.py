@@ -14,7 +14,8 @@ from jsonschema import Draft202012Validator
 
 from matchodds.core.keys import COMPETITION_NAMES
 from matchodds.core.posterior import Posterior
-from services.query.app import MAX_BODY_BYTES, MAX_PATH_LENGTH, MAX_QUERY_LENGTH, app
+from services.query.app import app
+from services.query.protocol import MAX_BODY_BYTES, MAX_PATH_LENGTH, MAX_QUERY_LENGTH
 from tests.integration.conftest import Reply
 
 pytestmark = pytest.mark.integration

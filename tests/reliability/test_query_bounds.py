@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from matchodds.core.posterior import Posterior
-from services.query.app import MAX_BODY_BYTES, MAX_PATH_LENGTH, MAX_QUERY_LENGTH
+from services.query.protocol import MAX_BODY_BYTES, MAX_PATH_LENGTH, MAX_QUERY_LENGTH
 from tests.integration.conftest import Reply
 
 pytestmark = pytest.mark.integration

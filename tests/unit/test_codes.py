@@ -15,7 +15,7 @@ from matchodds.core.keys import (
     parse_posterior_key,
     posterior_key,
 )
-from services.query.app import ascii_code
+from services.query.protocol import ascii_code
 
 pytestmark = pytest.mark.unit
 VERSION = "20250526T060000Z"

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.model_quality import FORECASTERS, against, average, report
 from matchodds.core.evaluation import rps
+from research.model_quality import FORECASTERS, against, average, report
 
 SETTINGS = {
     "fit_seconds_median": 13.0,

@@ -27,13 +27,8 @@ import numpy as np
 from scipy.optimize import minimize
 
 from matchodds.core.results import Match
-from services.fit.model import (
-    STATISTICS,
-    dixon_coles_log_likelihood,
-    predicts_new_season,
-    season_membership,
-    season_teams,
-)
+from research.models import dixon_coles_log_likelihood
+from services.fit.model import STATISTICS, predicts_new_season, season_membership, season_teams
 
 STATISTIC_COLUMNS = tuple(STATISTICS.values())  # (home, away) columns of shots on target, corners
 # The market's prices of a past match, closing Pinnacle first: an experiment, not served (see Rating.market).

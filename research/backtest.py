@@ -29,9 +29,11 @@ from matchodds.core.evaluation import outcome_index, paired_bootstrap, reliabili
 from matchodds.core.grid import PredictionDraws, grid_size, outcome_probabilities, score_grids
 from matchodds.core.posterior import Posterior
 from matchodds.core.results import Match
+from research.models import RESEARCH_MODELS as MODELS
+from research.models import dixon_coles_log_likelihood
+from research.rating import Rating
 from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, fit_posterior, sampler_for
-from services.fit.model import DEFAULT_MODEL, MODELS, dixon_coles_log_likelihood
-from services.fit.rating import Rating
+from services.fit.model import DEFAULT_MODEL
 
 logger = logging.getLogger(__name__)
 NO_GATE = QualityGate(max_r_hat=float("inf"), min_bulk_ess=0.0, max_divergences=2**31)
@@ -154,7 +156,7 @@ class DixonColesMLE:
 
 @dataclass
 class ScoreDrivenRating:
-    """The score-driven rating of `services.fit.rating`, refitted every week on four seasons."""
+    """The score-driven rating of `research.rating`, refitted every week on four seasons."""
 
     seasons: int = 4
     market: bool = False  # the experiment that also learns from past matches' prices

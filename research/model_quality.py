@@ -1,10 +1,10 @@
 """Walk-forward backtests of the served model against the market, season by season, and the report.
 
-    python bench/model_quality.py run E0:2019-20 E0:2020-21 ...   # one backtest per season (slow: NUTS weekly)
-    python bench/model_quality.py report                          # pooled table -> docs/model-quality.md
+    python research/model_quality.py run E0:2019-20 E0:2020-21 ...   # one backtest per season (slow: NUTS weekly)
+    python research/model_quality.py report                          # pooled table -> docs/model-quality.md
 
 Each test season is predicted week by week from the three seasons before it plus the season so far,
-exactly as `matchodds backtest` does; per-match forecasts are kept in bench/results/ so that the
+exactly as `matchodds backtest` does; per-match forecasts are kept in research/results/stats/ so that the
 report can pool seasons and bootstrap the paired differences.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "football-data"
-RESULTS = ROOT / "bench" / "results"
+RESULTS = ROOT / "research" / "results" / "stats"
 POSTERIORS = ROOT / "bench" / "posteriors"  # each week's draws, for re-pricing without refitting; not in git
 PLOTS = ROOT / "docs" / "img"
 EVAL = [
@@ -48,9 +48,9 @@ def run(
 ) -> None:
     import services.fit  # noqa: F401
     from matchodds.core.results import read_results
-    from services.fit.backtest import plot_reliability, print_table, run_backtest
+    from research.backtest import plot_reliability, print_table, run_backtest
+    from research.models import RESEARCH_MODELS as MODELS
     from services.fit.inference import sampler_for
-    from services.fit.model import MODELS
 
     results.mkdir(parents=True, exist_ok=True)
     PLOTS.mkdir(parents=True, exist_ok=True)
@@ -87,7 +87,7 @@ def with_statistics_weight(model: str, weight: float) -> str:
     """Register a variant of `model` with another statistics weight (for development runs only)."""
     from dataclasses import replace
 
-    from services.fit.model import MODELS
+    from research.models import RESEARCH_MODELS as MODELS
 
     name = f"{model}@{weight:g}"
     MODELS[name] = replace(MODELS[model], name=name, settings={**MODELS[model].settings, "statistics_weight": weight})
@@ -121,7 +121,7 @@ def reprice(results: Path, data: Path, stretches: list[float], write: Path | Non
     from matchodds.core.evaluation import paired_bootstrap, rps
     from matchodds.core.grid import PredictionDraws
     from matchodds.core.results import read_results
-    from services.fit.backtest import BacktestResult, plot_reliability, probabilities_from_draws, week_start
+    from research.backtest import BacktestResult, plot_reliability, probabilities_from_draws, week_start
 
     fitted = {fitted_stretch(path.with_suffix(".json")) for path in results.glob("*.npz")}
     if len(fitted) > 1:
@@ -291,7 +291,7 @@ def report(results: Path = RESULTS) -> str:
     )
 
 
-RATING = ROOT / "bench" / "results-rating"
+RATING = ROOT / "research" / "results" / "rating"
 
 
 def average(results: Path, data: Path, rating: Path = RATING, market: bool = False) -> str:
@@ -304,7 +304,7 @@ def average(results: Path, data: Path, rating: Path = RATING, market: bool = Fal
     """
     from matchodds.core.evaluation import rps
     from matchodds.core.results import read_results
-    from services.fit.backtest import Bookmaker, DixonColesMLE, ScoreDrivenRating, walk_forward
+    from research.backtest import Bookmaker, DixonColesMLE, ScoreDrivenRating, walk_forward
 
     rating.mkdir(parents=True, exist_ok=True)
     lines = [
@@ -358,7 +358,9 @@ def main() -> int:
     run_parser.add_argument("targets", nargs="*", default=EVAL, help="DIVISION:SEASON, default: the EVAL set")
     run_parser.add_argument("--data", type=Path, default=DATA)
     run_parser.add_argument(
-        "--model", default="dixon_coles_stats", help="default: the model of the evaluation run kept in bench/results"
+        "--model",
+        default="dixon_coles_stats",
+        help="default: the model of the evaluation run kept in research/results/stats",
     )
     run_parser.add_argument("--warmup", type=int, help="warmup per chain (default: the model's)")
     run_parser.add_argument("--samples", type=int, help="kept draws per chain (default: the model's)")

@@ -13,7 +13,7 @@ import pytest
 from matchodds.cli import main as cli_main
 from matchodds.core.results import Match, read_results
 from matchodds.local import SAMPLE_RESULTS
-from services.fit.backtest import (
+from research.backtest import (
     BaseRate,
     Bookmaker,
     DixonColesMLE,

@@ -1,0 +1,220 @@
+"""The model variants tried on the way to the served one, for backtests and the lab notebook.
+
+Not served and not in any image: the fit serves services.fit.model's MODELS (its model and the
+poisson_static baseline). RESEARCH_MODELS adds these; each reuses the served model's pieces.
+- dixon_coles_decay: strengths fixed across four time-decayed seasons, promoted teams offset.
+- dixon_coles_stats: the same with shots on target and corners as signals (served until 2026-11-29
+  under the name dixon_coles_stats, replaced by dixon_coles_seasons).
+- dixon_coles_periods: strengths that also move within a season, in five two-month parts (slow to
+  mix, never backtested in full; research/NOTEBOOK.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+from jax.scipy.special import gammaln
+
+from matchodds.core.results import Match
+from services.fit.model import (
+    MODELS,
+    GoalsModel,
+    SeasonsModel,
+    dixon_coles_log_tau,
+    predicts_new_season,
+    season_membership,
+    season_teams,
+    strengths_by_period,
+)
+from services.fit.model import _goals_and_statistics as goals_and_statistics
+from services.fit.model import _league_level as league_level
+
+
+def dixon_coles_log_likelihood(
+    home_goals: jnp.ndarray, away_goals: jnp.ndarray, home_rate: jnp.ndarray, away_rate: jnp.ndarray, rho: jnp.ndarray
+) -> jnp.ndarray:
+    """log P(score) under Dixon & Coles (1997): two Poisson counts and the low-score correction."""
+    return (
+        home_goals * jnp.log(home_rate)
+        - home_rate
+        - gammaln(home_goals + 1.0)
+        + away_goals * jnp.log(away_rate)
+        - away_rate
+        - gammaln(away_goals + 1.0)
+        + dixon_coles_log_tau(home_goals, away_goals, home_rate, away_rate, rho)
+    )
+
+
+def dixon_coles_decay(
+    home_team: jnp.ndarray,
+    away_team: jnp.ndarray,
+    season: jnp.ndarray,
+    weight: jnp.ndarray,
+    promoted: jnp.ndarray,
+    n_teams: int,
+    n_seasons: int,
+    home_goals: jnp.ndarray | None = None,
+    away_goals: jnp.ndarray | None = None,
+    statistics: dict[str, jnp.ndarray] | None = None,
+    statistics_weight: float = 0.0,
+) -> None:
+    """Several seasons of goals, time-decayed, with Dixon-Coles low scores and a home edge per season.
+
+    - weight: each match's decay weight, rescaled so that the weights sum to the effective number of
+      matches. Raw weights (at most 1) sum to less than that, and the prior then over-shrinks every
+      team (seen: the spread of defence strengths halved).
+    - promoted: 1 for teams new to the league this season; they share an offset from the mean, so a
+      promoted team starts near the teams it replaced rather than at the league average.
+    - home advantage varies by season around a common mean (it vanished in 2020-21 without crowds).
+    """
+    intercept, home_by_season = league_level(n_seasons)
+    attack_scale = numpyro.sample("attack_scale", dist.HalfNormal(0.5))
+    defence_scale = numpyro.sample("defence_scale", dist.HalfNormal(0.5))
+    promoted_attack = numpyro.sample("promoted_attack", dist.Normal(-0.15, 0.15))
+    promoted_defence = numpyro.sample("promoted_defence", dist.Normal(0.15, 0.15))
+    attack_raw = numpyro.sample("attack_raw", dist.ZeroSumNormal(1.0, event_shape=(n_teams,)))
+    defence_raw = numpyro.sample("defence_raw", dist.ZeroSumNormal(1.0, event_shape=(n_teams,)))
+    attack = numpyro.deterministic("attack", attack_scale * attack_raw + promoted_attack * promoted)
+    defence = numpyro.deterministic("defence", defence_scale * defence_raw + promoted_defence * promoted)
+    rho = numpyro.sample("rho", dist.Normal(-0.05, 0.05))
+    goals_and_statistics(
+        intercept,
+        home_by_season[season],
+        lambda team: attack[team],
+        lambda team: defence[team],
+        home_team,
+        away_team,
+        rho,
+        weight,
+        home_goals,
+        away_goals,
+        statistics,
+        statistics_weight,
+    )
+
+
+def dixon_coles_periods(
+    home_team: jnp.ndarray,
+    away_team: jnp.ndarray,
+    season: jnp.ndarray,
+    weight: jnp.ndarray,
+    played: jnp.ndarray,
+    new_team: jnp.ndarray,
+    n_teams: int,
+    n_seasons: int,
+    period: jnp.ndarray,
+    season_start: jnp.ndarray,
+    predict_period: int,
+    home_goals: jnp.ndarray | None = None,
+    away_goals: jnp.ndarray | None = None,
+    statistics: dict[str, jnp.ndarray] | None = None,
+    statistics_weight: float = 0.0,
+) -> None:
+    """The served dixon_coles_seasons with strengths that also move within a season: a season in
+    parts (periods), a second persistence from one part to the next.
+
+    - played, new_team (periods, teams); period (matches): the period each match is in;
+      season_start (periods): 1 where a period begins a season; predict_period: the period whose
+      strengths predict.
+    """
+    intercept, home_by_season = league_level(n_seasons)
+    between = numpyro.sample("persistence", dist.Beta(8.0, 2.0))
+    within = numpyro.sample("persistence_within", dist.Beta(20.0, 1.0))
+    persistence = jnp.where(season_start > 0, between, within)
+    strengths = strengths_by_period(persistence, played, new_team, n_teams, predict_period)
+    attack, defence = strengths["attack"], strengths["defence"]
+    rho = numpyro.sample("rho", dist.Normal(-0.05, 0.05))
+    goals_and_statistics(
+        intercept,
+        home_by_season[season],
+        lambda team: attack[period, team],
+        lambda team: defence[period, team],
+        home_team,
+        away_team,
+        rho,
+        weight,
+        home_goals,
+        away_goals,
+        statistics,
+        statistics_weight,
+    )
+
+
+def part_of_season(day: date, parts: int) -> int:
+    """Which of `parts` equal parts of a season (August to May, ten months) a day is in; June and
+    July count with the last part, as they are the end of one season or the eve of the next."""
+    months = (day.month - 8) % 12  # August 0 ... May 9
+    return min(months * parts // 10, parts - 1)
+
+
+@dataclass(frozen=True)
+class DecayModel(GoalsModel):
+    """Strengths fixed across the window; teams new to the predicted season marked as promoted."""
+
+    def model_data(
+        self, window: list[Match], seasons: list[str], codes: list[str], predict: list[str], reference: date
+    ) -> dict[str, Any]:
+        newest = season_teams(window, seasons[-1])
+        # The predicted teams are the season being predicted; those absent from the newest season in
+        # the data, or from the one before it, are new to the league.
+        if predicts_new_season(newest, predict) or len(seasons) == 1:
+            previous = newest
+        else:
+            previous = season_teams(window, seasons[-2])
+        promoted = [1.0 if code in predict and code not in previous else 0.0 for code in codes]
+        return {**self.decay_data(window, seasons, reference), "promoted": np.array(promoted, dtype=np.float32)}
+
+
+@dataclass(frozen=True)
+class PeriodsModel(SeasonsModel):
+    """Every season in `periods_per_season` parts; a team new to a season is new in its first part."""
+
+    def model_data(
+        self, window: list[Match], seasons: list[str], codes: list[str], predict: list[str], reference: date
+    ) -> dict[str, Any]:
+        parts = int(self.settings["periods_per_season"])
+        rosters = self.rosters(window, seasons, predict)
+        by_season, new_team = season_membership(rosters, codes)
+        new_team = np.stack([new_team if part == 0 else np.zeros_like(new_team) for part in range(parts)], 1)
+        season_index = {season: position for position, season in enumerate(seasons)}
+        predicting_new_season = len(rosters) > len(seasons)
+        data = self.decay_data(window, seasons, reference)
+        data["period"] = np.array(
+            [season_index[m.season] * parts + part_of_season(m.date, parts) for m in window], dtype=np.int32
+        )
+        data["season_start"] = np.tile(np.eye(1, parts)[0], len(rosters)).astype(np.float32)
+        # The predicted season's first part when predicting a new one (its eve may be in July).
+        predict_part = 0 if predicting_new_season else part_of_season(reference, parts)
+        data["predict_period"] = (len(rosters) - 1) * parts + predict_part
+        played = np.repeat(by_season, parts, axis=0)
+        data["played"], data["new_team"] = played.astype(np.float32), new_team.reshape(played.shape).astype(np.float32)
+        return data
+
+
+_SERVED = MODELS["dixon_coles_seasons"]
+_DECAY_SITES = ("intercept", "home_by_season", "rho", "attack", "defence", "attack_scale", "defence_scale")
+RESEARCH_MODELS: dict[str, GoalsModel] = {
+    **MODELS,
+    "dixon_coles_decay": DecayModel(
+        "dixon_coles_decay", dixon_coles_decay, {"seasons": 4, "decay_per_day": 0.0018}, _DECAY_SITES
+    ),
+    "dixon_coles_stats": DecayModel(
+        "dixon_coles_stats",
+        dixon_coles_decay,
+        {**{k: v for k, v in _SERVED.settings.items() if k != "strengths_by_season"}, "statistics_weight": 0.25},
+        _DECAY_SITES,
+    ),
+    "dixon_coles_periods": PeriodsModel(
+        "dixon_coles_periods",
+        dixon_coles_periods,
+        {**_SERVED.settings, "periods_per_season": 5},
+        (*_SERVED.diagnosed_sites, "persistence_within"),
+        draws=(500, 500),
+    ),
+}
