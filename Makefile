@@ -19,8 +19,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/matchodds demo
 
+## lint: ruff, and the one-way layers (import-linter contracts in pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 ## test: lint, then every test tier (unit, integration, fit, e2e, infra)
 test: lint

@@ -27,13 +27,13 @@ from services.fit.model import (
     GoalsModel,
     SeasonsModel,
     dixon_coles_log_tau,
+    goals_and_statistics,
+    league_level,
     predicts_new_season,
     season_membership,
     season_teams,
     strengths_by_period,
 )
-from services.fit.model import _goals_and_statistics as goals_and_statistics
-from services.fit.model import _league_level as league_level
 
 
 def dixon_coles_log_likelihood(

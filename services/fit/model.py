@@ -340,18 +340,6 @@ class GoalsModel:
         return rosters
 
 
-@dataclass(frozen=True)
-class SeasonsModel(GoalsModel):
-    """The served model's data: decay weights, statistics, and who plays (and is new to) each season."""
-
-    def model_data(
-        self, window: list[Match], seasons: list[str], codes: list[str], predict: list[str], reference: date
-    ) -> dict[str, Any]:
-        played, new_team = season_membership(self.rosters(window, seasons, predict), codes)
-        data = self.decay_data(window, seasons, reference)
-        data["played"], data["new_team"] = played.astype(np.float32), new_team.astype(np.float32)
-        return data
-
     def prediction_draws(self, samples: dict[str, np.ndarray], prepared: Prepared) -> dict[str, np.ndarray]:
         """The draws the posterior contract names, for the predicted teams, shaped (chains, draws, ...)."""
         keep = [prepared.team_codes.index(code) for code in prepared.predict_codes]
@@ -372,6 +360,18 @@ class SeasonsModel(GoalsModel):
             )
         return {name: np.asarray(value, dtype=np.float32) for name, value in draws.items()}
 
+
+@dataclass(frozen=True)
+class SeasonsModel(GoalsModel):
+    """The served model's data: decay weights, statistics, and who plays (and is new to) each season."""
+
+    def model_data(
+        self, window: list[Match], seasons: list[str], codes: list[str], predict: list[str], reference: date
+    ) -> dict[str, Any]:
+        played, new_team = season_membership(self.rosters(window, seasons, predict), codes)
+        data = self.decay_data(window, seasons, reference)
+        data["played"], data["new_team"] = played.astype(np.float32), new_team.astype(np.float32)
+        return data
 
 # What the fit serves: its model, and the simple baseline it is measured against. The variants tried
 # on the way live in research/models.py.

@@ -1,0 +1,43 @@
+"""The `matchodds` command loads a service only when its subcommand runs: no JAX for --help or price."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).parents[2]
+PROBE = """
+import sys
+from matchodds.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+heavy = sorted(name for name in ("jax", "numpyro", "scipy", "services.fit") if name in sys.modules)
+print("loaded:", ",".join(heavy))
+"""
+
+
+def loaded_after(*argv: str) -> str:
+    """The heavy modules a fresh interpreter holds after running `matchodds ARGV`."""
+    done = subprocess.run([sys.executable, "-c", PROBE, *argv], cwd=ROOT, capture_output=True, text=True, check=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "argv", [("--help",), ("price", "--help"), ("demo", "--help"), ("price", "missing.csv", "--api", "http://x")]
+)
+def test_commands_that_do_not_fit_never_import_jax(argv: tuple[str, ...]) -> None:
+    assert loaded_after(*argv) == "loaded:"
+
+
+def test_the_fit_command_loads_the_fit_and_shows_its_own_options() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "matchodds", "fit", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert "--bucket" in done.stdout and "--fixtures" in done.stdout
+    assert loaded_after("fit", "--help").startswith("loaded:") and "jax" in loaded_after("fit", "--help")
