@@ -40,7 +40,7 @@ def test_report_pools_seasons_and_skips_matches_a_forecaster_lacks(tmp_path: Pat
     write_season(tmp_path, "E0-2019-20", first, first_outcomes)
     write_season(tmp_path, "E0-2020-21", second, second_outcomes)
 
-    text = report(tmp_path)
+    text = report([tmp_path])
 
     model = np.concatenate([rps(first["model"], first_outcomes), rps(second["model"][5:], second_outcomes[5:])])
     pinnacle = np.concatenate(
@@ -57,7 +57,7 @@ def test_against_pairs_two_runs_by_match_and_refuses_different_matches(tmp_path:
     sharper = {**forecasts, "model": np.eye(3)[outcomes] * 0.5 + forecasts["model"] * 0.5}
     write_season(tmp_path / "other", "E0-2019-20", sharper, outcomes)
 
-    text = against(tmp_path / "served", tmp_path / "other")
+    text = against([tmp_path / "served"], [tmp_path / "other"])
 
     difference = rps(forecasts["model"], outcomes).mean() - rps(sharper["model"], outcomes).mean()
     assert difference > 0
@@ -65,7 +65,7 @@ def test_against_pairs_two_runs_by_match_and_refuses_different_matches(tmp_path:
 
     write_season(tmp_path / "shuffled", "E0-2019-20", forecasts, np.roll(outcomes, 1))
     with pytest.raises(ValueError, match="different matches"):
-        against(tmp_path / "served", tmp_path / "shuffled")
+        against([tmp_path / "served"], [tmp_path / "shuffled"])
 
 
 def test_average_pairs_the_model_and_its_mean_with_the_rating_and_refuses_other_matches(tmp_path: Path) -> None:
@@ -76,7 +76,7 @@ def test_average_pairs_the_model_and_its_mean_with_the_rating_and_refuses_other_
     (tmp_path / "rating").mkdir()
     np.savez_compressed(tmp_path / "rating" / "E0-2019-20.npz", outcomes=outcomes, rating=rating)
 
-    text = average(tmp_path / "served", tmp_path / "data", tmp_path / "rating")
+    text = average([tmp_path / "served"], tmp_path / "data", tmp_path / "rating")
 
     model, mean = forecasts["model"][3:], (forecasts["model"][3:] + rating[3:]) / 2
     gain = rps(mean, outcomes[3:]).mean() - rps(model, outcomes[3:]).mean()
@@ -85,4 +85,4 @@ def test_average_pairs_the_model_and_its_mean_with_the_rating_and_refuses_other_
 
     np.savez_compressed(tmp_path / "rating" / "E0-2019-20.npz", outcomes=np.roll(outcomes, 1), rating=rating)
     with pytest.raises(ValueError, match="other matches"):
-        average(tmp_path / "served", tmp_path / "data", tmp_path / "rating")
+        average([tmp_path / "served"], tmp_path / "data", tmp_path / "rating")
