@@ -58,7 +58,13 @@ def season_files(data: Path, division: str, season: str) -> tuple[list[Path], Pa
 
 
 def run(
-    targets: list[str], data: Path, model: str, warmup: int | None, samples: int | None, results: Path = RESULTS
+    targets: list[str],
+    data: Path,
+    model: str,
+    warmup: int | None,
+    samples: int | None,
+    results: Path = RESULTS,
+    weeks: int | None = None,
 ) -> None:
     """Backtest each DIV:SEASON target into `results`: forecasts, scores and a reliability diagram."""
     import services.fit  # noqa: F401
@@ -79,6 +85,7 @@ def run(
             test,
             model,
             sampler,
+            weeks,
             show_progress=sys.stderr.isatty(),
             keep_posteriors=POSTERIORS / results.name / name,
         )
@@ -435,6 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_parser.add_argument("--samples", type=int, help="kept draws per chain (default: the model's)")
     run_parser.add_argument("--statistics-weight", type=float, help="try the model with another statistics weight")
     run_parser.add_argument("--results", type=Path, default=RESULTS, help="where the per-season results go")
+    run_parser.add_argument("--weeks", type=int, help="stop each season after this many weeks (a quick look)")
     report_parser = commands.add_parser("report", help="the tables, from the kept forecasts (no refit)")
     report_parser.add_argument(
         "--against", type=Path, nargs="+", help="instead: these runs' model against another's, paired by match"
@@ -464,7 +472,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             if args.statistics_weight is not None:
                 args.model = with_statistics_weight(args.model, args.statistics_weight)
-            run(args.targets, args.data, args.model, args.warmup, args.samples, args.results)
+            run(args.targets, args.data, args.model, args.warmup, args.samples, args.results, args.weeks)
         elif args.command == "reprice":
             if args.write is not None and len(set(args.stretch)) != 1:
                 parser.error("--write takes exactly one stretch")
