@@ -168,8 +168,11 @@ def test_todays_backtest_gives_the_kept_forecasts_of_every_forecaster_but_the_mo
         DixonColesMLE(),
         BaseRate(),
     ]
-    result = walk_forward(read_results(history), read_results([test]), forecasters)
+    result = walk_forward(read_results(history), read_results([test]), forecasters, weeks=12)
+    rows = len(result.matches)
     with np.load(RESULTS / "SP1-2023-24.npz") as kept:
-        np.testing.assert_array_equal(result.outcomes, kept["outcomes"])
+        assert 100 < rows < len(kept["outcomes"])
+        np.testing.assert_array_equal(result.outcomes, kept["outcomes"][:rows])
         for forecaster in forecasters:
-            np.testing.assert_allclose(result.forecasts[forecaster.name], kept[forecaster.name], rtol=0, atol=1e-12)
+            kept_rows = kept[forecaster.name][:rows]
+            np.testing.assert_allclose(result.forecasts[forecaster.name], kept_rows, rtol=0, atol=1e-12)
