@@ -85,8 +85,8 @@ class Forecaster(Protocol):
 def probabilities_from_draws(draws: PredictionDraws, codes: Sequence[str], week: Sequence[Fixture]) -> np.ndarray:
     """H/D/A of each fixture from parameter draws, by the same exact score-grid maths precompute serves."""
     index = {code: position for position, code in enumerate(codes)}
-    home = np.array([index[m.home] for m in week])
-    away = np.array([index[m.away] for m in week])
+    home = np.array([index[fixture.home] for fixture in week])
+    away = np.array([index[fixture.away] for fixture in week])
     grids = score_grids(draws, home, away, grid_size(draws.max_rate()))
     return np.stack(outcome_probabilities(grids), axis=1)
 
@@ -230,7 +230,7 @@ class ServedModel:
             self.diagnostics.append(
                 {"week": cutoff.isoformat(), **asdict(refused.diagnostics), "published": False, "reran": True}
             )
-            fixture_teams = {f.home for f in week} | {f.away for f in week}
+            fixture_teams = {fixture.home for fixture in week} | {fixture.away for fixture in week}
             if self.last is not None and fixture_teams <= set(self.last.team_codes):
                 self.kept_last_week += 1
                 posterior = self.last
@@ -423,6 +423,7 @@ def run_backtest(
         "weeks": result.weeks,
         "history_seasons": sorted({m.season for m in history}),
         "refit": "weekly (Tuesday to Monday), on every match strictly before the week",
+        "week_seen_as": "fixtures: teams, date and pre-match prices (research.backtest.PRE_MATCH_PRICE)",
         "margin_removal": "proportional",
         "fit_seconds_median": float(np.median(seconds)) if seconds else None,
         "fit_seconds_max": float(np.max(seconds)) if seconds else None,
