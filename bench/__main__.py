@@ -5,7 +5,7 @@
     .venv/bin/python -m bench --quick         # tiny sizes (what the smoke test runs), report to build/bench/
     .venv/bin/python -m bench --report-only   # rewrite the report from the last run's results
 
-Results go to build/research/results/stats.json (the report is made from it), the served model's fitted
+Results go to build/bench/results.json (the report is made from it), the served model's fitted
 posterior to build/bench/, where the precompute and query benchmarks pick it up.
 """
 

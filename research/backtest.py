@@ -1,14 +1,22 @@
 """Walk-forward backtests: refit every week on matches strictly before it, predict that week, score.
 
+    python -m research.backtest --history FILE... --test FILE --json OUT [--plot OUT.png] [--weeks N]
+
 Forecasters scored on the same matches: `model` (ours, fitted and priced exactly as served),
 `pinnacle_closing` and `bet365` (margin removed), `dixon_coles_mle` (Dixon & Coles 1997 with time
 decay, maximum likelihood), `base_rate` (history's H/D/A frequencies).
+
+A forecaster sees the played matches strictly before the week, and the week itself only as fixtures:
+who plays whom, when, and the bookmakers' prices (`fixture_of`); never a goal, a result or a
+statistic of a match it forecasts.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -28,7 +36,7 @@ import services.fit  # noqa: F401  (splits the CPU into devices before JAX start
 from matchodds.core.evaluation import outcome_index, paired_bootstrap, reliability, remove_margin, rps, scores
 from matchodds.core.grid import PredictionDraws, grid_size, outcome_probabilities, score_grids
 from matchodds.core.posterior import Posterior
-from matchodds.core.results import Match
+from matchodds.core.results import Fixture, Match, ResultsError, read_results
 from research.models import RESEARCH_MODELS as MODELS
 from research.models import dixon_coles_log_likelihood
 from research.rating import Rating
@@ -40,24 +48,45 @@ NO_GATE = QualityGate(max_r_hat=float("inf"), min_bulk_ess=0.0, max_divergences=
 SERVED_GATE = QualityGate()
 
 
+# The columns of a football-data row that are known before its kick-off: the bookmakers' prices
+# (1X2, over/under 2.5, Asian handicap with its line, and the number of bookmakers averaged), by
+# football-data's naming: a bookmaker's code, `C` for a closing price, then the outcome. Closing
+# prices count: they are the last prices before kick-off, and the `pinnacle_closing` benchmark is a
+# forecast made at kick-off with them (later than the model's, made at the start of the week, so the
+# comparison favours the market). Everything else (goals, the result at half and full time, shots,
+# corners, fouls, cards, attendance, and any column football-data adds later) is recorded during or
+# after the match, or unknown, and never reaches a forecaster of that match.
+PRE_MATCH_PRICE = re.compile(
+    r"(?:1XB|B365|BFE|BF|BS|BW|GB|IW|LB|PS|P|SB|SJ|SO|SY|VC|WH|Max|Avg|BbMx|BbAv)C?"
+    r"(?:H|D|A|AH|AHH|AHA|[<>]2\.5|_2_5|_2_5_1)"
+    r"|(?:Bb)?AHC?h|Bb1X2|BbOU|BbAH"
+)
+
+
 def week_start(day: date) -> date:
     """Weeks run Tuesday to Monday, so a Friday-to-Monday round stays in one week."""
     return day - timedelta(days=(day.weekday() - 1) % 7)
 
 
+def fixture_of(match: Match) -> Fixture:
+    """The match as a forecaster may see it before kick-off: who plays whom, when, and the prices."""
+    prices = {column: value for column, value in match.numbers.items() if PRE_MATCH_PRICE.fullmatch(column)}
+    return Fixture(match.competition, match.date, match.home, match.away, prices)
+
+
 class Forecaster(Protocol):
     name: str
 
-    def forecast(self, train: Sequence[Match], week: Sequence[Match], teams: Sequence[str]) -> np.ndarray:
+    def forecast(self, train: Sequence[Match], week: Sequence[Fixture], teams: Sequence[str]) -> np.ndarray:
         """(len(week), 3) probabilities of H, D, A; rows of NaN where it has no forecast."""
         ...
 
 
-def probabilities_from_draws(draws: PredictionDraws, codes: Sequence[str], week: Sequence[Match]) -> np.ndarray:
+def probabilities_from_draws(draws: PredictionDraws, codes: Sequence[str], week: Sequence[Fixture]) -> np.ndarray:
     """H/D/A of each fixture from parameter draws, by the same exact score-grid maths precompute serves."""
     index = {code: position for position, code in enumerate(codes)}
-    home = np.array([index[m.home] for m in week])
-    away = np.array([index[m.away] for m in week])
+    home = np.array([index[fixture.home] for fixture in week])
+    away = np.array([index[fixture.away] for fixture in week])
     grids = score_grids(draws, home, away, grid_size(draws.max_rate()))
     return np.stack(outcome_probabilities(grids), axis=1)
 
@@ -69,7 +98,7 @@ def point_probabilities(
     defence: np.ndarray,
     rho: float,
     codes: Sequence[str],
-    week: Sequence[Match],
+    week: Sequence[Fixture],
 ) -> np.ndarray:
     """H/D/A of each fixture from one parameter set (a fit by maximum likelihood), as one draw."""
     one = np.ones(1)
@@ -79,22 +108,26 @@ def point_probabilities(
 
 @dataclass
 class Bookmaker:
+    """A bookmaker's prices for the match (`columns`: home, draw, away), margin removed proportionally."""
+
     name: str
     columns: tuple[str, str, str]
 
-    def forecast(self, train: Sequence[Match], week: Sequence[Match], teams: Sequence[str]) -> np.ndarray:
+    def forecast(self, train: Sequence[Match], week: Sequence[Fixture], teams: Sequence[str]) -> np.ndarray:
         rows = []
-        for match in week:
-            prices = match.prices(*self.columns)
+        for fixture in week:
+            prices = fixture.prices(*self.columns)
             rows.append(remove_margin(np.array([prices]))[0] if prices else np.full(3, np.nan))
         return np.array(rows)
 
 
 @dataclass
 class BaseRate:
+    """The H/D/A frequencies of every match it was trained on, the same for every fixture."""
+
     name: str = "base_rate"
 
-    def forecast(self, train: Sequence[Match], week: Sequence[Match], teams: Sequence[str]) -> np.ndarray:
+    def forecast(self, train: Sequence[Match], week: Sequence[Fixture], teams: Sequence[str]) -> np.ndarray:
         counts = np.bincount(outcome_index([m.result for m in train]), minlength=3).astype(float)
         return np.tile(counts / counts.sum(), (len(week), 1))
 
@@ -124,7 +157,7 @@ class DixonColesMLE:
     seasons: int = 4
     name: str = "dixon_coles_mle"
 
-    def forecast(self, train: Sequence[Match], week: Sequence[Match], teams: Sequence[str]) -> np.ndarray:
+    def forecast(self, train: Sequence[Match], week: Sequence[Fixture], teams: Sequence[str]) -> np.ndarray:
         kept_seasons = sorted({m.season for m in train})[-self.seasons :]
         window = [m for m in train if m.season in kept_seasons]
         codes = sorted({m.home for m in window} | {m.away for m in window} | set(teams))
@@ -162,7 +195,7 @@ class ScoreDrivenRating:
     market: bool = False  # the experiment that also learns from past matches' prices
     name: str = "rating"
 
-    def forecast(self, train: Sequence[Match], week: Sequence[Match], teams: Sequence[str]) -> np.ndarray:
+    def forecast(self, train: Sequence[Match], week: Sequence[Fixture], teams: Sequence[str]) -> np.ndarray:
         f = Rating(self.seasons, self.market).fit(train, teams)
         return point_probabilities(f.intercept, f.home, f.attack, f.defence, f.rho, f.team_codes, week)
 
@@ -179,24 +212,25 @@ class ServedModel:
     model: str
     sampler: SamplerSettings
     name: str = "model"
+    gate: QualityGate = SERVED_GATE  # the service's; tests at tiny sampler settings pass NO_GATE
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
     kept_last_week: int = 0
     last: Posterior | None = None
     keep_posteriors: Path | None = None  # write each week's prediction draws here, every draw
 
-    def forecast(self, train: Sequence[Match], week: Sequence[Match], teams: Sequence[str]) -> np.ndarray:
+    def forecast(self, train: Sequence[Match], week: Sequence[Fixture], teams: Sequence[str]) -> np.ndarray:
         started = time.perf_counter()
         cutoff = week_start(week[0].date)
         sampler = SamplerSettings(**{**asdict(self.sampler), "seed": self.sampler.seed + 2 * len(self.diagnostics)})
         fit = partial(fit_posterior, train, MODELS[self.model], week[0].competition, predict_teams=teams, as_of=cutoff)
         try:
-            posterior = fit(sampler, SERVED_GATE)
+            posterior = fit(sampler, self.gate)
         except QualityGateError as refused:
             logger.warning("week of %s: %s", cutoff, refused)
             self.diagnostics.append(
                 {"week": cutoff.isoformat(), **asdict(refused.diagnostics), "published": False, "reran": True}
             )
-            fixture_teams = {m.home for m in week} | {m.away for m in week}
+            fixture_teams = {fixture.home for fixture in week} | {fixture.away for fixture in week}
             if self.last is not None and fixture_teams <= set(self.last.team_codes):
                 self.kept_last_week += 1
                 posterior = self.last
@@ -221,6 +255,8 @@ class ServedModel:
 
 @dataclass
 class BacktestResult:
+    """What a walk-forward run predicted: the matches in order, their outcomes, each forecaster's rows."""
+
     matches: list[Match]
     outcomes: np.ndarray
     forecasts: dict[str, np.ndarray]
@@ -235,7 +271,7 @@ def walk_forward(
     weeks: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
-    """Fit on everything strictly before each week of the test season, predict that week."""
+    """Fit on everything strictly before each week of the test season, predict that week from its fixtures."""
     test = sorted(test, key=lambda m: m.date)
     everything = sorted([*history, *test], key=lambda m: m.date)
     season = test[0].season
@@ -254,8 +290,9 @@ def walk_forward(
             raise ValueError(f"no matches before the week of {start}: give --history")
         training_ends.append((max(m.date for m in train), min(m.date for m in week)))
         season_so_far_teams = sorted(set(teams) | {m.home for m in train if m.season == season})
+        fixtures = [fixture_of(match) for match in week]
         for forecaster in forecasters:
-            forecasts[forecaster.name].append(forecaster.forecast(train, week, season_so_far_teams))
+            forecasts[forecaster.name].append(forecaster.forecast(train, fixtures, season_so_far_teams))
         predicted.extend(week)
         if progress:
             progress(number, len(starts))
@@ -292,6 +329,7 @@ def summarise(result: BacktestResult, reference: str = "model") -> dict[str, Any
 
 
 def print_table(summary: dict[str, Any], stream: Any = sys.stdout) -> None:
+    """The summary as a table: each forecaster's scores and the model's RPS minus its own."""
     reference = summary.get("model", {}).get("rps")
     print(
         f"{'forecaster':<18} {'n':>6} {'RPS':>8} {'log loss':>9} {'Brier':>7} {'RPS/model':>10}  model - this (90%)",
@@ -314,6 +352,7 @@ def print_table(summary: dict[str, Any], stream: Any = sys.stdout) -> None:
 
 
 def plot_reliability(result: BacktestResult, path: Path) -> None:
+    """A reliability diagram (PNG) of every forecaster but the base rate: home, draw and away panels."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -341,6 +380,7 @@ def plot_reliability(result: BacktestResult, path: Path) -> None:
 
 
 def standard_forecasters(model: str, sampler: SamplerSettings, keep_posteriors: Path | None = None) -> list[Forecaster]:
+    """The model under test, both bookmakers, the classic Dixon-Coles baseline and the base rate."""
     return [
         ServedModel(model, sampler, keep_posteriors=keep_posteriors),
         Bookmaker("pinnacle_closing", ("PSCH", "PSCD", "PSCA")),
@@ -359,6 +399,7 @@ def run_backtest(
     show_progress: bool = True,
     keep_posteriors: Path | None = None,
 ) -> tuple[BacktestResult, dict[str, Any]]:
+    """The standard forecasters walked forward over `test`, scored, with the model's weekly fits recorded."""
     forecasters = standard_forecasters(model, sampler, keep_posteriors)
     bar = tqdm(total=None, desc="weeks", unit="wk", disable=not show_progress, file=sys.stderr)
 
@@ -382,6 +423,7 @@ def run_backtest(
         "weeks": result.weeks,
         "history_seasons": sorted({m.season for m in history}),
         "refit": "weekly (Tuesday to Monday), on every match strictly before the week",
+        "week_seen_as": "fixtures: teams, date and pre-match prices (research.backtest.PRE_MATCH_PRICE)",
         "margin_removal": "proportional",
         "fit_seconds_median": float(np.median(seconds)) if seconds else None,
         "fit_seconds_max": float(np.max(seconds)) if seconds else None,
@@ -394,33 +436,39 @@ def run_backtest(
 
 
 def write_json(summary: dict[str, Any], path: Path) -> None:
+    """The summary as indented JSON."""
     path.write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n")
 
 
-def add_arguments(parser: Any) -> None:
-    parser.add_argument("--history", nargs="+", type=Path, default=[], help="earlier seasons' football-data CSVs")
-    parser.add_argument("--test", type=Path, required=True, help="the season to predict, week by week")
-    parser.add_argument("--json", type=Path, required=True, help="write the scores here")
-    parser.add_argument("--plot", type=Path, help="write a reliability diagram (PNG) here")
-    parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(MODELS))
-    parser.add_argument("--weeks", type=int, help="stop after this many weeks (default: the whole season)")
-    parser.add_argument("--chains", type=int, default=4)
-    parser.add_argument("--warmup", type=int, help="warmup per chain (default: the model's)")
-    parser.add_argument("--samples", type=int, help="kept draws per chain (default: the model's)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python -m research.backtest`."""
+    commands = argparse.ArgumentParser(
+        prog="python -m research.backtest", description="Walk-forward backtest of a model against the market."
+    )
+    commands.add_argument("--history", nargs="+", type=Path, default=[], help="earlier seasons' football-data CSVs")
+    commands.add_argument("--test", type=Path, required=True, help="the season to predict, week by week")
+    commands.add_argument("--json", type=Path, required=True, help="write the scores here")
+    commands.add_argument("--plot", type=Path, help="write a reliability diagram (PNG) here")
+    commands.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(MODELS))
+    commands.add_argument("--weeks", type=int, help="stop after this many weeks (default: the whole season)")
+    commands.add_argument("--chains", type=int, default=4)
+    commands.add_argument("--warmup", type=int, help="warmup per chain (default: the model's)")
+    commands.add_argument("--samples", type=int, help="kept draws per chain (default: the model's)")
+    commands.add_argument("--seed", type=int, default=0)
+    commands.add_argument(
         "--keep-posteriors", type=Path, help="write each week's prediction draws here (week-YYYY-MM-DD.npz)"
     )
+    return commands
 
 
-def main(args: Any) -> int:
-    from matchodds.core.results import ResultsError, read_results
-
+def main(argv: Sequence[str] | None = None) -> int:
+    """Backtest one season from football-data files; exit code 2 when a file cannot be read."""
+    args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:
         history, test = read_results(args.history), read_results([args.test])
     except ResultsError as error:
-        print(f"matchodds backtest: {error}", file=sys.stderr)
+        print(f"research.backtest: {error}", file=sys.stderr)
         return 2
     sampler = sampler_for(MODELS[args.model], args.chains, args.warmup, args.samples, args.seed)
     result, summary = run_backtest(
@@ -432,3 +480,7 @@ def main(args: Any) -> int:
     if args.plot:
         plot_reliability(result, args.plot)
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,11 +1,14 @@
-"""Walk-forward backtests of the served model against the market, season by season, and the report.
+"""Walk-forward backtests of a model against the market, season by season, and the tables made from them.
 
-    python research/model_quality.py run E0:2019-20 E0:2020-21 ...   # one backtest per season (slow: NUTS weekly)
-    python research/model_quality.py report                          # pooled table -> docs/model-quality.md
+    python -m research.model_quality run [DIV:SEASON ...]   # one backtest per season (slow: NUTS weekly)
+    python -m research.model_quality report                 # the tables of docs/model-quality.md, no refit
+    python -m research.model_quality plots                  # the reliability diagrams, no refit
 
 Each test season is predicted week by week from the three seasons before it plus the season so far,
-exactly as `matchodds backtest` does; per-match forecasts are kept in research/results/stats/ so that the
-report can pool seasons and bootstrap the paired differences.
+exactly as `python -m research.backtest` does, from the football-data files shipped in
+data/football-data/. Per-match forecasts are kept in research/results/<run>/ (json + npz per season,
+and its reliability diagram), so that every table can pool seasons and bootstrap the paired
+differences without refitting. The default run is the served model's evaluation run.
 """
 
 from __future__ import annotations
@@ -13,16 +16,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "football-data"
-RESULTS = ROOT / "research" / "results" / "stats"
-POSTERIORS = ROOT / "bench" / "posteriors"  # each week's draws, for re-pricing without refitting; not in git
-PLOTS = ROOT / "docs" / "img"
+DATA = ROOT / "data" / "football-data"
+# The served model's evaluation run (docs/model-quality.md): what `run` rewrites and `report` reads
+# unless told otherwise. A test checks that it was made with the served model's settings.
+RESULTS = ROOT / "research" / "results" / "seasons-w50"
+# The score-driven rating's forecasts of the development and evaluation seasons (`average`).
+RATING = ROOT / "research" / "results" / "rating"
+# Each week's prediction draws of a run, for re-pricing without refitting; not in git (223 MB a run).
+POSTERIORS = ROOT / "build" / "research" / "posteriors"
 EVAL = [
     "E0:2019-20",
     "E0:2020-21",
@@ -39,13 +47,26 @@ FORECASTERS = ["model", "pinnacle_closing", "bet365", "dixon_coles_mle", "base_r
 
 
 def previous_seasons(season: str, count: int = 3) -> list[str]:
+    """The `count` seasons before `season`, oldest first: 2019-20 -> 2016-17, 2017-18, 2018-19."""
     start = int(season[:4])
     return [f"{year}-{(year + 1) % 100:02d}" for year in range(start - count, start)]
 
 
+def season_files(data: Path, division: str, season: str) -> tuple[list[Path], Path]:
+    """The history files (three seasons before) and the test file of one season, under `data`."""
+    return [data / division / f"{s}.csv" for s in previous_seasons(season)], data / division / f"{season}.csv"
+
+
 def run(
-    targets: list[str], data: Path, model: str, warmup: int | None, samples: int | None, results: Path = RESULTS
+    targets: list[str],
+    data: Path,
+    model: str,
+    warmup: int | None,
+    samples: int | None,
+    results: Path = RESULTS,
+    weeks: int | None = None,
 ) -> None:
+    """Backtest each DIV:SEASON target into `results`: forecasts, scores and a reliability diagram."""
     import services.fit  # noqa: F401
     from matchodds.core.results import read_results
     from research.backtest import plot_reliability, print_table, run_backtest
@@ -53,11 +74,9 @@ def run(
     from services.fit.inference import sampler_for
 
     results.mkdir(parents=True, exist_ok=True)
-    PLOTS.mkdir(parents=True, exist_ok=True)
     for target in targets:
         division, season = target.split(":")
-        history_files = [data / division / f"{s}.csv" for s in previous_seasons(season)]
-        test_file = data / division / f"{season}.csv"
+        history_files, test_file = season_files(data, division, season)
         history, test = read_results(history_files), read_results([test_file])
         sampler = sampler_for(MODELS[model], 4, warmup, samples, seed=0)
         name = f"{division}-{season}"
@@ -66,12 +85,14 @@ def run(
             test,
             model,
             sampler,
+            weeks,
             show_progress=sys.stderr.isatty(),
             keep_posteriors=POSTERIORS / results.name / name,
         )
+        shown = [path.relative_to(ROOT) if path.is_relative_to(ROOT) else path for path in history_files]
         summary["settings"]["command"] = (
-            f"matchodds backtest --history {' '.join(f'{division}/{s}.csv' for s in previous_seasons(season))} "
-            f"--test {division}/{season}.csv --json {division}-{season}.json --model {model} "
+            f"python -m research.backtest --history {' '.join(map(str, shown))} "
+            f"--test {shown[0].parent / test_file.name} --json {name}.json --model {model} "
             f"--warmup {sampler.warmup} --samples {sampler.samples}"
         )
         print(f"\n{name}")
@@ -80,7 +101,7 @@ def run(
         np.savez_compressed(
             results / f"{name}.npz", outcomes=result.outcomes, **{key: value for key, value in result.forecasts.items()}
         )
-        plot_reliability(result, (PLOTS if results == RESULTS else results) / f"reliability-{name}.png")
+        plot_reliability(result, results / f"reliability-{name}.png")
 
 
 def with_statistics_weight(model: str, weight: float) -> str:
@@ -121,7 +142,7 @@ def reprice(results: Path, data: Path, stretches: list[float], write: Path | Non
     from matchodds.core.evaluation import paired_bootstrap, rps
     from matchodds.core.grid import PredictionDraws
     from matchodds.core.results import read_results
-    from research.backtest import BacktestResult, plot_reliability, probabilities_from_draws, week_start
+    from research.backtest import BacktestResult, fixture_of, plot_reliability, probabilities_from_draws, week_start
 
     fitted = {fitted_stretch(path.with_suffix(".json")) for path in results.glob("*.npz")}
     if len(fitted) > 1:
@@ -145,7 +166,7 @@ def reprice(results: Path, data: Path, stretches: list[float], write: Path | Non
         test = sorted(read_results([data / division / f"{season}.csv"]), key=lambda m: m.date)
         by_week: dict[Any, list[Any]] = {}
         for match in test:
-            by_week.setdefault(week_start(match.date), []).append(match)
+            by_week.setdefault(week_start(match.date), []).append(fixture_of(match))
         weeks = sorted(by_week)
         forecasts: dict[float, list[np.ndarray]] = {s: [] for s in stretches}
         for start in weeks:
@@ -176,10 +197,15 @@ def reprice(results: Path, data: Path, stretches: list[float], write: Path | Non
             (write / f"{name}.json").write_text(json.dumps(summary, indent=2) + "\n")
             shown = {key: value for key, value in forecasts_now.items() if key in FORECASTERS}
             plot = BacktestResult([], stored["outcomes"], shown, len(weeks), [])
-            plot_reliability(plot, (PLOTS if write == RESULTS else write) / f"reliability-{name}.png")
+            plot_reliability(plot, write / f"reliability-{name}.png")
         pinnacle.append(rps(stored["pinnacle_closing"][usable], outcomes))
         row.append(f"{pinnacle[-1].mean():.4f}")
         lines.append("| " + " | ".join(row) + " |")
+    if not pinnacle:
+        raise ValueError(
+            f"no kept weekly posteriors of {results} in {POSTERIORS / results.name}: "
+            f"`run` its seasons with --results {results} first (they are not in git)"
+        )
     header = ["season", "n", f"max drift at {fitted_with:g}", *(f"stretch {s:g}" for s in stretches), "Pinnacle"]
     table = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|", *lines]
     pin = np.concatenate(pinnacle)
@@ -195,27 +221,47 @@ def reprice(results: Path, data: Path, stretches: list[float], write: Path | Non
     return "\n".join(table)
 
 
+def kept_seasons(runs: Sequence[Path]) -> list[Path]:
+    """The per-season forecast files of one or more runs, in season-name order; a season kept twice is refused."""
+    found: dict[str, Path] = {}
+    for run_dir in runs:
+        for path in run_dir.glob("*.npz"):
+            if path.stem in found:
+                raise ValueError(f"{path.stem} is kept in both {found[path.stem].parent} and {run_dir}")
+            found[path.stem] = path
+    if not found:
+        raise ValueError(f"no kept season in {label(runs)}")
+    return [found[name] for name in sorted(found)]
+
+
+def label(runs: Sequence[Path]) -> str:
+    """How tables name one or more runs: their directory names joined by +."""
+    return " + ".join(run_dir.name for run_dir in runs)
+
+
 def compared(name: str, a: np.ndarray, b: np.ndarray) -> str:
+    """One row of a paired comparison: both mean RPS and a bootstrap interval of their difference."""
     from matchodds.core.evaluation import paired_bootstrap
 
     mean, low, high = paired_bootstrap(a - b)
     return f"| {name} | {len(a)} | {a.mean():.4f} | {b.mean():.4f} | {mean:+.5f} [{low:+.5f}, {high:+.5f}] |"
 
 
-def against(results: Path, other: Path) -> str:
-    """The model of `results` against the model of `other`, paired on the matches both scored."""
+def against(results: Sequence[Path], other: Sequence[Path]) -> str:
+    """The model of the `results` runs against the model of the `other` runs, paired on the matches both scored."""
     from matchodds.core.evaluation import rps
 
     lines = [
-        f"| season | n | model ({results.name}) | model ({other.name}) | difference, 90 % interval |",
+        f"| season | n | model ({label(results)}) | model ({label(other)}) | difference, 90 % interval |",
         "|---|---:|---:|---:|---|",
     ]
+    theirs_by_season = {path.stem: path for path in kept_seasons(other)}
     pooled: list[np.ndarray] = []
-    for path in sorted(results.glob("*.npz")):
-        if not (other / path.name).exists():
-            lines.append(f"| {path.stem} | not in {other} |  |  |  |")
+    for path in kept_seasons(results):
+        if path.stem not in theirs_by_season:
+            lines.append(f"| {path.stem} | not in {label(other)} |  |  |  |")
             continue
-        mine, theirs = np.load(path), np.load(other / path.name)
+        mine, theirs = np.load(path), np.load(theirs_by_season[path.stem])
         if not np.array_equal(mine["outcomes"], theirs["outcomes"]):
             raise ValueError(f"{path.stem}: the two runs scored different matches")
         usable = ~np.isnan(mine["model"]).any(axis=1) & ~np.isnan(theirs["model"]).any(axis=1)
@@ -224,24 +270,30 @@ def against(results: Path, other: Path) -> str:
         pooled.append(np.stack([a, b]))
         lines.append(compared(path.stem, a, b))
     if not pooled:
-        raise ValueError(f"no season of {results} is in {other}")
+        raise ValueError(f"no season of {label(results)} is in {label(other)}")
     lines.append(compared("pooled", *np.concatenate(pooled, axis=1)))
     return "\n".join(lines) + "\n"
 
 
-def report(results: Path = RESULTS) -> str:
+def report(results: Sequence[Path] = (RESULTS,)) -> str:
+    """The pooled table, the ratio to Pinnacle, and the tables per league and per season of the kept runs."""
     from matchodds.core.evaluation import paired_bootstrap, rps, scores
 
     rows, pooled_forecasts, pooled_outcomes = [], {name: [] for name in FORECASTERS}, []
-    for path in sorted(results.glob("*.npz")):
+    by_league: dict[str, dict[str, list[np.ndarray]]] = {}
+    for path in kept_seasons(results):
         stored = np.load(path)
         usable = np.logical_and.reduce([~np.isnan(stored[name]).any(axis=1) for name in FORECASTERS])
         outcomes = stored["outcomes"][usable]
         pooled_outcomes.append(outcomes)
         season_scores = {}
+        league = by_league.setdefault(path.stem.split("-", 1)[0], {"seasons": [], "outcomes": []})
+        league["seasons"].append(path.stem)
+        league["outcomes"].append(outcomes)
         for name in FORECASTERS:
             forecast = stored[name][usable]
             pooled_forecasts[name].append(forecast)
+            league.setdefault(name, []).append(forecast)
             season_scores[name] = scores(forecast, outcomes)
         settings = json.loads(path.with_suffix(".json").read_text())["settings"]
         rows.append((path.stem, season_scores, settings))
@@ -261,6 +313,22 @@ def report(results: Path = RESULTS) -> str:
             f"{r['model'] / r['pinnacle_closing']:.3f} | {r['dixon_coles_mle'] / r['pinnacle_closing']:.3f} | "
             f"{settings['fit_seconds_median']:.1f} / {settings['fit_seconds_max']:.1f} | "
             f"{refused} ({kept}) of {settings['weeks']} |"
+        )
+    leagues = [
+        "| league | seasons | n | model | Pinnacle closing | Bet365 | Dixon-Coles MLE | model / Pinnacle |"
+        " model − Dixon-Coles, 90 % interval |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for division, league in by_league.items():
+        league_outcomes = np.concatenate(league["outcomes"])
+        r = {name: rps(np.concatenate(league[name]), league_outcomes) for name in FORECASTERS}
+        mean, low, high = paired_bootstrap(r["model"] - r["dixon_coles_mle"])
+        seasons = league["seasons"]
+        span = seasons[0] if len(seasons) == 1 else f"{seasons[0]} .. {seasons[-1]} ({len(seasons)})"
+        leagues.append(
+            f"| {division} | {span.replace(division + '-', '')} | {len(league_outcomes)} | {r['model'].mean():.4f} | "
+            f"{r['pinnacle_closing'].mean():.4f} | {r['bet365'].mean():.4f} | {r['dixon_coles_mle'].mean():.4f} | "
+            f"{r['model'].mean() / r['pinnacle_closing'].mean():.3f} | {mean:+.4f} [{low:+.4f}, {high:+.4f}] |"
         )
     model_rps = rps(pooled["model"], outcomes)
     summary = [
@@ -287,14 +355,25 @@ def report(results: Path = RESULTS) -> str:
     ratio = (model_rps.mean() / pin_rps.mean(), *np.quantile(ratio_draws, [0.05, 0.95]))
     return (
         "\n".join(summary) + f"\n\nmodel / Pinnacle closing: {ratio[0]:.4f} (90 % interval {ratio[1]:.4f} to "
-        f"{ratio[2]:.4f})\n\n" + "\n".join(lines) + "\n"
+        f"{ratio[2]:.4f})\n\n" + "\n".join(leagues) + "\n\n" + "\n".join(lines) + "\n"
     )
 
 
-RATING = ROOT / "research" / "results" / "rating"
+def plots(results: Sequence[Path]) -> list[Path]:
+    """Draw each kept season's reliability diagram again beside its forecasts, from them alone."""
+    from research.backtest import BacktestResult, plot_reliability
+
+    written = []
+    for path in kept_seasons(results):
+        with np.load(path) as kept:
+            forecasts = {name: kept[name] for name in FORECASTERS if name in kept}
+            outcomes = kept["outcomes"]
+        written.append(path.with_name(f"reliability-{path.stem}.png"))
+        plot_reliability(BacktestResult([], outcomes, forecasts, 0, []), written[-1])
+    return written
 
 
-def average(results: Path, data: Path, rating: Path = RATING, market: bool = False) -> str:
+def average(results: Sequence[Path], data: Path, rating: Path = RATING, market: bool = False) -> str:
     """The kept model averaged 50/50 with the score-driven rating, paired by match against the model.
 
     The rating is backtested on each season of `results` (cheap: about 2 s a week) unless `rating`
@@ -306,23 +385,23 @@ def average(results: Path, data: Path, rating: Path = RATING, market: bool = Fal
     from matchodds.core.results import read_results
     from research.backtest import Bookmaker, DixonColesMLE, ScoreDrivenRating, walk_forward
 
-    rating.mkdir(parents=True, exist_ok=True)
     lines = [
         "| season | n | model | rating | average | Pinnacle closing | average − model, 90 % interval |",
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     pooled: list[np.ndarray] = []
-    for path in sorted(results.glob("*.npz")):
+    for path in kept_seasons(results):
         kept = np.load(path)
         if not (rating / path.name).exists():
             division, season = path.stem.split("-", 1)
-            history = read_results([data / division / f"{s}.csv" for s in previous_seasons(season)])
-            test = read_results([data / division / f"{season}.csv"])
+            history_files, test_file = season_files(data, division, season)
+            history, test = read_results(history_files), read_results([test_file])
             pinnacle = Bookmaker("pinnacle_closing", ("PSCH", "PSCD", "PSCA"))
             result = walk_forward(history, test, [pinnacle, DixonColesMLE(), ScoreDrivenRating(market=market)])
             for name in ("pinnacle_closing", "dixon_coles_mle"):
                 if not np.allclose(kept[name], result.forecasts[name], equal_nan=True):
-                    raise ValueError(f"{path.stem}: the rating's backtest predicted other matches than {results}'s")
+                    raise ValueError(f"{path.stem}: the rating's backtest predicted other matches than {path.parent}'s")
+            rating.mkdir(parents=True, exist_ok=True)
             np.savez_compressed(rating / path.name, outcomes=result.outcomes, rating=result.forecasts["rating"])
         theirs = np.load(rating / path.name)
         if not np.array_equal(kept["outcomes"], theirs["outcomes"]):
@@ -334,8 +413,6 @@ def average(results: Path, data: Path, rating: Path = RATING, market: bool = Fal
         scored["average"] = rps((forecasts["model"][usable] + forecasts["rating"][usable]) / 2, outcomes)
         pooled.append(np.stack([scored[n] for n in ("model", "rating", "average", "pinnacle_closing")]))
         lines.append(_average_row(path.stem, *pooled[-1]))
-    if not pooled:
-        raise ValueError(f"no kept season in {results}")
     lines.append(_average_row("pooled", *np.concatenate(pooled, axis=1)))
     return "\n".join(lines) + "\n"
 
@@ -351,67 +428,69 @@ def _average_row(name: str, model: np.ndarray, rating: np.ndarray, mean: np.ndar
     )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line of `python -m research.model_quality`; see the module docstring."""
+    from services.fit.model import DEFAULT_MODEL
+
+    parser = argparse.ArgumentParser(prog="python -m research.model_quality", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    run_parser = commands.add_parser("run")
+    run_parser = commands.add_parser("run", help="backtest seasons, week by week (slow: NUTS every week)")
     run_parser.add_argument("targets", nargs="*", default=EVAL, help="DIVISION:SEASON, default: the EVAL set")
-    run_parser.add_argument("--data", type=Path, default=DATA)
-    run_parser.add_argument(
-        "--model",
-        default="dixon_coles_stats",
-        help="default: the model of the evaluation run kept in research/results/stats",
-    )
+    run_parser.add_argument("--data", type=Path, default=DATA, help="football-data files as DIV/SEASON.csv")
+    run_parser.add_argument("--model", default=DEFAULT_MODEL, help="default: the served model")
     run_parser.add_argument("--warmup", type=int, help="warmup per chain (default: the model's)")
     run_parser.add_argument("--samples", type=int, help="kept draws per chain (default: the model's)")
     run_parser.add_argument("--statistics-weight", type=float, help="try the model with another statistics weight")
-    report_parser = commands.add_parser("report")
+    run_parser.add_argument("--results", type=Path, default=RESULTS, help="where the per-season results go")
+    run_parser.add_argument("--weeks", type=int, help="stop each season after this many weeks (a quick look)")
+    report_parser = commands.add_parser("report", help="the tables, from the kept forecasts (no refit)")
     report_parser.add_argument(
-        "--against", type=Path, help="instead: this run's model against another run's, paired by match"
+        "--against", type=Path, nargs="+", help="instead: these runs' model against another's, paired by match"
     )
+    plots_parser = commands.add_parser("plots", help="the reliability diagrams, from the kept forecasts (no refit)")
     reprice_parser = commands.add_parser("reprice", help="re-price the kept weekly posteriors with stretches")
     reprice_parser.add_argument("--stretch", type=float, nargs="+", default=[1.0, 1.05, 1.1, 1.15])
-    reprice_parser.add_argument("--data", type=Path, default=DATA)
+    reprice_parser.add_argument("--data", type=Path, default=DATA, help="football-data files as DIV/SEASON.csv")
     reprice_parser.add_argument(
         "--write", type=Path, help="with one stretch: write the seasons as the stretched model forecasts them here"
     )
+    reprice_parser.add_argument("--results", type=Path, default=RESULTS, help="the run whose posteriors are kept")
     average_parser = commands.add_parser(
         "average", help="the kept model averaged with the score-driven rating (backtests the rating if need be)"
     )
-    average_parser.add_argument("--data", type=Path, default=DATA)
+    average_parser.add_argument("--data", type=Path, default=DATA, help="football-data files as DIV/SEASON.csv")
     average_parser.add_argument("--rating", type=Path, help=f"where the rating's forecasts are kept (default {RATING})")
     average_parser.add_argument(
         "--market", action="store_true", help=f"the rating that also learns from past prices (default {RATING}-market)"
     )
-    for each in (run_parser, report_parser, reprice_parser, average_parser):
-        each.add_argument("--results", type=Path, default=RESULTS, help="where the per-season results are kept")
-    args = parser.parse_args()
-    if args.command == "run":
-        if args.statistics_weight is not None:
-            args.model = with_statistics_weight(args.model, args.statistics_weight)
-        run(args.targets, args.data, args.model, args.warmup, args.samples, args.results)
-    elif args.command == "reprice":
-        if args.write is not None and len(set(args.stretch)) != 1:
-            parser.error("--write takes exactly one stretch")
-        if args.write is not None and args.write.resolve() == args.results.resolve():
-            parser.error("--write needs a directory other than --results (the fitted forecasts stay as they are)")
-        try:
+    for each in (report_parser, plots_parser, average_parser):
+        each.add_argument(
+            "--results", type=Path, nargs="+", default=[RESULTS], help="the runs to pool (default: the served model's)"
+        )
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            if args.statistics_weight is not None:
+                args.model = with_statistics_weight(args.model, args.statistics_weight)
+            run(args.targets, args.data, args.model, args.warmup, args.samples, args.results, args.weeks)
+        elif args.command == "reprice":
+            if args.write is not None and len(set(args.stretch)) != 1:
+                parser.error("--write takes exactly one stretch")
+            if args.write is not None and args.write.resolve() == args.results.resolve():
+                parser.error("--write needs a directory other than --results (the fitted forecasts stay as they are)")
             print(reprice(args.results, args.data, args.stretch, args.write))
-        except ValueError as problem:
-            parser.error(str(problem))
-    elif args.command == "average":
-        try:
+        elif args.command == "average":
             rating = args.rating or (RATING.with_name(RATING.name + "-market") if args.market else RATING)
             print(average(args.results, args.data, rating, args.market))
-        except ValueError as problem:
-            parser.error(str(problem))
-    elif args.against is not None:
-        try:
+        elif args.command == "plots":
+            for path in plots(args.results):
+                print(path)
+        elif args.against is not None:
             print(against(args.results, args.against))
-        except ValueError as problem:
-            parser.error(str(problem))
-    else:
-        print(report(args.results))
+        else:
+            print(report(args.results))
+    except ValueError as problem:
+        parser.error(str(problem))
     return 0
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from matchodds.core.evaluation import rps
-from research.model_quality import FORECASTERS, against, average, report
+from research.model_quality import EVAL, FORECASTERS, RESULTS, ROOT, against, average, plots, report
+from services.fit.model import DEFAULT_MODEL, MODELS
 
 SETTINGS = {
     "fit_seconds_median": 13.0,
@@ -40,7 +43,7 @@ def test_report_pools_seasons_and_skips_matches_a_forecaster_lacks(tmp_path: Pat
     write_season(tmp_path, "E0-2019-20", first, first_outcomes)
     write_season(tmp_path, "E0-2020-21", second, second_outcomes)
 
-    text = report(tmp_path)
+    text = report([tmp_path])
 
     model = np.concatenate([rps(first["model"], first_outcomes), rps(second["model"][5:], second_outcomes[5:])])
     pinnacle = np.concatenate(
@@ -57,7 +60,7 @@ def test_against_pairs_two_runs_by_match_and_refuses_different_matches(tmp_path:
     sharper = {**forecasts, "model": np.eye(3)[outcomes] * 0.5 + forecasts["model"] * 0.5}
     write_season(tmp_path / "other", "E0-2019-20", sharper, outcomes)
 
-    text = against(tmp_path / "served", tmp_path / "other")
+    text = against([tmp_path / "served"], [tmp_path / "other"])
 
     difference = rps(forecasts["model"], outcomes).mean() - rps(sharper["model"], outcomes).mean()
     assert difference > 0
@@ -65,7 +68,7 @@ def test_against_pairs_two_runs_by_match_and_refuses_different_matches(tmp_path:
 
     write_season(tmp_path / "shuffled", "E0-2019-20", forecasts, np.roll(outcomes, 1))
     with pytest.raises(ValueError, match="different matches"):
-        against(tmp_path / "served", tmp_path / "shuffled")
+        against([tmp_path / "served"], [tmp_path / "shuffled"])
 
 
 def test_average_pairs_the_model_and_its_mean_with_the_rating_and_refuses_other_matches(tmp_path: Path) -> None:
@@ -76,7 +79,7 @@ def test_average_pairs_the_model_and_its_mean_with_the_rating_and_refuses_other_
     (tmp_path / "rating").mkdir()
     np.savez_compressed(tmp_path / "rating" / "E0-2019-20.npz", outcomes=outcomes, rating=rating)
 
-    text = average(tmp_path / "served", tmp_path / "data", tmp_path / "rating")
+    text = average([tmp_path / "served"], tmp_path / "data", tmp_path / "rating")
 
     model, mean = forecasts["model"][3:], (forecasts["model"][3:] + rating[3:]) / 2
     gain = rps(mean, outcomes[3:]).mean() - rps(model, outcomes[3:]).mean()
@@ -85,4 +88,91 @@ def test_average_pairs_the_model_and_its_mean_with_the_rating_and_refuses_other_
 
     np.savez_compressed(tmp_path / "rating" / "E0-2019-20.npz", outcomes=np.roll(outcomes, 1), rating=rating)
     with pytest.raises(ValueError, match="other matches"):
-        average(tmp_path / "served", tmp_path / "data", tmp_path / "rating")
+        average([tmp_path / "served"], tmp_path / "data", tmp_path / "rating")
+
+
+def test_report_pools_several_runs_by_league_and_refuses_a_season_kept_twice(tmp_path: Path) -> None:
+    first, first_outcomes = season(5)
+    second, second_outcomes = season(6)
+    write_season(tmp_path / "one", "E0-2019-20", first, first_outcomes)
+    write_season(tmp_path / "two", "E0-2020-21", second, second_outcomes)
+    write_season(tmp_path / "two", "I1-2023-24", first, first_outcomes)
+
+    text = report([tmp_path / "one", tmp_path / "two"])
+
+    assert "| model | 180 |" in text
+    e0 = np.concatenate([rps(first["model"], first_outcomes), rps(second["model"], second_outcomes)])
+    assert f"| E0 | 2019-20 .. 2020-21 (2) | 120 | {e0.mean():.4f} |" in text
+    assert f"| I1 | 2023-24 | 60 | {rps(first['model'], first_outcomes).mean():.4f} |" in text
+
+    write_season(tmp_path / "three", "E0-2020-21", second, second_outcomes)
+    with pytest.raises(ValueError, match="E0-2020-21 is kept in both"):
+        report([tmp_path / "two", tmp_path / "three"])
+    with pytest.raises(ValueError, match="no kept season"):
+        report([tmp_path / "empty"])
+
+
+def test_plots_draws_each_kept_season_beside_its_forecasts(tmp_path: Path) -> None:
+    forecasts, outcomes = season(7)
+    write_season(tmp_path, "SP1-2023-24", forecasts, outcomes)
+    assert plots([tmp_path]) == [tmp_path / "reliability-SP1-2023-24.png"]
+    assert (tmp_path / "reliability-SP1-2023-24.png").stat().st_size > 10_000
+
+
+def test_the_default_run_is_the_served_models_evaluation_run() -> None:
+    """`run` rewrites and `report` reads RESULTS unless told: it must be the served model on EVAL."""
+    served = MODELS[DEFAULT_MODEL]
+    kept = sorted(RESULTS.glob("*.json"))
+    assert [path.stem for path in kept] == sorted(target.replace(":", "-") for target in EVAL)
+    for path in kept:
+        settings = json.loads(path.read_text())["settings"]
+        assert settings["model"] == DEFAULT_MODEL, path
+        assert settings["model_settings"] == json.loads(json.dumps(served.settings)), path
+        assert (settings["sampler"]["warmup"], settings["sampler"]["samples"]) == served.draws, path
+
+
+def test_the_tables_of_docs_model_quality_are_what_report_prints_from_a_clone() -> None:
+    """Run as the doc says, from the repository root: every row of its output is in the doc, verbatim."""
+    printed = subprocess.run(
+        [sys.executable, "-m", "research.model_quality", "report"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    doc = (ROOT / "docs" / "model-quality.md").read_text()
+    rows = [line for line in printed.splitlines() if line.startswith("| ") or line.startswith("model / Pinnacle")]
+    assert len(rows) > 20
+    assert [row for row in rows if row not in doc] == []
+
+
+def test_a_backtest_runs_as_a_module_and_names_a_file_it_cannot_read(tmp_path: Path) -> None:
+    missing = tmp_path / "E0-2030-31.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "research.backtest", "--test", str(missing), "--json", str(tmp_path / "out.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert f"research.backtest: {missing}: cannot read" in done.stderr
+
+
+@pytest.mark.fit  # no NUTS: Dixon-Coles by maximum likelihood, every week of a season
+def test_todays_backtest_gives_the_kept_forecasts_of_every_forecaster_but_the_model_again() -> None:
+    """The kept runs were made before forecasters saw the week as fixtures; their forecasts stand."""
+    from matchodds.core.results import read_results
+    from research.backtest import BaseRate, Bookmaker, DixonColesMLE, walk_forward
+    from research.model_quality import DATA, season_files
+
+    history, test = season_files(DATA, "SP1", "2023-24")
+    forecasters = [
+        Bookmaker("pinnacle_closing", ("PSCH", "PSCD", "PSCA")),
+        Bookmaker("bet365", ("B365H", "B365D", "B365A")),
+        DixonColesMLE(),
+        BaseRate(),
+    ]
+    result = walk_forward(read_results(history), read_results([test]), forecasters, weeks=12)
+    rows = len(result.matches)
+    with np.load(RESULTS / "SP1-2023-24.npz") as kept:
+        assert 100 < rows < len(kept["outcomes"])
+        np.testing.assert_array_equal(result.outcomes, kept["outcomes"][:rows])
+        for forecaster in forecasters:
+            kept_rows = kept[forecaster.name][:rows]
+            np.testing.assert_allclose(result.forecasts[forecaster.name], kept_rows, rtol=0, atol=1e-12)
