@@ -208,7 +208,7 @@ def bulk_odds() -> dict[str, Any]:
 
 
 @app.get("/odds", operation_id="getOddsTable", summary="Every pairing of a competition, as JSON or CSV", tags=["odds"])
-def odds_table() -> Response[dict[str, Any]] | Response[str]:
+def odds_table() -> Response[dict[str, Any] | str]:
     competition = _competition()
     table_format = _table_format()
     odds, pointer = _repository().table_odds(competition)
