@@ -115,8 +115,8 @@ class FixtureOdds:
         return 1 / self.p_home, 1 / self.p_draw, 1 / self.p_away
 
 
-def grid_size(rates: np.ndarray, tail: float = TAIL_MASS) -> int:
-    """Smallest N with the posterior-predictive P(X > N) < tail/2 for every row of `rates` (rows x draws).
+def grid_size(rates: np.ndarray | float, tail: float = TAIL_MASS) -> int:
+    """Smallest N with the posterior-predictive P(X > N) < tail/2 for every row of `rates` (rows x draws, or one rate).
 
     What a grid of 0..N goals leaves out of a fixture's predictive distribution is the MEAN over draws
     of each draw's Poisson tail, so both sides' tails together stay below `tail`.
