@@ -19,10 +19,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/matchodds demo
 
-## lint: ruff, and the one-way layers (import-linter contracts in pyproject.toml)
+## lint: ruff, the one-way layers (import-linter contracts) and the types (mypy), all set in pyproject.toml
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 ## test: lint, then every test tier (unit, integration, fit, e2e, infra)
 test: lint
@@ -33,4 +34,4 @@ build: $(STAMP)
 	$(BIN)/python -m infra.package
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache
+	rm -rf $(VENV) build .pytest_cache .ruff_cache .mypy_cache

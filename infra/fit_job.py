@@ -109,7 +109,7 @@ class FitJob(pulumi.ComponentResource):
             "ecs-tasks.amazonaws.com",
             [
                 allow(["s3:ListBucket"], [bucket_arn], {"StringLike": {"s3:prefix": [f"{p}*" for p in inputs]}}),
-                allow(["s3:GetObject"], [bucket_arn.apply(lambda arn, p=p: f"{arn}/{p}*") for p in inputs]),
+                allow(["s3:GetObject"], [pulumi.Output.concat(bucket_arn, "/", prefix, "*") for prefix in inputs]),
                 allow(["s3:PutObject"], [bucket_arn.apply(lambda arn: f"{arn}/{posteriors}*")]),
             ],
             parent=self,

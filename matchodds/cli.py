@@ -13,7 +13,14 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # each is imported when its subcommand runs, not for --help
+    from http.server import ThreadingHTTPServer
+
+    from moto.server import ThreadedMotoServer
+
+    from matchodds.local import LocalNames, PrecomputePoller
 
 DEMO_FIXTURES = [("ARS", "MCI"), ("LIV", "MUN"), ("CHE", "TOT"), ("NEW", "AVL"), ("NFO", "BHA")]
 
@@ -24,10 +31,10 @@ class RunningStack:
 
     api_url: str
     moto_url: str
-    names: Any
-    poller: Any
-    http_server: Any
-    moto_server: Any
+    names: LocalNames
+    poller: PrecomputePoller
+    http_server: ThreadingHTTPServer
+    moto_server: ThreadedMotoServer
 
     def close(self) -> None:
         self.http_server.shutdown()
@@ -183,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     price_parser.set_defaults(run=run_price)
 
     args, rest = parser.parse_known_args(argv)
-    if args.run is run_fit:
+    if args.command == "fit":
         return run_fit(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")

@@ -16,18 +16,21 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
 
 from matchodds.core.items import EXPIRES_ATTRIBUTE, PARTITION_KEY, PRECOMPUTE_MAX_RECEIVES, SORT_KEY, pointer_key
 from matchodds.core.keys import POSTERIOR_PREFIX, POSTERIOR_SUFFIX, results_prefix
+
+if TYPE_CHECKING:  # the stubs are a dev dependency
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 logger = logging.getLogger(__name__)
 REGION = "us-east-1"
@@ -142,7 +145,9 @@ def upload_results(bucket: str, competition: str, paths: list[Path]) -> list[str
 class PrecomputePoller:
     """Delivers SQS messages to the precompute handler as Lambda's event-source mapping does."""
 
-    def __init__(self, queue_url: str, queue_arn: str, handler: Callable[[dict[str, Any], Any], dict[str, Any]]):
+    def __init__(
+        self, queue_url: str, queue_arn: str, handler: Callable[[dict[str, Any], Any], Mapping[str, Any]]
+    ) -> None:
         self.queue_url, self.queue_arn, self.handler = queue_url, queue_arn, handler
         self.sqs = boto3.client("sqs")
         self._stop = threading.Event()
@@ -169,7 +174,7 @@ class PrecomputePoller:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
         return len(messages)
 
-    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+    def _record(self, message: MessageTypeDef) -> dict[str, Any]:
         return {
             "messageId": message["MessageId"],
             "receiptHandle": message["ReceiptHandle"],

@@ -142,8 +142,8 @@ def price_fixtures(fixtures: FixturesFile, source: OddsSource, competition: str 
             by_competition.setdefault(fixture.competition, []).append((fixture.home, fixture.away))
     priced: dict[tuple[str, Pair], Priced] = {}
     for division, pairs in by_competition.items():
-        for pair, entry in source(division, list(dict.fromkeys(pairs))).items():
-            priced[(division, pair)] = entry
+        for pair, answer in source(division, list(dict.fromkeys(pairs))).items():
+            priced[(division, pair)] = answer
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([*fixtures.header, *OUR_COLUMNS, *edge_columns, NOTE_COLUMN])

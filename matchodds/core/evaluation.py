@@ -13,11 +13,14 @@ OUTCOMES = ("H", "D", "A")
 
 
 def outcome_index(results: Sequence[str]) -> np.ndarray:
+    """Each result ("H", "D" or "A") as its index in OUTCOMES."""
     return np.array([OUTCOMES.index(result) for result in results], dtype=np.int64)
 
 
 def one_hot(outcomes: np.ndarray) -> np.ndarray:
-    return np.eye(3)[outcomes]
+    """Outcome indices as rows of three indicators: (matches, 3)."""
+    indicators: np.ndarray = np.eye(3)[outcomes]
+    return indicators
 
 
 def rps(probabilities: np.ndarray, outcomes: np.ndarray) -> np.ndarray:
@@ -25,23 +28,27 @@ def rps(probabilities: np.ndarray, outcomes: np.ndarray) -> np.ndarray:
     differences of the cumulative forecast and outcome over the first r-1 ordered categories."""
     cumulative_forecast = np.cumsum(probabilities, axis=1)[:, :2]
     cumulative_outcome = np.cumsum(one_hot(outcomes), axis=1)[:, :2]
-    return np.square(cumulative_forecast - cumulative_outcome).sum(axis=1) / 2
+    per_match: np.ndarray = np.square(cumulative_forecast - cumulative_outcome).sum(axis=1) / 2
+    return per_match
 
 
 def log_loss(probabilities: np.ndarray, outcomes: np.ndarray) -> np.ndarray:
     """Natural-log loss per match: -ln p(observed outcome)."""
-    return -np.log(np.clip(probabilities[np.arange(len(outcomes)), outcomes], 1e-15, 1.0))
+    per_match: np.ndarray = -np.log(np.clip(probabilities[np.arange(len(outcomes)), outcomes], 1e-15, 1.0))
+    return per_match
 
 
 def brier(probabilities: np.ndarray, outcomes: np.ndarray) -> np.ndarray:
     """Multi-class Brier score per match: sum over H, D, A of (p - o)^2 (range 0..2)."""
-    return np.square(probabilities - one_hot(outcomes)).sum(axis=1)
+    per_match: np.ndarray = np.square(probabilities - one_hot(outcomes)).sum(axis=1)
+    return per_match
 
 
 def remove_margin(prices: np.ndarray) -> np.ndarray:
     """Probabilities from decimal odds (rows of H, D, A), the overround removed proportionally."""
     implied = 1 / np.asarray(prices, dtype=np.float64)
-    return implied / implied.sum(axis=1, keepdims=True)
+    probabilities: np.ndarray = implied / implied.sum(axis=1, keepdims=True)
+    return probabilities
 
 
 def scores(probabilities: np.ndarray, outcomes: np.ndarray) -> dict[str, float]:

@@ -57,7 +57,7 @@ class PredictionDraws:
 
     @property
     def n_teams(self) -> int:
-        return self.attack.shape[1]
+        return int(self.attack.shape[1])
 
     def team(self, index: int) -> str:
         """A team's code when known, else its index."""
@@ -115,8 +115,8 @@ class FixtureOdds:
         return 1 / self.p_home, 1 / self.p_draw, 1 / self.p_away
 
 
-def grid_size(rates: np.ndarray, tail: float = TAIL_MASS) -> int:
-    """Smallest N with the posterior-predictive P(X > N) < tail/2 for every row of `rates` (rows x draws).
+def grid_size(rates: np.ndarray | float, tail: float = TAIL_MASS) -> int:
+    """Smallest N with the posterior-predictive P(X > N) < tail/2 for every row of `rates` (rows x draws, or one rate).
 
     What a grid of 0..N goals leaves out of a fixture's predictive distribution is the MEAN over draws
     of each draw's Poisson tail, so both sides' tails together stay below `tail`.
@@ -159,13 +159,13 @@ class _PairPmfs:
 
     @property
     def n_draws(self) -> int:
-        return self.home.shape[-1]
+        return int(self.home.shape[-1])
 
     def grids(self) -> np.ndarray:
         """The posterior-predictive score grids: the mean over draws of the product pmfs."""
         # einsum's own loop, not BLAS: OpenBLAS's threads busy-wait, and on a busy 2-core machine (as on
         # a Lambda's fraction of a vCPU) they took the 1X2 of 380 pairs from 0.26 s to 0.5 s.
-        grids = np.einsum("pgd,phd->pgh", self.home, self.away) / self.n_draws
+        grids: np.ndarray = np.einsum("pgd,phd->pgh", self.home, self.away) / self.n_draws
         if self.low_score_change is not None:
             grids[:, :2, :2] += self.low_score_change.mean(axis=-1)
         return grids
@@ -185,7 +185,8 @@ class _PairPmfs:
             home = home + change[:, 1, 0]
             mass = mass + change.sum(axis=(1, 2))
         away = mass - home - draw
-        return np.stack([home, draw, away], axis=1) / mass[:, None, :]
+        normalised: np.ndarray = np.stack([home, draw, away], axis=1) / mass[:, None, :]
+        return normalised
 
 
 def _pair_pmfs(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray | None, max_goals: int) -> _PairPmfs:
@@ -259,7 +260,8 @@ def handicap_weights(quarters: int, margins: np.ndarray) -> np.ndarray:
     """
     halves = (quarters - 1, quarters + 1) if quarters % 2 else (quarters, quarters)
     result = sum(np.sign(4 * margins + half) for half in halves)  # 2: both halves win ... -2: both lose
-    return np.eye(len(HANDICAP_OUTCOMES))[2 - result]
+    weights: np.ndarray = np.eye(len(HANDICAP_OUTCOMES))[2 - result]
+    return weights
 
 
 def grid_markets(grids: np.ndarray) -> dict[str, np.ndarray]:

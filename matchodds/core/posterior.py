@@ -154,7 +154,7 @@ def decode_posterior(blob: bytes, now: datetime | None = None) -> Posterior:
     except ContractError:
         raise
     except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as error:  # empty, truncated, not a zip
-        raise ContractError(f"posterior is not a readable npz file: {error or type(error).__name__}") from error
+        raise ContractError(f"posterior is not a readable npz file: {str(error) or type(error).__name__}") from error
     if not isinstance(meta, dict):
         raise ContractError("posterior meta is not an object")
     posterior = Posterior(draws=draws, team_codes=codes, team_names=names, meta=meta)
@@ -255,7 +255,7 @@ def validate_posterior(posterior: Posterior, now: datetime | None = None) -> Non
     chains_draws = posterior.draws["intercept"].shape
     if len(chains_draws) != 2 or min(chains_draws) < 1:
         raise ContractError(f"intercept draws have shape {chains_draws}, not (chains, draws)")
-    expected = {name: chains_draws for name in (*PREDICTION_SCALARS, *OPTIONAL_SCALARS)}
+    expected: dict[str, tuple[int, ...]] = {name: chains_draws for name in (*PREDICTION_SCALARS, *OPTIONAL_SCALARS)}
     expected.update({name: (*chains_draws, len(codes)) for name in PREDICTION_PER_TEAM})
     for name, shape in expected.items():
         if name not in posterior.draws:
@@ -284,10 +284,10 @@ def check_plausible(posterior: Posterior) -> None:
         if not np.any(outside):
             continue
         worst = values[outside][np.argmax(np.abs(values[outside] - (low + high) / 2))]
-        teams = ""
+        whose = ""
         if name in PREDICTION_PER_TEAM:
-            teams = " for " + ", ".join(codes[team] for team in np.unique(np.nonzero(outside)[-1]))
-        raise ContractError(f"draws of {name}{teams} reach {worst:.3g}, outside the plausible [{low:g}, {high:g}]")
+            whose = " for " + ", ".join(codes[team] for team in np.unique(np.nonzero(outside)[-1]))
+        raise ContractError(f"draws of {name}{whose} reach {worst:.3g}, outside the plausible [{low:g}, {high:g}]")
     flat = {name: posterior.flat(name).astype(np.float64) for name in DRAW_NAMES if name in posterior.draws}
     intercept, home, attack, defence = flat["intercept"], flat["home"], flat["attack"], flat["defence"]
     rho = flat.get("rho")

@@ -89,7 +89,8 @@ class QualityGateError(RuntimeError):
 
 def _rank_normalise(draws: np.ndarray) -> np.ndarray:
     ranks = rankdata(draws, axis=None).reshape(draws.shape)
-    return ndtri((ranks - 0.375) / (draws.size + 0.25))
+    normal_scores: np.ndarray = ndtri((ranks - 0.375) / (draws.size + 0.25))
+    return normal_scores
 
 
 def _split_chains(draws: np.ndarray) -> np.ndarray:
@@ -185,7 +186,7 @@ def _compiled_sampler(
         return jax.vmap(kernel.postprocess_fn((), arrays))(kept), diverging[sampler.warmup :]
 
     if parallel:
-        compiled = jax.pmap(chain, in_axes=(0, None))
+        compiled: Callable[..., Any] = jax.pmap(chain, in_axes=(0, None))
     else:
         compiled = jax.jit(lambda keys, arrays: jax.lax.map(lambda one: chain(one, arrays), keys))
     if len(_samplers) >= _KEPT_SAMPLERS:

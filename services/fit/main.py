@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.exceptions import ClientError
@@ -34,6 +34,9 @@ from matchodds.core.results import (
 )
 from services.fit.inference import QualityGate, QualityGateError, fit_posterior, sampler_for
 from services.fit.model import DEFAULT_MODEL, MODELS
+
+if TYPE_CHECKING:  # the stubs are a dev dependency, not the container's
+    from mypy_boto3_s3 import S3Client
 
 logger = logging.getLogger("matchodds.fit")
 EXIT_BAD_RESULTS, EXIT_GATE = 2, 3
@@ -74,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-r-hat", type=float, default=QualityGate.max_r_hat)
 
 
-def _bucket_csvs(s3: Any, bucket: str, prefix: str) -> list[tuple[str, str]]:
+def _bucket_csvs(s3: S3Client, bucket: str, prefix: str) -> list[tuple[str, str]]:
     """(source, text) of every CSV under a prefix of the bucket, in key order."""
     keys = [
         item["Key"]
@@ -87,11 +90,11 @@ def _bucket_csvs(s3: Any, bucket: str, prefix: str) -> list[tuple[str, str]]:
     ]
 
 
-def load_results(paths: Sequence[Path], bucket: str | None, competition: str, s3: Any) -> list[Match]:
+def load_results(paths: Sequence[Path], bucket: str | None, competition: str, s3: S3Client | None) -> list[Match]:
     """Matches from local files, or from every CSV under the bucket's results prefix."""
     if paths:
         return read_results(paths)
-    if not bucket:
+    if not bucket or s3 is None:
         raise ResultsError("(no input)", None, "give results files or a bucket (--bucket or MATCHODDS_BUCKET)")
     files = _bucket_csvs(s3, bucket, results_prefix(competition))
     if not files:
@@ -99,11 +102,13 @@ def load_results(paths: Sequence[Path], bucket: str | None, competition: str, s3
     return combine_results(parse_results(text, source) for source, text in files)
 
 
-def load_fixtures(paths: Sequence[Path] | None, bucket: str | None, competition: str, s3: Any) -> list[Fixture]:
+def load_fixtures(
+    paths: Sequence[Path] | None, bucket: str | None, competition: str, s3: S3Client | None
+) -> list[Fixture]:
     """The competition's fixtures from local files, or from the bucket's fixtures prefix (none is fine)."""
     if paths is not None:
         files = [read_fixtures_file(path) for path in paths]
-    elif bucket:
+    elif bucket and s3 is not None:
         stored = _bucket_csvs(s3, bucket, fixtures_prefix(competition))
         files = [parse_fixtures(text, source) for source, text in stored]
     else:
@@ -111,7 +116,7 @@ def load_fixtures(paths: Sequence[Path] | None, bucket: str | None, competition:
     return [fixture for file in files for fixture in file.fixtures if fixture.competition == competition]
 
 
-def publish(posterior: Posterior, bucket: str, s3: Any) -> str:
+def publish(posterior: Posterior, bucket: str, s3: S3Client) -> str:
     """Write the posterior as a new object; an existing key is never overwritten."""
     key = posterior_key(posterior.competition, posterior.version)
     try:
@@ -134,6 +139,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.results and not args.bucket:
         logger.error("nothing to read: give results files or a bucket")
         return EXIT_BAD_RESULTS
+    # Refused before the fit, not after it: with neither, the posterior would have nowhere to go.
+    if not args.out and s3 is None:
+        logger.error("nowhere to write the posterior: give --out or a bucket (--bucket or MATCHODDS_BUCKET)")
+        return EXIT_BAD_RESULTS
     try:
         matches = load_results(args.results, args.bucket, args.competition, s3)
         fixtures = load_fixtures(args.fixtures, args.bucket, args.competition, s3)
@@ -153,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         logger.error("%s; nothing published, the current odds stay", error)
         return EXIT_GATE
     try:
-        if args.out:
+        if args.out or s3 is None:  # no client means --out (refused above otherwise)
             args.out.write_bytes(encode_posterior(posterior))
             where = str(args.out)
         else:

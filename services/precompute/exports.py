@@ -7,11 +7,15 @@ download holds the same numbers as `GET /odds?competition=...`.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matchodds.core.documents import table_csv, table_document, table_row
 from matchodds.core.items import odds_from_item
 from matchodds.core.keys import LATEST_EXPORT, export_key
+
+if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import PutObjectRequestTypeDef
 
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 LATEST_CACHE_CONTROL = "max-age=300"  # `latest` changes weekly; a version's own files never change
@@ -34,7 +38,7 @@ def export_bodies(
 class ExportWriter:
     """The S3 side of the exports: versioned files, then the `latest` copies."""
 
-    def __init__(self, bucket: str, client: Any) -> None:
+    def __init__(self, bucket: str, client: S3Client) -> None:
         self.bucket, self.client = bucket, client
 
     def write(self, competition: str, version: str, bodies: dict[str, bytes]) -> list[str]:
@@ -49,8 +53,13 @@ class ExportWriter:
         ]
 
     def _put(self, key: str, export_format: str, body: bytes, cache_control: str | None = None) -> str:
-        extra = {"CacheControl": cache_control} if cache_control else {}
-        self.client.put_object(
-            Bucket=self.bucket, Key=key, Body=body, ContentType=CONTENT_TYPES[export_format], **extra
-        )
+        request: PutObjectRequestTypeDef = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "Body": body,
+            "ContentType": CONTENT_TYPES[export_format],
+        }
+        if cache_control:
+            request["CacheControl"] = cache_control
+        self.client.put_object(**request)
         return key

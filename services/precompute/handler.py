@@ -8,7 +8,7 @@ the dead-letter queue, while the other records of the batch complete and the cur
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 import boto3
@@ -20,12 +20,16 @@ from matchodds.core.settings import Settings
 from services.precompute.pipeline import PosteriorObject, publish_posterior
 from services.precompute.store import OddsWriter
 
+if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from mypy_boto3_s3 import S3Client
+
 logger = Logger(service="precompute")
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @cache
-def _dependencies() -> tuple[Any, OddsWriter]:
+def _dependencies() -> tuple[S3Client, OddsWriter]:
     settings = Settings.from_env(need=("table",))
     return boto3.client("s3"), OddsWriter(settings.table, boto3.client("dynamodb"))
 
@@ -58,5 +62,5 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from botocore.exceptions import ClientError
@@ -24,6 +24,10 @@ from matchodds.core.markets import (
 from matchodds.core.posterior import MAX_POSTERIOR_BYTES, Posterior, decode_posterior
 from services.precompute.exports import ExportWriter, export_bodies
 from services.precompute.store import OddsWriter, Promotion
+
+if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef
 
 logger = logging.getLogger(__name__)
 SOURCE_FIELD = "source"  # the pointer's record of the S3 object a version was computed from
@@ -128,7 +132,7 @@ def pointer_fields(posterior: Posterior, pairs: int, read: PosteriorObject) -> d
     }
 
 
-def read_posterior(s3: Any, announced: PosteriorObject) -> tuple[bytes, PosteriorObject]:
+def read_posterior(s3: S3Client, announced: PosteriorObject) -> tuple[bytes, PosteriorObject]:
     """The bytes of the announced object and which object they are (its ETag and VersionId as S3 reports them).
 
     The read is conditional on the event's ETag, and the VersionId read must be the event's, so what is
@@ -136,7 +140,7 @@ def read_posterior(s3: Any, announced: PosteriorObject) -> tuple[bytes, Posterio
     as is one too large to be a posterior, before its body is read. (The read names no VersionId: that
     would need s3:GetObjectVersion, and comparing the one S3 reports proves the same.)
     """
-    request: dict[str, str] = {"Bucket": announced.bucket, "Key": announced.key}
+    request: GetObjectRequestTypeDef = {"Bucket": announced.bucket, "Key": announced.key}
     if announced.etag:
         request["IfMatch"] = f'"{announced.etag}"'
     try:
@@ -191,7 +195,7 @@ def refuse_if_changed(pointer: dict[str, Any] | None, version: str, read: Poster
 def publish_posterior(
     bucket: str,
     key: str,
-    s3: Any,
+    s3: S3Client,
     writer: OddsWriter,
     exporter: ExportWriter | None = None,
     *,

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -25,6 +25,10 @@ from matchodds.core.items import (
     odds_partition,
     pointer_key,
 )
+
+if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import WriteRequestUnionTypeDef
 
 logger = logging.getLogger(__name__)
 BATCH_SIZE = 25  # DynamoDB's limit per BatchWriteItem
@@ -56,7 +60,7 @@ class OddsWriter:
     def __init__(
         self,
         table: str,
-        client: Any,
+        client: DynamoDBClient,
         *,
         max_attempts: int = 8,
         sleep: Callable[[float], None] = time.sleep,
@@ -72,7 +76,7 @@ class OddsWriter:
             batch = [{**item, EXPIRES_ATTRIBUTE: expiry} for item in items[start : start + BATCH_SIZE]]
             self._write_batch([{"PutRequest": {"Item": _to_dynamo(item)}} for item in batch])
 
-    def _write_batch(self, requests: list[dict[str, Any]]) -> None:
+    def _write_batch(self, requests: Sequence[WriteRequestUnionTypeDef]) -> None:
         pending = requests
         for attempt in range(self.max_attempts):
             try:

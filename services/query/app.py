@@ -38,7 +38,7 @@ CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 
 
-def request_bounds(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+def request_bounds(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """Refuse an oversized request before any route (or the 404) sees it."""
     event = app.current_event
     body = event.body or ""
@@ -108,7 +108,9 @@ def prefers_csv(accept: str) -> bool:
     return quality["csv"] > quality["json"]
 
 
-def _error(status: int, error: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+def _error(
+    status: int, error: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response[dict[str, Any]]:
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
@@ -118,12 +120,12 @@ def _error(status: int, error: str, message: str, headers: dict[str, str] | None
 
 
 @app.exception_handler(BadRequest)
-def _bad_request(error: BadRequest) -> Response:
+def _bad_request(error: BadRequest) -> Response[dict[str, Any]]:
     return _error(400, "bad_request", str(error))
 
 
 @app.exception_handler(TooLarge)
-def _too_large(error: TooLarge) -> Response:
+def _too_large(error: TooLarge) -> Response[dict[str, Any]]:
     return _error(error.status, "too_large", str(error))
 
 
@@ -135,7 +137,7 @@ def allowed_methods(path: str) -> list[str]:
 
 
 @app.not_found
-def _no_route(_: NotFoundError) -> Response:
+def _no_route(_: NotFoundError) -> Response[dict[str, Any]]:
     event = app.current_event
     method, path = event.http_method[:20], event.raw_path[:MAX_PATH_LENGTH]
     allowed = allowed_methods(event.path)
@@ -150,17 +152,17 @@ def _no_route(_: NotFoundError) -> Response:
 
 
 @app.exception_handler(UnknownTeam)
-def _unknown_team(error: UnknownTeam) -> Response:
+def _unknown_team(error: UnknownTeam) -> Response[dict[str, Any]]:
     return _error(404, "unknown_team", str(error), teams=error.codes, competition=error.competition)
 
 
 @app.exception_handler(OddsNotReady)
-def _not_ready(error: OddsNotReady) -> Response:
+def _not_ready(error: OddsNotReady) -> Response[dict[str, Any]]:
     return _error(503, "not_ready", str(error), competition=error.competition)
 
 
 @app.exception_handler(OddsUnavailable)
-def _unavailable(error: OddsUnavailable) -> Response:
+def _unavailable(error: OddsUnavailable) -> Response[dict[str, Any]]:
     return _error(503, "unavailable", str(error), competition=error.competition)
 
 
@@ -206,7 +208,7 @@ def bulk_odds() -> dict[str, Any]:
 
 
 @app.get("/odds", operation_id="getOddsTable", summary="Every pairing of a competition, as JSON or CSV", tags=["odds"])
-def odds_table() -> Response[dict[str, Any]]:
+def odds_table() -> Response[dict[str, Any] | str]:
     competition = _competition()
     table_format = _table_format()
     odds, pointer = _repository().table_odds(competition)

@@ -48,7 +48,8 @@ a query string over {MAX_QUERY_LENGTH} is refused with 414, a body over {MAX_BOD
 method that no route at a known path answers is a 405 with an Allow header; any other path is a 404."""
 SWAGGER_ASSETS = Path(aws_lambda_powertools.__file__).parent / "event_handler" / "openapi" / "swagger_ui"
 
-ERROR = {
+# Schemas are JSON documents: dict[str, Any], so that a part of one can be reused in another.
+ERROR: dict[str, Any] = {
     "type": "object",
     "required": ["error", "message"],
     "properties": {
@@ -92,7 +93,7 @@ MODEL = {
         "matches": {"type": "integer"},
     },
 }
-FIXTURE = {
+FIXTURE: dict[str, Any] = {
     "type": "object",
     "description": "A priced fixture; every market when the version stores them",
     # Required members and no others: an error entry of a bulk reply (FIXTURE_ERROR) can never match.
@@ -423,7 +424,7 @@ def _merge_parameters(generated: list[dict[str, Any]], declared: list[dict[str, 
 
 def document(app: APIGatewayHttpResolver, base_path: str = "/") -> dict[str, Any]:
     """The OpenAPI document of `app`: powertools' generation from the routes, with each operation completed."""
-    schema = json.loads(
+    schema: dict[str, Any] = json.loads(
         app.get_openapi_json_schema(title=TITLE, version=API_VERSION, description=DESCRIPTION, servers=[])
     )
     declared = operations()

@@ -9,13 +9,17 @@ version gone (the pointer moved on under a stale cache) reads the pointer afresh
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from matchodds.core.items import PARTITION_KEY, from_dynamo, odds_from_item, odds_key, odds_partition, pointer_key
+
+if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import UniversalAttributeValueTypeDef
 
 POINTER_CACHE_SECONDS = 10.0
 BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
@@ -65,7 +69,7 @@ class OddsReader:
     def __init__(
         self,
         table: str,
-        client: Any,
+        client: DynamoDBClient,
         clock: Callable[[], float] = time.monotonic,
         *,
         max_attempts: int = 6,
@@ -83,7 +87,7 @@ class OddsReader:
         response = self.client.get_item(TableName=self.table, Key=_key(pointer_key(competition)))
         if "Item" not in response:
             raise OddsNotReady(competition)
-        pointer = from_dynamo(_plain(response["Item"]))
+        pointer: dict[str, Any] = from_dynamo(_plain(response["Item"]))
         pointer["team_names"] = {team["code"]: team["name"] for team in pointer["teams"]}
         self._pointers[competition] = (self.clock() + POINTER_CACHE_SECONDS, pointer)
         return pointer
@@ -127,7 +131,9 @@ class OddsReader:
     def _batch_get(self, competition: str, version: str, pairs: list[Pair]) -> dict[Pair, dict[str, Any]]:
         found: dict[Pair, dict[str, Any]] = {}
         for start in range(0, len(pairs), BATCH_GET_KEYS):
-            pending = [_key(odds_key(competition, version, *pair)) for pair in pairs[start : start + BATCH_GET_KEYS]]
+            pending: Sequence[Mapping[str, UniversalAttributeValueTypeDef]] = [
+                _key(odds_key(competition, version, *pair)) for pair in pairs[start : start + BATCH_GET_KEYS]
+            ]
             for attempt in range(self.max_attempts):
                 try:
                     response = self.client.batch_get_item(RequestItems={self.table: {"Keys": pending}})
@@ -138,7 +144,8 @@ class OddsReader:
                     for item in response.get("Responses", {}).get(self.table, []):
                         odds = odds_from_item(_plain(item))
                         found[(odds["home"], odds["away"])] = odds
-                    pending = response.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+                    unprocessed = response.get("UnprocessedKeys", {}).get(self.table)
+                    pending = unprocessed["Keys"] if unprocessed else []
                 if not pending:
                     break
                 self.sleep(min(0.02 * 2**attempt, 1.0))
