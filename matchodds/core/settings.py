@@ -37,8 +37,8 @@ class Settings:
         return cls(**values, competitions=parse_competitions(env.get(COMPETITIONS_VARIABLE, "")))
 
 
-def parse_competitions(text: str) -> tuple[str, ...]:
-    """The codes of a comma-separated list, DEFAULT_COMPETITIONS when empty; a ValueError names the variable."""
+def parse_competitions(text: str, source: str = COMPETITIONS_VARIABLE) -> tuple[str, ...]:
+    """The codes of a comma-separated list, DEFAULT_COMPETITIONS when empty; a ValueError names its `source`."""
     if not text.strip():
         return DEFAULT_COMPETITIONS
     codes = tuple(code.strip() for code in text.split(","))
@@ -46,11 +46,11 @@ def parse_competitions(text: str) -> tuple[str, ...]:
     bad = [code for code in codes if not COMPETITION_RE.match(code)]
     if bad:
         raise ValueError(
-            f"{COMPETITIONS_VARIABLE}={text[:100]!r}: {', '.join(repr(code) for code in bad[:5])} "
+            f"{source}={text[:100]!r}: {', '.join(repr(code) for code in bad[:5])} "
             f"{'is' if len(bad) == 1 else 'are'} not a competition code such as E0 or SP1 "
             f"(give football-data division codes, separated by commas)"
         )
     repeated = sorted({code for code in codes if codes.count(code) > 1})
     if repeated:
-        raise ValueError(f"{COMPETITIONS_VARIABLE}={text[:100]!r} lists {', '.join(repeated)} more than once")
+        raise ValueError(f"{source}={text[:100]!r} lists {', '.join(repeated)} more than once")
     return codes
