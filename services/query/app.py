@@ -163,12 +163,12 @@ def _unknown_team(error: UnknownTeam) -> Response:
 
 
 @app.exception_handler(CompetitionNotServed)
-def _not_served(error: CompetitionNotServed) -> Response:
+def _not_served(error: CompetitionNotServed) -> Response[dict[str, Any]]:
     return _error(404, "not_served", str(error), competition=error.competition)
 
 
 @app.exception_handler(OddsNotReady)
-def _not_ready(error: OddsNotReady) -> Response:
+def _not_ready(error: OddsNotReady) -> Response[dict[str, Any]]:
     return _error(
         503,
         "not_ready",

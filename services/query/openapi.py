@@ -177,9 +177,9 @@ COMPETITION_ENTRY = {
         "code": {"type": "string", "example": "E0"},
         "name": {"type": "string", "description": "the league's name; its code when football-data's list lacks it"},
         "status": {"type": "string", "enum": ["published", "pending"]},
-        "version": MODEL["properties"]["version"],
-        "fitted_at": MODEL["properties"]["fitted_at"],
-        "data_through": MODEL["properties"]["data_through"],
+        "version": {"type": "string", "example": "20261125T142549Z"},
+        "fitted_at": {"type": "string", "format": "date-time"},
+        "data_through": {"type": "string", "format": "date", "description": "the last match the version knows"},
         "team_count": {"type": "integer", "description": "teams the current version prices"},
     },
 }

@@ -11,14 +11,20 @@ before anything is read.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from matchodds.core.items import PARTITION_KEY, from_dynamo, odds_from_item, odds_key, odds_partition, pointer_key
 from matchodds.core.keys import DEFAULT_COMPETITIONS
+
+if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import UniversalAttributeValueTypeDef
+
+    Keys = Sequence[Mapping[str, UniversalAttributeValueTypeDef]]
 
 POINTER_CACHE_SECONDS = 10.0
 BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
@@ -76,7 +82,7 @@ class OddsReader:
     def __init__(
         self,
         table: str,
-        client: Any,
+        client: DynamoDBClient,
         clock: Callable[[], float] = time.monotonic,
         *,
         competitions: Sequence[str] = DEFAULT_COMPETITIONS,
@@ -108,7 +114,7 @@ class OddsReader:
         for start in range(0, len(keys), BATCH_GET_KEYS):
             items, unread = self._read_batch(keys[start : start + BATCH_GET_KEYS])
             if unread:
-                missing = ", ".join(by_partition[key[PARTITION_KEY]["S"]] for key in unread)
+                missing = ", ".join(by_partition[_plain(dict(key))[PARTITION_KEY]] for key in unread)
                 raise OddsUnavailable(missing, f"the current versions of {missing}")
             for item in items:
                 competition = by_partition[item[PARTITION_KEY]]
@@ -169,10 +175,10 @@ class OddsReader:
                 found[(odds["home"], odds["away"])] = odds
         return found
 
-    def _read_batch(self, keys: list[dict[str, dict[str, str]]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def _read_batch(self, keys: Keys) -> tuple[list[dict[str, Any]], Keys]:
         """(items read, keys still unread) of one BatchGetItem, its unprocessed keys retried with backoff."""
         items: list[dict[str, Any]] = []
-        pending: list[dict[str, Any]] = list(keys)
+        pending = keys
         for attempt in range(self.max_attempts):
             try:
                 response = self.client.batch_get_item(RequestItems={self.table: {"Keys": pending}})
@@ -181,7 +187,8 @@ class OddsReader:
                     raise
             else:
                 items += [_plain(item) for item in response.get("Responses", {}).get(self.table, [])]
-                pending = response.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+                unprocessed = response.get("UnprocessedKeys", {}).get(self.table)
+                pending = unprocessed["Keys"] if unprocessed else []
             if not pending:
                 break
             self.sleep(min(0.02 * 2**attempt, 1.0))
