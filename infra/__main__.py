@@ -21,7 +21,7 @@ from infra.package import DEFAULT_OUT  # noqa: E402
 from infra.precompute import Precompute, PrecomputeArgs  # noqa: E402
 from infra.query_api import DEFAULT_QUERY_RESERVED_CONCURRENCY, QueryApi, QueryApiArgs  # noqa: E402
 from infra.storage import Storage  # noqa: E402
-from matchodds.core.keys import DEFAULT_COMPETITION  # noqa: E402
+from matchodds.core.keys import DEFAULT_COMPETITION, DEFAULT_COMPETITIONS  # noqa: E402
 
 config = pulumi.Config()
 log_retention_days = config.get_int("logRetentionDays", 30)
@@ -30,11 +30,15 @@ region = aws.get_region_output().region
 
 storage = Storage("matchodds", posterior_retention_days=config.get_int("posteriorRetentionDays", 180))
 
+fit_competition = config.get("competition", DEFAULT_COMPETITION)
+# What the query serves: the `competitions` list; by default the shipped leagues and what the fit publishes.
+competitions = config.get_object("competitions") or list(dict.fromkeys([*DEFAULT_COMPETITIONS, fit_competition]))
+
 fit = FitJob(
     "fit",
     FitJobArgs(
         image=config.require("fitImage"),
-        competition=config.get("competition", DEFAULT_COMPETITION),
+        competition=fit_competition,
         schedule=config.get("fitSchedule", "cron(0 6 ? * TUE *)"),
         bucket_name=storage.bucket_name,
         bucket_arn=storage.bucket_arn,
@@ -69,6 +73,7 @@ query = QueryApi(
         throttle_burst_limit=config.get_int("apiThrottleBurst", 100),
         log_retention_days=log_retention_days,
         reserved_concurrency=config.get_int("queryReservedConcurrency", DEFAULT_QUERY_RESERVED_CONCURRENCY),
+        competitions=competitions,
     ),
 )
 

@@ -14,11 +14,14 @@ import pulumi_aws as aws
 from infra.lambda_platform import QUERY
 from infra.policy_docs import ServiceRole, allow, write_logs
 from infra.service_env import lambda_function
+from matchodds.core.keys import DEFAULT_COMPETITIONS
+from matchodds.core.settings import parse_competitions
 
 # The routes of services.query.app (the infra tests read the app's decorators to keep these in
 # step); any other path gets API Gateway's own 404 without invoking, or billing, the function.
 QUERY_ROUTES = (
     "GET /",
+    "GET /competitions",
     "GET /docs",
     "GET /odds",
     "GET /odds/{home}/{away}",
@@ -34,7 +37,7 @@ QUERY_MEMORY_MB = 512
 QUERY_TIMEOUT_SECONDS = 10
 # The default cap on the query function's concurrent executions (config queryReservedConcurrency).
 # Concurrency is requests per second times duration: at the default throttle (50 requests/s on
-# each route) and about 30 ms a request, all seven routes at their limit keep about 11 executions
+# each route) and about 30 ms a request, all eight routes at their limit keep about 12 executions
 # busy. 50 leaves room for cold starts and bursts, while a flood (or a throttle raised too far)
 # can take no more than 50 of the account's concurrent executions (1,000 by default) from its
 # other functions, nor bill for more.
@@ -63,6 +66,13 @@ def route_slug(route_key: str) -> str:
     return f"{slug}-root" if route_key.endswith(" /") else slug
 
 
+def served_competitions(competitions: Sequence[str]) -> tuple[str, ...]:
+    """The config's `competitions`, checked at `pulumi preview` rather than by a function failing its first request."""
+    if isinstance(competitions, str) or not all(isinstance(code, str) for code in competitions):
+        raise ValueError(f'competitions {competitions!r}: give a list of competition codes, such as ["E0", "SC0"]')
+    return parse_competitions(",".join(competitions), source="competitions")
+
+
 @dataclass(frozen=True)
 class QueryApiArgs:
     code: Path
@@ -74,6 +84,7 @@ class QueryApiArgs:
     throttle_burst_limit: int
     log_retention_days: int
     reserved_concurrency: int = DEFAULT_QUERY_RESERVED_CONCURRENCY
+    competitions: Sequence[str] = DEFAULT_COMPETITIONS
 
 
 class QueryApi(pulumi.ComponentResource):
@@ -87,6 +98,7 @@ class QueryApi(pulumi.ComponentResource):
                 f"concurrent executions the query function may use, at least 1 (default "
                 f"{DEFAULT_QUERY_RESERVED_CONCURRENCY})"
             )
+        competitions = served_competitions(args.competitions)
         super().__init__("matchodds:infra:QueryApi", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         prefix = f"/{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
@@ -115,6 +127,7 @@ class QueryApi(pulumi.ComponentResource):
             args.table_name,
             parent=self,
             reserved_concurrency=args.reserved_concurrency,
+            competitions=competitions,
         )
 
         cors = (

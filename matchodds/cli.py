@@ -49,6 +49,8 @@ def start_stack(
     from moto.server import ThreadedMotoServer
 
     from matchodds import local
+    from matchodds.core.keys import DEFAULT_COMPETITIONS
+    from matchodds.core.settings import COMPETITIONS_VARIABLE
 
     moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
     moto_server.start()
@@ -56,6 +58,8 @@ def start_stack(
     local.use_local_aws(moto_url)
     names = local.LocalNames()
     os.environ["MATCHODDS_BUCKET"], os.environ["MATCHODDS_TABLE"] = names.bucket, names.table
+    # The demo publishes one competition; the shipped leagues beside it show on the page as on their way.
+    os.environ.setdefault(COMPETITIONS_VARIABLE, ",".join(dict.fromkeys([*DEFAULT_COMPETITIONS, competition])))
     queues = local.provision(names)
     keys = local.upload_results(names.bucket, competition, list(results))
     print(f"local AWS (moto) on {moto_url}; results at s3://{names.bucket}/{', '.join(keys)}", flush=True)

@@ -30,12 +30,44 @@ TEAM_CODE_RE = re.compile(r"^[A-Z]{3}\Z")
 VERSION_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z\Z")
 VERSION_FORMAT = "%Y%m%dT%H%M%SZ"
 DEFAULT_COMPETITION = "E0"
-# The leagues that data/teams.csv covers, as the page offers them.
-COMPETITION_NAMES = {"E0": "Premier League", "SP1": "La Liga", "D1": "Bundesliga", "I1": "Serie A", "F1": "Ligue 1"}
+# What a deployment serves unless told otherwise (MATCHODDS_COMPETITIONS): the leagues whose seasons
+# ship with the project and whose teams data/teams.csv covers.
+DEFAULT_COMPETITIONS = ("E0", "D1", "F1", "I1", "SP1")
+# football-data.co.uk's division codes and the names leagues go by. Any other valid code can still be
+# served (a user's own files); it is then shown under its code.
+COMPETITION_NAMES = {
+    "E0": "Premier League",
+    "E1": "Championship",
+    "E2": "League One",
+    "E3": "League Two",
+    "EC": "National League",
+    "SC0": "Scottish Premiership",
+    "SC1": "Scottish Championship",
+    "SC2": "Scottish League One",
+    "SC3": "Scottish League Two",
+    "D1": "Bundesliga",
+    "D2": "2. Bundesliga",
+    "I1": "Serie A",
+    "I2": "Serie B",
+    "SP1": "La Liga",
+    "SP2": "Segunda División",
+    "F1": "Ligue 1",
+    "F2": "Ligue 2",
+    "N1": "Eredivisie",
+    "B1": "Jupiler Pro League",
+    "P1": "Primeira Liga",
+    "T1": "Süper Lig",
+    "G1": "Super League Greece",
+}
 
 
 class ContractError(ValueError):
     """Something does not follow the shared contract (a key, a code, a posterior file)."""
+
+
+def competition_name(competition: str) -> str:
+    """The name a competition goes by; its code when football-data's table of divisions lacks it."""
+    return COMPETITION_NAMES.get(competition, competition)
 
 
 def new_version(now: datetime | None = None) -> str:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from matchodds.core.keys import COMPETITION_RE, DEFAULT_COMPETITIONS
+
 if TYPE_CHECKING:
     pass
+
+COMPETITIONS_VARIABLE = "MATCHODDS_COMPETITIONS"
 
 
 # --- Settings --------------------------------------------------------------------------------------
@@ -17,14 +22,35 @@ class Settings:
 
     bucket: str
     table: str
+    # The competitions this deployment serves, in the order they are listed.
+    competitions: tuple[str, ...] = DEFAULT_COMPETITIONS
 
     @classmethod
     def from_env(
-        cls, environ: dict[str, str] | None = None, *, need: tuple[str, ...] = ("bucket", "table")
+        cls, environ: Mapping[str, str] | None = None, *, need: tuple[str, ...] = ("bucket", "table")
     ) -> Settings:
         env = os.environ if environ is None else environ
         values = {"bucket": env.get("MATCHODDS_BUCKET", ""), "table": env.get("MATCHODDS_TABLE", "")}
         absent = [f"MATCHODDS_{name.upper()}" for name in need if not values[name]]
         if absent:
             raise RuntimeError(f"missing environment variable(s): {', '.join(absent)}")
-        return cls(**values)
+        return cls(**values, competitions=parse_competitions(env.get(COMPETITIONS_VARIABLE, "")))
+
+
+def parse_competitions(text: str, source: str = COMPETITIONS_VARIABLE) -> tuple[str, ...]:
+    """The codes of a comma-separated list, DEFAULT_COMPETITIONS when empty; a ValueError names its `source`."""
+    if not text.strip():
+        return DEFAULT_COMPETITIONS
+    codes = tuple(code.strip() for code in text.split(","))
+    # Exact codes, not upper-cased: a deployment's config is typed once and should say what it means.
+    bad = [code for code in codes if not COMPETITION_RE.match(code)]
+    if bad:
+        raise ValueError(
+            f"{source}={text[:100]!r}: {', '.join(repr(code) for code in bad[:5])} "
+            f"{'is' if len(bad) == 1 else 'are'} not a competition code such as E0 or SP1 "
+            f"(give football-data division codes, separated by commas)"
+        )
+    repeated = sorted({code for code in codes if codes.count(code) > 1})
+    if repeated:
+        raise ValueError(f"{source}={text[:100]!r} lists {', '.join(repeated)} more than once")
+    return codes

@@ -289,6 +289,6 @@ def fit_posterior(
     return Posterior(
         draws=model.prediction_draws(samples, prepared),
         team_codes=tuple(team_codes),
-        team_names=tuple(table.name(code) for code in team_codes),
+        team_names=tuple(table.name(code, competition) for code in team_codes),
         meta=meta,
     )

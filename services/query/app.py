@@ -7,7 +7,6 @@ every cold start; the OpenAPI document (services/query/openapi.py) is built only
 from __future__ import annotations
 
 import binascii
-import json
 from functools import cache
 from typing import Any
 
@@ -17,19 +16,27 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from matchodds.core.documents import model_provenance, table_csv, table_document, table_row
-from matchodds.core.keys import COMPETITION_NAMES, COMPETITION_RE, DEFAULT_COMPETITION
+from matchodds.core.keys import COMPETITION_RE
 from services.query.protocol import (
     MAX_PATH_LENGTH,
+    NOT_READY_RETRY_AFTER_SECONDS,
     STATIC,
     BadRequest,
     TooLarge,
     ascii_code,
+    competition_document,
     fixture_document,
     fixture_list,
     oversized,
     team_pair,
 )
-from services.query.repository import OddsNotReady, OddsReader, OddsUnavailable, UnknownTeam
+from services.query.repository import (
+    CompetitionNotServed,
+    OddsNotReady,
+    OddsReader,
+    OddsUnavailable,
+    UnknownTeam,
+)
 
 logger = Logger(service="query")
 app = APIGatewayHttpResolver()
@@ -61,9 +68,10 @@ def _repository() -> OddsReader:
 
 
 def _competition() -> str:
+    """The request's ?competition=, upper-cased; without it, the first competition the deployment serves."""
     given = app.current_event.get_query_string_value("competition")
     if given is None:
-        return DEFAULT_COMPETITION
+        return _repository().competitions[0]
     competition = ascii_code(given, COMPETITION_RE)
     if competition is None:
         raise BadRequest(f"competition {given[:20]!r} is not a competition code such as E0 or SP1")
@@ -156,9 +164,20 @@ def _unknown_team(error: UnknownTeam) -> Response[dict[str, Any]]:
     return _error(404, "unknown_team", str(error), teams=error.codes, competition=error.competition)
 
 
+@app.exception_handler(CompetitionNotServed)
+def _not_served(error: CompetitionNotServed) -> Response[dict[str, Any]]:
+    return _error(404, "not_served", str(error), competition=error.competition)
+
+
 @app.exception_handler(OddsNotReady)
 def _not_ready(error: OddsNotReady) -> Response[dict[str, Any]]:
-    return _error(503, "not_ready", str(error), competition=error.competition)
+    return _error(
+        503,
+        "not_ready",
+        str(error),
+        headers={"Retry-After": str(NOT_READY_RETRY_AFTER_SECONDS)},
+        competition=error.competition,
+    )
 
 
 @app.exception_handler(OddsUnavailable)
@@ -235,11 +254,26 @@ def teams() -> dict[str, Any]:
     return {"competition": competition, "teams": pointer["teams"], "model": model_provenance(pointer)}
 
 
+@app.get(
+    "/competitions",
+    operation_id="getCompetitions",
+    summary="The competitions this deployment serves, published or on their way",
+    tags=["competitions"],
+)
+def competitions() -> dict[str, Any]:
+    repository = _repository()
+    pointers = repository.pointers()
+    return {
+        "competitions": [
+            competition_document(competition, pointers.get(competition)) for competition in repository.competitions
+        ]
+    }
+
+
 @cache
 def page_html() -> str:
-    """The page, with the competitions it offers written in."""
-    options = json.dumps(COMPETITION_NAMES).replace("</", "<\\/")
-    return (STATIC / "index.html").read_text(encoding="utf-8").replace("/*COMPETITIONS*/{}", options)
+    """The page; it asks /competitions which competitions it can offer."""
+    return (STATIC / "index.html").read_text(encoding="utf-8")
 
 
 @app.get("/", include_in_schema=False)

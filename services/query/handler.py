@@ -15,7 +15,8 @@ from services.query.repository import OddsReader
 @cache
 def reader() -> OddsReader:
     """One repository per warm Lambda, made on first use so that settings and test doubles come first."""
-    return OddsReader(Settings.from_env(need=("table",)).table, boto3.client("dynamodb"))
+    settings = Settings.from_env(need=("table",))
+    return OddsReader(settings.table, boto3.client("dynamodb"), competitions=settings.competitions)
 
 
 @logger.inject_lambda_context

@@ -26,13 +26,16 @@ from services.query.protocol import (
     MAX_BULK_FIXTURES,
     MAX_PATH_LENGTH,
     MAX_QUERY_LENGTH,
+    NOT_READY_RETRY_AFTER_SECONDS,
     STATIC,
     BadRequest,
+    competition_document,
     fixture_document,
     fixture_list,
     oversized,
     team_pair,
 )
+from services.query.repository import CompetitionNotServed, OddsNotReady, UnknownTeam
 
 TITLE = "matchodds"
 API_VERSION = "1"
@@ -61,13 +64,14 @@ ERROR: dict[str, Any] = {
                 "not_found",
                 "method_not_allowed",
                 "unknown_team",
+                "not_served",
                 "not_ready",
                 "unavailable",
             ],
         },
         "message": {"type": "string", "description": "What was wrong, naming the value"},
         "teams": {"type": "array", "items": {"type": "string"}, "description": "unknown_team: the unknown codes"},
-        "competition": {"type": "string"},
+        "competition": {"type": "string", "description": "not_served, not_ready: the competition asked for"},
     },
 }
 NUMBER = {"type": "number"}
@@ -165,6 +169,21 @@ FIXTURE: dict[str, Any] = {
         },
     },
 }
+COMPETITION_ENTRY = {
+    "type": "object",
+    "description": "A served competition; the version's fields only once it is published",
+    "required": ["code", "name", "status"],
+    "additionalProperties": False,
+    "properties": {
+        "code": {"type": "string", "example": "E0"},
+        "name": {"type": "string", "description": "the league's name; its code when football-data's list lacks it"},
+        "status": {"type": "string", "enum": ["published", "pending"]},
+        "version": {"type": "string", "example": "20261125T142549Z"},
+        "fitted_at": {"type": "string", "format": "date-time"},
+        "data_through": {"type": "string", "format": "date", "description": "the last match the version knows"},
+        "team_count": {"type": "integer", "description": "teams the current version prices"},
+    },
+}
 FIXTURE_ERROR = {
     "type": "object",
     "description": "A fixture of a bulk request that could not be priced",
@@ -199,7 +218,8 @@ def _parameter(name: str, where: str, description: str, schema: dict[str, Any], 
 COMPETITION = _parameter(
     "competition",
     "query",
-    "football-data division code, case-insensitive",
+    "football-data division code, case-insensitive: one that the deployment serves (GET /competitions); "
+    "without it, the first one it serves (E0 unless configured otherwise)",
     {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9]{0,7}$", "default": "E0"},
     "E0",
 )
@@ -237,35 +257,58 @@ def _too_large(path: str = "/", query: str = "", body_bytes: int = 0) -> str:
     return str(refused)
 
 
-def _errors(*statuses: int, bad_request: dict[str, str] | None = None) -> dict[str, Any]:
-    """Error replies by status; `bad_request` names this operation's 400 examples (summary -> message)."""
+def _errors(*statuses: int, bad_request: dict[str, str] | None = None, teams: bool = False) -> dict[str, Any]:
+    """Error replies by status; `bad_request` names this operation's 400 examples (summary -> message), and
+    `teams` says whether an unknown team is its 404 too."""
     described = {
-        400: ("A malformed code, competition, format or body, or the same team twice; the message says", "bad_request"),
-        404: ("A team the current version does not know", "unknown_team"),
-        413: (f"A body over {MAX_BODY_BYTES} bytes", "too_large"),
-        414: (f"A path over {MAX_PATH_LENGTH} characters or a query string over {MAX_QUERY_LENGTH}", "too_large"),
-        503: ("Nothing published for the competition yet, or the table is busy", "not_ready"),
+        400: "A malformed code, competition, format or body, or the same team twice; the message says",
+        404: "A competition this deployment does not serve (GET /competitions lists those it does)"
+        + (", or a team the current version does not know" if teams else ""),
+        413: f"A body over {MAX_BODY_BYTES} bytes",
+        414: f"A path over {MAX_PATH_LENGTH} characters or a query string over {MAX_QUERY_LENGTH}",
+        503: "Nothing published yet for a competition this deployment serves (with Retry-After), or the table is busy",
     }
-    messages = {
-        400: bad_request or {"a malformed code": _refusal(lambda: team_pair("ARSENAL", "MCI"))},
-        404: {"an unknown team": "unknown team XYZ in competition E0"},
-        413: {"a body too large": _too_large(body_bytes=MAX_BODY_BYTES + 1)},
-        414: {
-            "a path too long": _too_large(path="/odds/ARS/" + "M" * MAX_PATH_LENGTH),
-            "a query string too long": _too_large(query="competition=" + "E" * MAX_QUERY_LENGTH),
+    examples: dict[int, dict[str, tuple[str, str]]] = {
+        400: {
+            summary: ("bad_request", message)
+            for summary, message in (
+                bad_request or {"a malformed code": _refusal(lambda: team_pair("ARSENAL", "MCI"))}
+            ).items()
         },
-        503: {"nothing published": "no odds have been published for competition D1 yet"},
+        404: {
+            "a competition not served": ("not_served", str(CompetitionNotServed("X9"))),
+            **({"an unknown team": ("unknown_team", str(UnknownTeam("E0", ["XYZ"])))} if teams else {}),
+        },
+        413: {"a body too large": ("too_large", _too_large(body_bytes=MAX_BODY_BYTES + 1))},
+        414: {
+            "a path too long": ("too_large", _too_large(path="/odds/ARS/" + "M" * MAX_PATH_LENGTH)),
+            "a query string too long": ("too_large", _too_large(query="competition=" + "E" * MAX_QUERY_LENGTH)),
+        },
+        503: {"nothing published": ("not_ready", str(OddsNotReady("D1")))},
     }
-    replies = {}
+    replies: dict[str, Any] = {}
     for status in statuses:
-        description, error = described[status]
-        examples = {
-            summary.lower().replace(" ", "_"): {"summary": summary, "value": {"error": error, "message": message}}
-            for summary, message in messages[status].items()
-        }
         replies[str(status)] = {
-            "description": description,
-            "content": {"application/json": {"schema": ERROR, "examples": examples}},
+            "description": described[status],
+            "content": {
+                "application/json": {
+                    "schema": ERROR,
+                    "examples": {
+                        summary.lower().replace(" ", "_"): {
+                            "summary": summary,
+                            "value": {"error": error, "message": message},
+                        }
+                        for summary, (error, message) in examples[status].items()
+                    },
+                }
+            },
+        }
+    if "503" in replies:
+        replies["503"]["headers"] = {
+            "Retry-After": {
+                "description": f"not_ready: seconds to wait before asking again ({NOT_READY_RETRY_AFTER_SECONDS})",
+                "schema": {"type": "integer"},
+            }
         }
     return replies
 
@@ -304,6 +347,7 @@ def operations() -> dict[str, dict[str, Any]]:
                     404,
                     414,
                     503,
+                    teams=True,
                     bad_request={
                         "a malformed code": _refusal(lambda: team_pair("ARSENAL", "MCI")),
                         "the same team twice": same_team_path,
@@ -355,6 +399,7 @@ def operations() -> dict[str, dict[str, Any]]:
                 ),
                 **_errors(
                     400,
+                    404,
                     413,
                     414,
                     503,
@@ -392,7 +437,7 @@ def operations() -> dict[str, dict[str, Any]]:
                         "text/csv": {"schema": {"type": "string"}, "example": table_csv(rows)},
                     },
                 },
-                **_errors(400, 414, 503),
+                **_errors(400, 404, 414, 503),
             },
         },
         "getTeams": {
@@ -410,7 +455,25 @@ def operations() -> dict[str, dict[str, Any]]:
                     },
                     {"competition": competition, "teams": pointer["teams"][:3], "model": model},
                 ),
-                **_errors(400, 414, 503),
+                **_errors(400, 404, 414, 503),
+            },
+        },
+        "getCompetitions": {
+            "description": "Every competition this deployment serves, in its configured order: the code and name, "
+            "and once odds are published the current version, when it was fitted, the last match it knows and "
+            "how many teams it prices. A competition still waiting for its first fit is `pending`: its routes "
+            "answer 503 with Retry-After until then.",
+            "parameters": [],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "required": ["competitions"],
+                        "properties": {"competitions": {"type": "array", "items": COMPETITION_ENTRY}},
+                    },
+                    {"competitions": [competition_document(competition, pointer), competition_document("D1", None)]},
+                ),
+                **_errors(414),
             },
         },
     }

@@ -1,6 +1,6 @@
 """What the API accepts and answers, apart from routing: its bounds, the parsing of codes and bulk
-bodies, and the document of one fixture. Shared by the routes (app.py) and the OpenAPI document
-(openapi.py), so that neither imports the other."""
+bodies, the documents of one fixture and of one served competition. Shared by the routes (app.py)
+and the OpenAPI document (openapi.py), so that neither imports the other."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from matchodds.core.documents import markets_document
-from matchodds.core.keys import TEAM_CODE_RE
+from matchodds.core.keys import TEAM_CODE_RE, competition_name
 
 STATIC = Path(__file__).with_name("static")
 MAX_BULK_FIXTURES = 100
@@ -21,6 +21,10 @@ EXAMPLE_FIXTURE = '{"home": "ARS", "away": "MCI"}'
 MAX_PATH_LENGTH = 128
 MAX_QUERY_LENGTH = 256
 MAX_BODY_BYTES = 16 * 1024
+# A served competition with nothing published waits for its first weekly fit, and precompute publishes
+# within a minute of it: an hour between retries misses little, and keeps a polling client (or a
+# monitor that counts every 503 as a fault) from hammering the table meanwhile.
+NOT_READY_RETRY_AFTER_SECONDS = 3600
 # Far below Python's int() limit (sys.get_int_max_str_digits(), 4300 by default): a longer integer
 # in a body would make json.loads raise a plain ValueError.
 MAX_JSON_INTEGER_DIGITS = 100
@@ -130,3 +134,18 @@ def fixture_document(odds: dict[str, Any], names: dict[str, str]) -> dict[str, A
     if odds["markets"] is not None:
         document.update(markets_document(odds["markets"]))
     return document
+
+
+def competition_document(competition: str, pointer: dict[str, Any] | None) -> dict[str, Any]:
+    """What /competitions says of a served competition: its name, and its current version once one is published."""
+    document: dict[str, Any] = {"code": competition, "name": competition_name(competition)}
+    if pointer is None:
+        return {**document, "status": "pending"}
+    return {
+        **document,
+        "status": "published",
+        "version": pointer["version"],
+        "fitted_at": pointer["fitted_at"],
+        "data_through": pointer["data_through"],
+        "team_count": len(pointer["teams"]),
+    }

@@ -2,8 +2,10 @@
 
 One fixture is one GetItem; a list of fixtures is one BatchGetItem (100 keys per call, unprocessed
 keys retried with backoff); a whole competition is one paginated Query of the current version's
-partition. Each read starts from the competition's pointer, and a read that finds the current
-version gone (the pointer moved on under a stale cache) reads the pointer afresh once.
+partition; the pointers of every served competition are one BatchGetItem. Each read starts from the
+competition's pointer, and a read that finds the current version gone (the pointer moved on under a
+stale cache) reads the pointer afresh once. A competition the deployment does not serve is refused
+before anything is read.
 """
 
 from __future__ import annotations
@@ -16,15 +18,26 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from matchodds.core.items import PARTITION_KEY, from_dynamo, odds_from_item, odds_key, odds_partition, pointer_key
+from matchodds.core.keys import DEFAULT_COMPETITIONS
 
 if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import UniversalAttributeValueTypeDef
 
+    Keys = Sequence[Mapping[str, UniversalAttributeValueTypeDef]]
+
 POINTER_CACHE_SECONDS = 10.0
 BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
 RETRIED_ERRORS = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 _deserializer = TypeDeserializer()
+
+
+class CompetitionNotServed(LookupError):
+    """A competition this deployment does not serve: not in its MATCHODDS_COMPETITIONS."""
+
+    def __init__(self, competition: str) -> None:
+        super().__init__(f"competition {competition} is not served here; GET /competitions lists the ones that are")
+        self.competition = competition
 
 
 class OddsNotReady(LookupError):
@@ -38,8 +51,8 @@ class OddsNotReady(LookupError):
 class OddsUnavailable(RuntimeError):
     """The table kept throttling a read after every retry; worth trying again shortly."""
 
-    def __init__(self, competition: str, missing: int) -> None:
-        super().__init__(f"{missing} fixture(s) of competition {competition} could not be read in time; try again")
+    def __init__(self, competition: str, unread: str) -> None:
+        super().__init__(f"{unread} could not be read in time; try again")
         self.competition = competition
 
 
@@ -64,7 +77,7 @@ Pair = tuple[str, str]
 
 
 class OddsReader:
-    """The query side of the odds table."""
+    """The query side of the odds table, for the competitions a deployment serves."""
 
     def __init__(
         self,
@@ -72,22 +85,44 @@ class OddsReader:
         client: DynamoDBClient,
         clock: Callable[[], float] = time.monotonic,
         *,
+        competitions: Sequence[str] = DEFAULT_COMPETITIONS,
         max_attempts: int = 6,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.table, self.client, self.clock = table, client, clock
+        self.competitions = tuple(competitions)
         self.max_attempts, self.sleep = max_attempts, sleep
         self._pointers: dict[str, tuple[float, dict[str, Any]]] = {}
 
     def pointer(self, competition: str) -> dict[str, Any]:
         """The current version's pointer item, cached for a few seconds per warm Lambda."""
+        if competition not in self.competitions:
+            raise CompetitionNotServed(competition)
         cached = self._pointers.get(competition)
         if cached and cached[0] > self.clock():
             return cached[1]
         response = self.client.get_item(TableName=self.table, Key=_key(pointer_key(competition)))
         if "Item" not in response:
             raise OddsNotReady(competition)
-        pointer: dict[str, Any] = from_dynamo(_plain(response["Item"]))
+        return self._remember(competition, from_dynamo(_plain(response["Item"])))
+
+    def pointers(self) -> dict[str, dict[str, Any]]:
+        """The pointer of every served competition that has published, by competition, read afresh in one batch."""
+        by_partition = {pointer_key(competition)[PARTITION_KEY]: competition for competition in self.competitions}
+        keys = [_key(pointer_key(competition)) for competition in self.competitions]
+        pointers: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), BATCH_GET_KEYS):
+            items, unread = self._read_batch(keys[start : start + BATCH_GET_KEYS])
+            if unread:
+                missing = ", ".join(by_partition[_plain(dict(key))[PARTITION_KEY]] for key in unread)
+                raise OddsUnavailable(missing, f"the current versions of {missing}")
+            for item in items:
+                competition = by_partition[item[PARTITION_KEY]]
+                pointers[competition] = self._remember(competition, from_dynamo(item))
+        return pointers
+
+    def _remember(self, competition: str, pointer: dict[str, Any]) -> dict[str, Any]:
+        """A pointer item as read, with its team names by code, cached for a few seconds."""
         pointer["team_names"] = {team["code"]: team["name"] for team in pointer["teams"]}
         self._pointers[competition] = (self.clock() + POINTER_CACHE_SECONDS, pointer)
         return pointer
@@ -131,27 +166,33 @@ class OddsReader:
     def _batch_get(self, competition: str, version: str, pairs: list[Pair]) -> dict[Pair, dict[str, Any]]:
         found: dict[Pair, dict[str, Any]] = {}
         for start in range(0, len(pairs), BATCH_GET_KEYS):
-            pending: Sequence[Mapping[str, UniversalAttributeValueTypeDef]] = [
-                _key(odds_key(competition, version, *pair)) for pair in pairs[start : start + BATCH_GET_KEYS]
-            ]
-            for attempt in range(self.max_attempts):
-                try:
-                    response = self.client.batch_get_item(RequestItems={self.table: {"Keys": pending}})
-                except ClientError as error:
-                    if error.response["Error"]["Code"] not in RETRIED_ERRORS:
-                        raise
-                else:
-                    for item in response.get("Responses", {}).get(self.table, []):
-                        odds = odds_from_item(_plain(item))
-                        found[(odds["home"], odds["away"])] = odds
-                    unprocessed = response.get("UnprocessedKeys", {}).get(self.table)
-                    pending = unprocessed["Keys"] if unprocessed else []
-                if not pending:
-                    break
-                self.sleep(min(0.02 * 2**attempt, 1.0))
-            else:
-                raise OddsUnavailable(competition, len(pending))
+            keys = [_key(odds_key(competition, version, *pair)) for pair in pairs[start : start + BATCH_GET_KEYS]]
+            items, unread = self._read_batch(keys)
+            if unread:
+                raise OddsUnavailable(competition, f"{len(unread)} fixture(s) of competition {competition}")
+            for item in items:
+                odds = odds_from_item(item)
+                found[(odds["home"], odds["away"])] = odds
         return found
+
+    def _read_batch(self, keys: Keys) -> tuple[list[dict[str, Any]], Keys]:
+        """(items read, keys still unread) of one BatchGetItem, its unprocessed keys retried with backoff."""
+        items: list[dict[str, Any]] = []
+        pending = keys
+        for attempt in range(self.max_attempts):
+            try:
+                response = self.client.batch_get_item(RequestItems={self.table: {"Keys": pending}})
+            except ClientError as error:
+                if error.response["Error"]["Code"] not in RETRIED_ERRORS:
+                    raise
+            else:
+                items += [_plain(item) for item in response.get("Responses", {}).get(self.table, [])]
+                unprocessed = response.get("UnprocessedKeys", {}).get(self.table)
+                pending = unprocessed["Keys"] if unprocessed else []
+            if not pending:
+                break
+            self.sleep(min(0.02 * 2**attempt, 1.0))
+        return items, pending
 
     def table_odds(self, competition: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """(every pairing's odds sorted by home then away, pointer) of the current version, by a paginated Query."""

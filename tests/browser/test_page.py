@@ -148,13 +148,36 @@ def test_pick_two_teams_and_see_the_numbers_the_api_returns(browser: Any, site: 
     assert odds["model"]["data_through"] in model.text and odds["model"]["version"] in model.text
 
 
-def test_a_competition_with_nothing_published_says_so(browser: Any, site: str) -> None:
+def test_the_page_offers_the_competitions_with_odds_and_names_those_on_their_way(browser: Any, site: str) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     wait = WebDriverWait(browser, 20)
     browser.get(site + "?competition=E0&home=CHE&away=TOT")
     wait.until(lambda d: d.find_element(By.ID, "result").get_attribute("data-fixture") == "CHE-TOT")
-    pick(browser, "competition", "SP1")
-    wait.until(lambda d: "no odds have been published for competition SP1" in d.find_element(By.ID, "status").text)
+    offered = [option.get_attribute("value") for option in Select(browser.find_element(By.ID, "competition")).options]
+    assert offered == ["E0"]  # of the five served, only E0 has published odds
+    pending = browser.find_element(By.ID, "pending")
+    assert pending.text == "On their way (no odds yet): Bundesliga (D1), Ligue 1 (F1), Serie A (I1), La Liga (SP1)."
+
+
+@pytest.mark.parametrize(
+    ("competition", "said"),
+    [
+        ("sp1", "La Liga (SP1) is on its way: no odds are published for it yet."),
+        ("X9", "Competition X9 is not served here."),
+    ],
+)
+def test_a_deep_link_to_a_competition_without_odds_says_why(
+    browser: Any, site: str, competition: str, said: str
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 20)
+    browser.get(site + f"?competition={competition}&home=CHE&away=TOT")
+    wait.until(lambda d: d.find_element(By.ID, "status").text == said)
     assert not browser.find_element(By.ID, "result").is_displayed()
+    # The visitor can still pick the competition that has odds, and the deep link's teams come with it.
+    pick(browser, "competition", "E0")
+    wait.until(lambda d: d.find_element(By.ID, "result").get_attribute("data-fixture") == "CHE-TOT")

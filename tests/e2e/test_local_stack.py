@@ -98,6 +98,12 @@ def test_errors_over_http(demo: tuple[str, list[str]]) -> None:
     assert status == 404 and "XYZ" in body["message"]
     assert get(f"{url}/odds/ARS/ARS")[0] == 400
     assert get(f"{url}/odds/ARS/MCI?competition=D1")[0] == 503
+    assert get(f"{url}/odds/ARS/MCI?competition=N1")[0] == 404  # not served by the demo
+    status, served = get(f"{url}/competitions")
+    assert status == 200 and [(c["code"], c["status"]) for c in served["competitions"]] == [
+        ("E0", "published"),
+        *((code, "pending") for code in ("D1", "F1", "I1", "SP1")),
+    ]
 
 
 def request(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -130,7 +136,7 @@ def test_markets_bulk_and_table_over_http(demo: tuple[str, list[str]]) -> None:
 def test_page_docs_and_exports(demo: tuple[str, list[str]]) -> None:
     url, lines = demo
     status, content_type, page = request(f"{url}/")
-    assert status == 200 and content_type.startswith("text/html") and "Premier League" in page
+    assert status == 200 and content_type.startswith("text/html") and 'api("competitions")' in page
     status, _, document = request(f"{url}/openapi.json")
     assert status == 200 and "/odds/{home}/{away}" in json.loads(document)["paths"]
     assert request(f"{url}/docs")[0] == 200

@@ -187,6 +187,9 @@ class _EmptyTable:
     def get_item(self, **_: Any) -> dict[str, Any]:
         return {}
 
+    def batch_get_item(self, **_: Any) -> dict[str, Any]:
+        return {"Responses": {}}
+
 
 @pytest.mark.parametrize("route_key", QUERY_ROUTES)
 def test_every_api_route_reaches_a_route_of_the_query_app(route_key: str) -> None:

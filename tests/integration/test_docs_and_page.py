@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from matchodds.core.keys import COMPETITION_NAMES
 from matchodds.core.posterior import Posterior
 from services.query.app import app
 from services.query.protocol import MAX_BODY_BYTES, MAX_PATH_LENGTH, MAX_QUERY_LENGTH
@@ -46,8 +45,13 @@ def test_every_operation_has_parameters_responses_and_real_examples(api: Callabl
     for path, methods in document["paths"].items():
         for operation in methods.values():
             names = {parameter["name"] for parameter in operation["parameters"]}
-            assert "competition" in names and set(re.findall(r"{(\w+)}", path)) <= names
-            assert "200" in operation["responses"] and "400" in operation["responses"]
+            takes_competition = path != "/competitions"  # the list of what is served is the one route without it
+            assert ("competition" in names) == takes_competition and set(re.findall(r"{(\w+)}", path)) <= names
+            assert "200" in operation["responses"] and ("400" in operation["responses"]) == takes_competition
+            if takes_competition:
+                not_found = operation["responses"]["404"]["content"]["application/json"]["examples"]
+                assert not_found["a_competition_not_served"]["value"]["error"] == "not_served"
+                assert "Retry-After" in operation["responses"]["503"]["headers"]
             for content in operation["responses"]["200"]["content"].values():
                 assert content["example"]
     fixture = document["paths"]["/odds/{home}/{away}"]["get"]
@@ -82,8 +86,8 @@ def test_a_stage_is_the_server(api: Callable[..., Reply]) -> None:
 def test_the_page(api: Callable[..., Reply], published: Posterior) -> None:
     page = api("GET", "/")
     assert page.status == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
-    competitions = json.loads(re.search(r"const COMPETITIONS = (\{.*?\});", page.text).group(1))
-    assert competitions == COMPETITION_NAMES
+    # The page asks the API which competitions have odds, rather than carrying a list of its own.
+    assert 'api("competitions")' in page.text and "Premier League" not in page.text
     assert "fetch(BASE + path" in page.text and "https://" not in page.text.replace("football-data.co.uk", "")
 
 

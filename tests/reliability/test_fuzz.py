@@ -2,8 +2,9 @@
 
 Valid and invalid input (schemathesis' positive and negative modes) for every operation the document
 describes. Every answer must be a non-5xx, and every error a JSON object whose message says what was
-wrong. The one 5xx the API promises is 503 not_ready for a competition with nothing published (here:
-any but E0), which tells a client to come back later rather than that the server broke.
+wrong. The one 5xx the API promises is 503 not_ready, with Retry-After, for a competition it serves
+with nothing published (here: any of the five but E0), which tells a client to come back later rather
+than that the server broke; a competition it does not serve is a 404.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 
 from bench.load import COMPETITION, QueryStack, query_stack
+from matchodds.core.keys import DEFAULT_COMPETITIONS
 
 pytestmark = pytest.mark.fuzz
 MAX_EXAMPLES = 12  # per operation and mode: the whole fuzz stays well under a minute
@@ -35,7 +37,15 @@ def api_schema(stack: QueryStack) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_url(f"{stack.api_url}/openapi.json")
 
 
-OPERATIONS = ("GET /odds/{home}/{away}", "POST /odds", "GET /odds", "GET /teams")
+OPERATIONS = ("GET /odds/{home}/{away}", "POST /odds", "GET /odds", "GET /teams", "GET /competitions")
+# /competitions takes no input: one valid case is all there is to draw, and no invalid one.
+EXAMPLES["GET /competitions"] = 1
+CASES = [
+    pytest.param(label, mode, id=f"{label}-{mode}")
+    for label in OPERATIONS
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    if not (label == "GET /competitions" and mode == GenerationMode.NEGATIVE)
+]
 
 
 def test_the_document_describes_every_route(api_schema: schemathesis.BaseSchema) -> None:
@@ -54,13 +64,16 @@ def check_reply(case: schemathesis.Case, response: schemathesis.Response) -> Non
     assert isinstance(body.get("error"), str), described
     if response.status_code >= 500:
         assert response.status_code == 503 and body["error"] == "not_ready", described
+        assert body["competition"] in DEFAULT_COMPETITIONS, described  # served, but not yet published
         assert body["competition"] != COMPETITION, described  # the published competition is always served
+        assert int(response.headers["retry-after"][0]) > 0, described
+    if body["error"] == "not_served":
+        assert response.status_code == 404 and body["competition"] not in DEFAULT_COMPETITIONS, described
 
 
 # schemathesis' own pytest plugin does not run under pytest 9 yet, so each operation's cases are drawn
 # from its Hypothesis strategy here.
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
-@pytest.mark.parametrize("label", OPERATIONS)
+@pytest.mark.parametrize(("label", "mode"), CASES)
 def test_no_server_error_and_every_error_says_what_was_wrong(
     api_schema: schemathesis.BaseSchema, stack: QueryStack, label: str, mode: GenerationMode
 ) -> None:
