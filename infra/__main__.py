@@ -15,13 +15,13 @@ import pulumi  # noqa: E402
 import pulumi_aws as aws  # noqa: E402
 
 from infra.alarms import Alarms, AlarmsArgs  # noqa: E402
+from infra.competitions import served_competitions  # noqa: E402
 from infra.fit_job import FitJob, FitJobArgs  # noqa: E402
 from infra.lambda_platform import PRECOMPUTE, QUERY  # noqa: E402
 from infra.package import DEFAULT_OUT  # noqa: E402
 from infra.precompute import Precompute, PrecomputeArgs  # noqa: E402
 from infra.query_api import DEFAULT_QUERY_RESERVED_CONCURRENCY, QueryApi, QueryApiArgs  # noqa: E402
 from infra.storage import Storage  # noqa: E402
-from matchodds.core.keys import DEFAULT_COMPETITION  # noqa: E402
 
 config = pulumi.Config()
 log_retention_days = config.get_int("logRetentionDays", 30)
@@ -34,7 +34,7 @@ fit = FitJob(
     "fit",
     FitJobArgs(
         image=config.require("fitImage"),
-        competition=config.get("competition", DEFAULT_COMPETITION),
+        competitions=served_competitions(config),
         schedule=config.get("fitSchedule", "cron(0 6 ? * TUE *)"),
         bucket_name=storage.bucket_name,
         bucket_arn=storage.bucket_arn,
@@ -88,7 +88,7 @@ alarms = Alarms(
 pulumi.export("apiUrl", query.url)
 pulumi.export("bucketName", storage.bucket_name)
 pulumi.export("tableName", storage.table_name)
-pulumi.export("fitTaskDefinitionArn", fit.task_definition_arn)
+pulumi.export("fitTaskDefinitionArns", fit.task_definition_arns)
 pulumi.export("fitClusterName", fit.cluster.name)
 pulumi.export("fitSubnetIds", [subnet.id for subnet in fit.subnets])
 pulumi.export("fitSecurityGroupId", fit.security_group.id)
