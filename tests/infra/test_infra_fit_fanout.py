@@ -13,9 +13,10 @@ from typing import Any
 
 import pulumi
 import pytest
-from infra_mocks import CONFIG, PROJECT, RECONFIGURED, REPO_ROOT, Deployed, run_stack
+from infra_mocks import CONFIG, FIT_IMAGE, PROJECT, RECONFIGURED, REPO_ROOT, Deployed, run_stack
 
 from infra.competitions import DEFAULT_COMPETITIONS, served_competitions
+from infra.fit_job import FitJob, FitJobArgs
 from matchodds.core.keys import COMPETITION_NAMES
 from tests.conftest import load_event
 
@@ -207,3 +208,27 @@ def test_a_failed_fit_of_any_competition_alarms_and_the_message_names_it(deploye
     for other in set(DEFAULT_COMPETITIONS) - {competition}:
         assert not re.search(rf"fit-{other}\b", message), message
     assert failed["detail"]["stoppedReason"] in message
+
+
+@pytest.mark.parametrize(
+    ("competitions", "message"),
+    [
+        (["E0", "sp1"], r"competition 'sp1' is not a competition code"),
+        (["E0", "E0"], r"must name each competition once"),
+        ([], r"at least one"),
+    ],
+)
+def test_the_fit_component_refuses_codes_it_would_put_in_a_grant(competitions: list[str], message: str) -> None:
+    """The component checks its own arguments too: a code becomes an S3 prefix in an IAM grant."""
+    args = FitJobArgs(
+        image=FIT_IMAGE,
+        competitions=competitions,
+        schedule="cron(0 6 ? * TUE *)",
+        bucket_name="bucket",
+        bucket_arn="arn:aws:s3:::bucket",
+        account_id="123456789012",
+        region="us-east-1",
+        log_retention_days=30,
+    )
+    with pytest.raises(ValueError, match=message):
+        FitJob("fit", args)
