@@ -15,13 +15,13 @@ import pulumi  # noqa: E402
 import pulumi_aws as aws  # noqa: E402
 
 from infra.alarms import Alarms, AlarmsArgs  # noqa: E402
+from infra.competitions import served_competitions  # noqa: E402
 from infra.fit_job import FitJob, FitJobArgs  # noqa: E402
 from infra.lambda_platform import PRECOMPUTE, QUERY  # noqa: E402
 from infra.package import DEFAULT_OUT  # noqa: E402
 from infra.precompute import Precompute, PrecomputeArgs  # noqa: E402
 from infra.query_api import DEFAULT_QUERY_RESERVED_CONCURRENCY, QueryApi, QueryApiArgs  # noqa: E402
 from infra.storage import Storage  # noqa: E402
-from matchodds.core.keys import DEFAULT_COMPETITION, DEFAULT_COMPETITIONS  # noqa: E402
 
 config = pulumi.Config()
 log_retention_days = config.get_int("logRetentionDays", 30)
@@ -30,15 +30,14 @@ region = aws.get_region_output().region
 
 storage = Storage("matchodds", posterior_retention_days=config.get_int("posteriorRetentionDays", 180))
 
-fit_competition = config.get("competition", DEFAULT_COMPETITION)
-# What the query serves: the `competitions` list; by default the shipped leagues and what the fit publishes.
-competitions = config.get_object("competitions") or list(dict.fromkeys([*DEFAULT_COMPETITIONS, fit_competition]))
+# One list, read once: every competition is fitted on its own and served (infra/competitions.py).
+competitions = served_competitions(config)
 
 fit = FitJob(
     "fit",
     FitJobArgs(
         image=config.require("fitImage"),
-        competition=fit_competition,
+        competitions=competitions,
         schedule=config.get("fitSchedule", "cron(0 6 ? * TUE *)"),
         bucket_name=storage.bucket_name,
         bucket_arn=storage.bucket_arn,
@@ -93,7 +92,7 @@ alarms = Alarms(
 pulumi.export("apiUrl", query.url)
 pulumi.export("bucketName", storage.bucket_name)
 pulumi.export("tableName", storage.table_name)
-pulumi.export("fitTaskDefinitionArn", fit.task_definition_arn)
+pulumi.export("fitTaskDefinitionArns", fit.task_definition_arns)
 pulumi.export("fitClusterName", fit.cluster.name)
 pulumi.export("fitSubnetIds", [subnet.id for subnet in fit.subnets])
 pulumi.export("fitSecurityGroupId", fit.security_group.id)

@@ -2,8 +2,10 @@
 
 - a posterior that precompute gave up on (the dead-letter queue is not empty),
 - errors in either function,
-- a fit task that stopped with a non-zero exit code or never started (an ECS event, not a metric),
-- a weekly run that the scheduler could not start even after its retries.
+- a fit task of any competition that stopped with a non-zero exit code or never started (an ECS
+  event, not a metric; the message names the competition's task definition),
+- a weekly run that the scheduler could not start even after its retries (one metric for the
+  schedule group, so it covers every competition but does not say which).
 """
 
 from __future__ import annotations
@@ -100,9 +102,15 @@ class Alarms(pulumi.ComponentResource):
             f"{name}-fit-failed",
             rule=self.fit_failed_rule.name,
             arn=self.topic.arn,
+            # One rule for the cluster covers every competition's task, whichever the list holds; the
+            # task definition's family (<project>-<stack>-fit-<competition>) says whose fit it was.
             input_transformer={
-                "input_paths": {"task": "$.detail.taskArn", "reason": "$.detail.stoppedReason"},
-                "input_template": '"matchodds fit task <task> failed: <reason>"',
+                "input_paths": {
+                    "task": "$.detail.taskArn",
+                    "definition": "$.detail.taskDefinitionArn",
+                    "reason": "$.detail.stoppedReason",
+                },
+                "input_template": '"matchodds fit <definition> failed (task <task>): <reason>"',
             },
             opts=child,
         )

@@ -1,4 +1,12 @@
-"""The weekly fit: a Fargate task started by EventBridge Scheduler, in a VPC of its own.
+"""The weekly fit: one Fargate task per competition, each started by its own EventBridge Scheduler
+schedule at the same time, in a VPC of their own.
+
+The fan-out is the scheduler's, not a loop of ours: each competition has its own schedule, task
+definition and task role, so one competition's failure (bad results, a refused gate, a crash, no
+Fargate capacity) leaves the others' runs untouched, and each task may read and write only its own
+competition's prefixes. They share the cluster, the execution role (pulling the one image and
+writing to the one log group, under a stream prefix per competition), the network and the schedule
+group.
 
 Networking: one public subnet per availability zone and a public IP on the task. The task only
 makes outbound HTTPS calls (ECR and its S3 layer store to pull the image, S3 for results and the
@@ -12,6 +20,7 @@ The security group admits no inbound traffic at all and lets out only TCP 443.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -55,7 +64,7 @@ def ecr_repository_arn(image: str) -> str:
 @dataclass(frozen=True)
 class FitJobArgs:
     image: str
-    competition: str
+    competitions: Sequence[str]
     schedule: str
     bucket_name: pulumi.Input[str]
     bucket_arn: pulumi.Input[str]
@@ -64,15 +73,28 @@ class FitJobArgs:
     log_retention_days: int
 
 
+@dataclass(frozen=True)
+class CompetitionFit:
+    """One competition's share of the fit: its task role, task definition, schedule and the role that starts it."""
+
+    competition: str
+    task_role: ServiceRole
+    task_definition: aws.ecs.TaskDefinition
+    scheduler_role: ServiceRole
+    schedule: aws.scheduler.Schedule
+
+
 class FitJob(pulumi.ComponentResource):
-    """Cluster, task definition with its two roles, the network it runs in, and the weekly schedule."""
+    """Cluster, execution role, network and schedule group, and per competition a task and its weekly schedule."""
 
     def __init__(self, name: str, args: FitJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        if not COMPETITION_RE.match(args.competition):
-            raise ValueError(f"competition {args.competition!r} is not a competition code such as E0 or SP1")
+        for competition in args.competitions:
+            if not COMPETITION_RE.match(competition):
+                raise ValueError(f"competition {competition!r} is not a competition code such as E0 or SP1")
+        if len(set(args.competitions)) != len(args.competitions) or not args.competitions:
+            raise ValueError(f"competitions {list(args.competitions)!r} must name each competition once, at least one")
         super().__init__("matchodds:infra:FitJob", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        bucket_arn = pulumi.Output.from_input(args.bucket_arn)
 
         self._network(name, child)
 
@@ -99,12 +121,39 @@ class FitJob(pulumi.ComponentResource):
             parent=self,
             source_account=args.account_id,
         )
+        self.schedule_group = aws.scheduler.ScheduleGroup(name, opts=child)
+
+        # Named by competition code, not by position, so that a changed list adds or removes only
+        # the resources of the competitions it adds or removes.
+        self.competitions = {
+            competition: self._competition(f"{name}-{competition}", competition, args)
+            for competition in args.competitions
+        }
+
+        self.task_definition_arns = {
+            competition: fit.task_definition.arn for competition, fit in self.competitions.items()
+        }
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster.name,
+                "task_definition_arns": self.task_definition_arns,
+                "subnet_ids": [subnet.id for subnet in self.subnets],
+                "security_group_id": self.security_group.id,
+                "log_group_name": self.log_group.name,
+                "schedule_group_name": self.schedule_group.name,
+            }
+        )
+
+    def _competition(self, name: str, competition: str, args: FitJobArgs) -> CompetitionFit:
+        """The task role, task definition, scheduler role and schedule of one competition's weekly fit."""
+        child = pulumi.ResourceOptions(parent=self)
+        bucket_arn = pulumi.Output.from_input(args.bucket_arn)
         # One competition's results (and fixtures, which name a season's teams) in, one competition's
         # posteriors out: a fit configured (or broken) for one league cannot read another's results
         # or publish odds for another.
-        inputs = [results_prefix(args.competition), fixtures_prefix(args.competition)]
-        posteriors = posterior_prefix(args.competition)
-        self.task_role = ServiceRole(
+        inputs = [results_prefix(competition), fixtures_prefix(competition)]
+        posteriors = posterior_prefix(competition)
+        task_role = ServiceRole(
             f"{name}-task",
             "ecs-tasks.amazonaws.com",
             [
@@ -116,7 +165,7 @@ class FitJob(pulumi.ComponentResource):
             source_account=args.account_id,
         )
 
-        self.task_definition = aws.ecs.TaskDefinition(
+        task_definition = aws.ecs.TaskDefinition(
             name,
             family=f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
             cpu=str(FIT_CPU),
@@ -125,20 +174,21 @@ class FitJob(pulumi.ComponentResource):
             requires_compatibilities=["FARGATE"],
             runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": FIT_CPU_ARCHITECTURE},
             execution_role_arn=self.execution_role.arn,
-            task_role_arn=self.task_role.arn,
+            task_role_arn=task_role.arn,
             container_definitions=pulumi.Output.json_dumps(
                 [
                     {
                         "name": FIT_CONTAINER,
                         "image": args.image,
                         "essential": True,
-                        "environment": fit_environment(args.bucket_name, args.competition),
+                        "environment": fit_environment(args.bucket_name, competition),
                         "logConfiguration": {
                             "logDriver": "awslogs",
                             "options": {
                                 "awslogs-group": self.log_group.name,
                                 "awslogs-region": args.region,
-                                "awslogs-stream-prefix": FIT_CONTAINER,
+                                # Streams are <competition>/fit/<task id>: one league's log at a glance.
+                                "awslogs-stream-prefix": competition,
                             },
                         },
                     }
@@ -147,32 +197,34 @@ class FitJob(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.scheduler_role = ServiceRole(
+        # Each schedule's role starts only its own competition's task: a mistargeted schedule cannot
+        # run another league's fit, nor hand a task another league's role.
+        scheduler_role = ServiceRole(
             f"{name}-scheduler",
             "scheduler.amazonaws.com",
             [
-                allow(["ecs:RunTask"], [self.task_definition.arn], {"ArnEquals": {"ecs:cluster": self.cluster.arn}}),
+                allow(["ecs:RunTask"], [task_definition.arn], {"ArnEquals": {"ecs:cluster": self.cluster.arn}}),
                 allow(
                     ["iam:PassRole"],
-                    [self.execution_role.arn, self.task_role.arn],
+                    [self.execution_role.arn, task_role.arn],
                     {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
                 ),
             ],
             parent=self,
             source_account=args.account_id,
         )
-        self.schedule_group = aws.scheduler.ScheduleGroup(name, opts=child)
-        self.schedule = aws.scheduler.Schedule(
+        schedule = aws.scheduler.Schedule(
             name,
             group_name=self.schedule_group.name,
+            description=f"weekly fit of {competition}",
             schedule_expression=args.schedule,
             schedule_expression_timezone="UTC",
             flexible_time_window={"mode": "OFF"},
             target={
                 "arn": self.cluster.arn,
-                "role_arn": self.scheduler_role.arn,
+                "role_arn": scheduler_role.arn,
                 "ecs_parameters": {
-                    "task_definition_arn": self.task_definition.arn,
+                    "task_definition_arn": task_definition.arn,
                     "task_count": 1,
                     "launch_type": "FARGATE",
                     "platform_version": "LATEST",
@@ -185,20 +237,9 @@ class FitJob(pulumi.ComponentResource):
                 # RunTask can fail for want of Fargate capacity; try again within the hour.
                 "retry_policy": {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 3},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.scheduler_role.policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[scheduler_role.policy]),
         )
-
-        self.task_definition_arn = self.task_definition.arn
-        self.register_outputs(
-            {
-                "cluster_name": self.cluster.name,
-                "task_definition_arn": self.task_definition_arn,
-                "subnet_ids": [subnet.id for subnet in self.subnets],
-                "security_group_id": self.security_group.id,
-                "log_group_name": self.log_group.name,
-                "schedule_group_name": self.schedule_group.name,
-            }
-        )
+        return CompetitionFit(competition, task_role, task_definition, scheduler_role, schedule)
 
     def _network(self, name: str, child: pulumi.ResourceOptions) -> None:
         vpc = aws.ec2.Vpc(name, cidr_block=VPC_CIDR, enable_dns_support=True, enable_dns_hostnames=True, opts=child)

@@ -38,7 +38,9 @@ CONFIG = {
 }
 # A second stack with the keys that defaults would otherwise hide set to something else, so a test
 # can tell a value read from config from one written into the program.
-RECONFIGURED = {**CONFIG, "competition": "SP1", "queryReservedConcurrency": "7"}
+# Its competitions keep one of the default five (SP1, whose resources must not change), drop the
+# other four and add one that is not a default (N1, the Eredivisie).
+RECONFIGURED = {**CONFIG, "competitions": json.dumps(["SP1", "N1"]), "queryReservedConcurrency": "7"}
 
 
 @dataclass(frozen=True)

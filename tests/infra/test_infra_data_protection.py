@@ -144,7 +144,7 @@ def test_the_fits_own_publish_is_allowed_and_the_same_write_without_its_header_i
     resource = f"{bucket['arn']}/{put['Key']}"
     context = {**HTTPS, "s3:if-none-match": put["IfNoneMatch"]}
 
-    task_role = deployed.one("aws:iam/role:Role", "fit-task")["name"]
+    task_role = deployed.one("aws:iam/role:Role", f"fit-{DEFAULT_COMPETITION}-task")["name"]
     (role_policy,) = [p for p in deployed.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == task_role]
     (write,) = [s for s in json.loads(role_policy.inputs["policy"])["Statement"] if s["Action"] == ["s3:PutObject"]]
     assert any(fnmatchcase(resource, pattern) for pattern in write["Resource"])

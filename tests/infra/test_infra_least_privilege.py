@@ -7,17 +7,20 @@ service needs, written out here from the contract's prefixes and the recorded AR
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
 from infra_mocks import FIT_REPOSITORY_ARN, RECONFIGURED, Deployed, Recorded
 
+from infra.competitions import DEFAULT_COMPETITIONS
 from matchodds.core.keys import (
-    DEFAULT_COMPETITION,
     EXPORTS_PREFIX,
     POSTERIOR_PREFIX,
     RESULTS_PREFIX,
     fixtures_prefix,
+    posterior_key,
     posterior_prefix,
     results_prefix,
 )
@@ -55,7 +58,26 @@ def _grants(statements: list[dict[str, Any]]) -> set[tuple[str, str]]:
     return pairs
 
 
-def _expected_grants(deployed: Deployed) -> dict[str, set[tuple[str, str]]]:
+def _fit_grants(deployed: Deployed, competition: str) -> dict[str, set[tuple[str, str]]]:
+    """One competition's two fit roles: its task reads its own inputs and writes its own posteriors, its
+    schedule runs its own task definition and passes the shared execution role and its own task role."""
+    bucket = _arn(deployed, "aws:s3/bucket:Bucket")
+    return {
+        f"fit-{competition}-task": {
+            ("s3:ListBucket", bucket),
+            ("s3:GetObject", f"{bucket}/{results_prefix(competition)}*"),
+            ("s3:GetObject", f"{bucket}/{fixtures_prefix(competition)}*"),
+            ("s3:PutObject", f"{bucket}/{posterior_prefix(competition)}*"),
+        },
+        f"fit-{competition}-scheduler": {
+            ("ecs:RunTask", _arn(deployed, "aws:ecs/taskDefinition:TaskDefinition", f"fit-{competition}")),
+            ("iam:PassRole", _arn(deployed, ROLE, "fit-execution")),
+            ("iam:PassRole", _arn(deployed, ROLE, f"fit-{competition}-task")),
+        },
+    }
+
+
+def _expected_grants(deployed: Deployed, competitions: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
     bucket = _arn(deployed, "aws:s3/bucket:Bucket")
     table = _arn(deployed, "aws:dynamodb/table:Table")
     queue = _arn(deployed, "aws:sqs/queue:Queue", "precompute")
@@ -64,23 +86,16 @@ def _expected_grants(deployed: Deployed) -> dict[str, set[tuple[str, str]]]:
     def logs(group: str) -> set[tuple[str, str]]:
         return {(action, _log_streams(deployed, group)) for action in ("logs:CreateLogStream", "logs:PutLogEvents")}
 
+    fits: dict[str, set[tuple[str, str]]] = {}
+    for competition in competitions:
+        fits.update(_fit_grants(deployed, competition))
     return {
         "fit-execution": {
             ("ecr:GetAuthorizationToken", "*"),
             *((action, FIT_REPOSITORY_ARN) for action in ecr_pull),
             *logs("fit"),
         },
-        "fit-task": {
-            ("s3:ListBucket", bucket),
-            ("s3:GetObject", f"{bucket}/{results_prefix(DEFAULT_COMPETITION)}*"),
-            ("s3:GetObject", f"{bucket}/{fixtures_prefix(DEFAULT_COMPETITION)}*"),
-            ("s3:PutObject", f"{bucket}/{posterior_prefix(DEFAULT_COMPETITION)}*"),
-        },
-        "fit-scheduler": {
-            ("ecs:RunTask", _arn(deployed, "aws:ecs/taskDefinition:TaskDefinition")),
-            ("iam:PassRole", _arn(deployed, ROLE, "fit-execution")),
-            ("iam:PassRole", _arn(deployed, ROLE, "fit-task")),
-        },
+        **fits,
         "precompute": {
             ("s3:GetObject", f"{bucket}/{POSTERIOR_PREFIX}*"),
             ("s3:PutObject", f"{bucket}/{EXPORTS_PREFIX}*"),
@@ -98,7 +113,14 @@ def _expected_grants(deployed: Deployed) -> dict[str, set[tuple[str, str]]]:
     }
 
 
-ROLES = ("fit-execution", "fit-task", "fit-scheduler", "precompute", "query")
+def _roles(competitions: Sequence[str]) -> tuple[str, ...]:
+    per_competition = [f"fit-{c}-{kind}" for c in competitions for kind in ("task", "scheduler")]
+    return ("fit-execution", *per_competition, "precompute", "query")
+
+
+RECONFIGURED_COMPETITIONS: list[str] = json.loads(RECONFIGURED["competitions"])
+ROLES = _roles(DEFAULT_COMPETITIONS)
+FIT_TASK_ROLES = [f"fit-{c}-task" for c in DEFAULT_COMPETITIONS]
 
 
 def test_the_stack_has_exactly_these_roles_and_no_managed_policies(deployed: Deployed) -> None:
@@ -113,15 +135,15 @@ def test_the_stack_has_exactly_these_roles_and_no_managed_policies(deployed: Dep
 def test_each_role_grants_exactly_its_listed_actions_on_its_listed_resources(
     deployed: Deployed, role_name: str
 ) -> None:
-    assert _grants(_role_statements(deployed, role_name)) == _expected_grants(deployed)[role_name]
+    assert _grants(_role_statements(deployed, role_name)) == _expected_grants(deployed, DEFAULT_COMPETITIONS)[role_name]
 
 
 @pytest.mark.parametrize(
     ("role_name", "service"),
     [
         ("fit-execution", "ecs-tasks.amazonaws.com"),
-        ("fit-task", "ecs-tasks.amazonaws.com"),
-        ("fit-scheduler", "scheduler.amazonaws.com"),
+        *((f"fit-{c}-task", "ecs-tasks.amazonaws.com") for c in DEFAULT_COMPETITIONS),
+        *((f"fit-{c}-scheduler", "scheduler.amazonaws.com") for c in DEFAULT_COMPETITIONS),
         ("precompute", "lambda.amazonaws.com"),
         ("query", "lambda.amazonaws.com"),
     ],
@@ -151,53 +173,121 @@ def test_the_execution_role_cannot_touch_the_bucket_or_the_table(deployed: Deplo
         assert not resource.startswith((bucket, table)), resource
 
 
-def test_the_task_role_cannot_touch_the_table(deployed: Deployed) -> None:
+@pytest.mark.parametrize("role_name", FIT_TASK_ROLES)
+def test_the_task_role_cannot_touch_the_table(deployed: Deployed, role_name: str) -> None:
     table = _arn(deployed, "aws:dynamodb/table:Table")
-    for action, resource in _grants(_role_statements(deployed, "fit-task")):
+    for action, resource in _grants(_role_statements(deployed, role_name)):
         assert not action.startswith("dynamodb:"), action
         assert not resource.startswith(table), resource
 
 
-@pytest.mark.parametrize("role_name", ["fit-task", "precompute"])
+@pytest.mark.parametrize("role_name", [*FIT_TASK_ROLES, "precompute"])
 def test_no_role_writes_where_its_own_input_lies(deployed: Deployed, role_name: str) -> None:
     """The fit cannot touch results, precompute cannot touch posteriors: a bug cannot eat its input."""
     bucket = _arn(deployed, "aws:s3/bucket:Bucket")
-    read_only = {"fit-task": RESULTS_PREFIX, "precompute": POSTERIOR_PREFIX}[role_name]
+    read_only = POSTERIOR_PREFIX if role_name == "precompute" else RESULTS_PREFIX
     for action, resource in _grants(_role_statements(deployed, role_name)):
         if action.startswith("s3:Put"):
             assert not resource.startswith(f"{bucket}/{read_only}"), (action, resource)
             assert resource != f"{bucket}/*", (action, resource)
 
 
-def test_the_task_role_lists_only_the_results_and_fixtures_prefixes(deployed: Deployed) -> None:
-    (listing,) = [s for s in _role_statements(deployed, "fit-task") if s["Action"] == ["s3:ListBucket"]]
-    prefixes = [f"{results_prefix(DEFAULT_COMPETITION)}*", f"{fixtures_prefix(DEFAULT_COMPETITION)}*"]
+@pytest.mark.parametrize("competition", DEFAULT_COMPETITIONS)
+def test_the_task_role_lists_only_its_competitions_results_and_fixtures_prefixes(
+    deployed: Deployed, competition: str
+) -> None:
+    (listing,) = [s for s in _role_statements(deployed, f"fit-{competition}-task") if s["Action"] == ["s3:ListBucket"]]
+    prefixes = [f"{results_prefix(competition)}*", f"{fixtures_prefix(competition)}*"]
     assert listing["Condition"] == {"StringLike": {"s3:prefix": prefixes}}
 
 
-def test_the_task_role_reads_and_writes_only_the_configured_competition(reconfigured: Deployed) -> None:
-    """Another competition in config moves every S3 grant of the fit with it, and none stays on the default."""
-    other = RECONFIGURED["competition"]
-    assert other != DEFAULT_COMPETITION
-    bucket = _arn(reconfigured, "aws:s3/bucket:Bucket")
-    assert _grants(_role_statements(reconfigured, "fit-task")) == {
-        ("s3:ListBucket", bucket),
-        ("s3:GetObject", f"{bucket}/{results_prefix(other)}*"),
-        ("s3:GetObject", f"{bucket}/{fixtures_prefix(other)}*"),
-        ("s3:PutObject", f"{bucket}/{posterior_prefix(other)}*"),
+def _objects(bucket: str, competition: str) -> dict[str, str]:
+    """An object of each kind a fit touches, under one competition's prefixes."""
+    return {
+        "results": f"{bucket}/{results_prefix(competition)}2024-25.csv",
+        "fixtures": f"{bucket}/{fixtures_prefix(competition)}fixtures.csv",
+        "posterior": f"{bucket}/{posterior_key(competition, '20250805T060000Z')}",
     }
-    (listing,) = [s for s in _role_statements(reconfigured, "fit-task") if s["Action"] == ["s3:ListBucket"]]
-    prefixes = [f"{results_prefix(other)}*", f"{fixtures_prefix(other)}*"]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": prefixes}}
 
 
-def test_the_scheduler_may_run_the_task_only_on_its_cluster_and_pass_roles_only_to_ecs(deployed: Deployed) -> None:
-    statements = {tuple(s["Action"]): s for s in _role_statements(deployed, "fit-scheduler")}
+def _allowed(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
+    """Whether one of the statements allows the action on the object (IAM's `*` spans `/`, as fnmatch's does)."""
+    return any(fnmatchcase(resource, pattern) for granted, pattern in _grants(statements) if granted == action)
+
+
+def _listable(statements: list[dict[str, Any]], prefix: str) -> bool:
+    return any(
+        fnmatchcase(prefix, pattern)
+        for statement in statements
+        if statement["Action"] == ["s3:ListBucket"]
+        for pattern in statement["Condition"]["StringLike"]["s3:prefix"]
+    )
+
+
+@pytest.mark.parametrize("competition", DEFAULT_COMPETITIONS)
+def test_a_fit_role_reads_and_writes_its_own_competition_and_no_other(deployed: Deployed, competition: str) -> None:
+    """Each competition's task role against real keys of every served competition: its own, and only its own."""
+    bucket = _arn(deployed, "aws:s3/bucket:Bucket")
+    statements = _role_statements(deployed, f"fit-{competition}-task")
+    for other in DEFAULT_COMPETITIONS:
+        mine = other == competition
+        objects = _objects(bucket, other)
+        assert _allowed(statements, "s3:GetObject", objects["results"]) is mine, other
+        assert _allowed(statements, "s3:GetObject", objects["fixtures"]) is mine, other
+        assert _allowed(statements, "s3:PutObject", objects["posterior"]) is mine, other
+        assert _listable(statements, results_prefix(other)) is mine, other
+        assert _listable(statements, fixtures_prefix(other)) is mine, other
+        # Never: reading a posterior (its own included), writing results or fixtures.
+        assert not _allowed(statements, "s3:GetObject", objects["posterior"]), other
+        assert not _allowed(statements, "s3:PutObject", objects["results"]), other
+        assert not _allowed(statements, "s3:PutObject", objects["fixtures"]), other
+
+
+def test_another_list_of_competitions_moves_every_fit_grant_with_it(reconfigured: Deployed) -> None:
+    """A stack configured with other competitions has their roles, exactly their grants, and none of the defaults'."""
+    assert set(RECONFIGURED_COMPETITIONS) - set(DEFAULT_COMPETITIONS)  # a competition the defaults lack
+    assert set(DEFAULT_COMPETITIONS) - set(RECONFIGURED_COMPETITIONS)  # and defaults it drops
+    roles = _roles(RECONFIGURED_COMPETITIONS)
+    assert sorted(role.name for role in reconfigured.of_type(ROLE)) == sorted(roles)
+    expected = _expected_grants(reconfigured, RECONFIGURED_COMPETITIONS)
+    for role_name in roles:
+        assert _grants(_role_statements(reconfigured, role_name)) == expected[role_name], role_name
+    bucket = _arn(reconfigured, "aws:s3/bucket:Bucket")
+    fit_roles = [role_name for role_name in roles if role_name.startswith("fit-")]
+    for dropped in set(DEFAULT_COMPETITIONS) - set(RECONFIGURED_COMPETITIONS):
+        for role_name in fit_roles:
+            statements = _role_statements(reconfigured, role_name)
+            for kind, key in _objects(bucket, dropped).items():
+                assert not _allowed(statements, "s3:GetObject", key), (role_name, kind)
+                assert not _allowed(statements, "s3:PutObject", key), (role_name, kind)
+
+
+@pytest.mark.parametrize("competition", DEFAULT_COMPETITIONS)
+def test_each_scheduler_runs_only_its_task_on_the_cluster_and_passes_only_its_fit_roles_to_ecs(
+    deployed: Deployed, competition: str
+) -> None:
+    statements = {tuple(s["Action"]): s for s in _role_statements(deployed, f"fit-{competition}-scheduler")}
     cluster = _arn(deployed, "aws:ecs/cluster:Cluster")
     assert statements[("ecs:RunTask",)]["Condition"] == {"ArnEquals": {"ecs:cluster": cluster}}
-    assert statements[("iam:PassRole",)]["Condition"] == {
-        "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    assert statements[("ecs:RunTask",)]["Resource"] == [
+        _arn(deployed, "aws:ecs/taskDefinition:TaskDefinition", f"fit-{competition}")
+    ]
+    passed = statements[("iam:PassRole",)]
+    assert passed["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    assert sorted(passed["Resource"]) == sorted(
+        [_arn(deployed, ROLE, "fit-execution"), _arn(deployed, ROLE, f"fit-{competition}-task")]
+    )
+
+
+def test_the_schedulers_together_pass_exactly_the_fit_roles(deployed: Deployed) -> None:
+    """No schedule can hand a task the precompute, query or a scheduler role."""
+    passed = {
+        resource
+        for competition in DEFAULT_COMPETITIONS
+        for action, resource in _grants(_role_statements(deployed, f"fit-{competition}-scheduler"))
+        if action == "iam:PassRole"
     }
+    assert passed == {_arn(deployed, ROLE, name) for name in ("fit-execution", *FIT_TASK_ROLES)}
 
 
 def _actions(document: dict[str, Any], effect: str) -> list[str]:

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from infra_mocks import ALARM_EMAIL, CONFIG, FIT_IMAGE, REPO_ROOT, Deployed
 
+from infra.competitions import DEFAULT_COMPETITIONS
 from infra.fit_job import FIT_CONTAINER, ecr_repository_arn
 from infra.lambda_platform import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, PRECOMPUTE, QUERY
 from infra.package import DEFAULT_OUT
 from infra.query_api import QUERY_ROUTES
 from matchodds.core.items import EXPIRES_ATTRIBUTE, PARTITION_KEY, PRECOMPUTE_MAX_RECEIVES, SORT_KEY
-from matchodds.core.keys import DEFAULT_COMPETITION, POSTERIOR_PREFIX, POSTERIOR_SUFFIX
+from matchodds.core.keys import POSTERIOR_PREFIX, POSTERIOR_SUFFIX
 from matchodds.core.settings import Settings
 
 pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -78,30 +79,32 @@ def test_failed_posteriors_go_to_a_dead_letter_queue(deployed: Deployed) -> None
     assert queue.inputs["visibilityTimeoutSeconds"] >= _function(deployed, "precompute").inputs["timeout"]
 
 
-def test_schedule_runs_the_fit_task_with_both_roles(deployed: Deployed) -> None:
-    schedule = deployed.one("aws:scheduler/schedule:Schedule")
-    task = deployed.one(TASK_DEFINITION)
+@pytest.mark.parametrize("competition", DEFAULT_COMPETITIONS)
+def test_schedule_runs_the_fit_task_with_both_roles(deployed: Deployed, competition: str) -> None:
+    schedule = deployed.one("aws:scheduler/schedule:Schedule", f"fit-{competition}")
+    task = deployed.one(TASK_DEFINITION, f"fit-{competition}")
     cluster = deployed.one("aws:ecs/cluster:Cluster")
     target = schedule.inputs["target"]
     assert target["arn"] == cluster["arn"]
-    assert target["roleArn"] == deployed.one(ROLE, "fit-scheduler")["arn"]
+    assert target["roleArn"] == deployed.one(ROLE, f"fit-{competition}-scheduler")["arn"]
     assert target["ecsParameters"]["taskDefinitionArn"] == task["arn"]
     assert target["ecsParameters"]["launchType"] == "FARGATE"
     assert schedule.inputs["groupName"] == deployed.one("aws:scheduler/scheduleGroup:ScheduleGroup")["name"]
 
-    execution_role, task_role = deployed.one(ROLE, "fit-execution"), deployed.one(ROLE, "fit-task")
+    execution_role, task_role = deployed.one(ROLE, "fit-execution"), deployed.one(ROLE, f"fit-{competition}-task")
     assert task.inputs["executionRoleArn"] == execution_role["arn"]
     assert task.inputs["taskRoleArn"] == task_role["arn"]
     assert execution_role["arn"] != task_role["arn"]
 
 
 def test_fit_task_reaches_aws_through_a_public_ip_and_nothing_reaches_it(deployed: Deployed) -> None:
-    network = deployed.one("aws:scheduler/schedule:Schedule").inputs["target"]["ecsParameters"]["networkConfiguration"]
     subnets = deployed.of_type("aws:ec2/subnet:Subnet")
     security_group = deployed.one("aws:ec2/securityGroup:SecurityGroup")
-    assert network["assignPublicIp"] is True
-    assert sorted(network["subnets"]) == sorted(subnet.id for subnet in subnets)
-    assert network["securityGroups"] == [security_group.id]
+    for schedule in deployed.of_type("aws:scheduler/schedule:Schedule"):
+        network = schedule.inputs["target"]["ecsParameters"]["networkConfiguration"]
+        assert network["assignPublicIp"] is True
+        assert sorted(network["subnets"]) == sorted(subnet.id for subnet in subnets)
+        assert network["securityGroups"] == [security_group.id]
     assert len({subnet.inputs["availabilityZone"] for subnet in subnets}) == len(subnets) >= 2
 
     route_table = deployed.one("aws:ec2/routeTable:RouteTable")
@@ -116,21 +119,24 @@ def test_fit_task_reaches_aws_through_a_public_ip_and_nothing_reaches_it(deploye
     ]
 
 
-def test_fit_container_runs_the_configured_image_on_the_real_bucket(deployed: Deployed) -> None:
-    task = deployed.one(TASK_DEFINITION)
+@pytest.mark.parametrize("competition", DEFAULT_COMPETITIONS)
+def test_fit_container_runs_the_configured_image_on_the_real_bucket(deployed: Deployed, competition: str) -> None:
+    task = deployed.one(TASK_DEFINITION, f"fit-{competition}")
     (container,) = json.loads(task.inputs["containerDefinitions"])
     assert container["name"] == FIT_CONTAINER
     assert container["image"] == FIT_IMAGE
     environment = {variable["name"]: variable["value"] for variable in container["environment"]}
     assert Settings.from_env(environment, need=("bucket",)).bucket == deployed.one(BUCKET)["bucket"]
-    assert environment["MATCHODDS_COMPETITION"] == DEFAULT_COMPETITION
+    assert environment["MATCHODDS_COMPETITION"] == competition
     logs = container["logConfiguration"]
     assert logs["logDriver"] == "awslogs"
     assert logs["options"]["awslogs-group"] == deployed.one("aws:cloudwatch/logGroup:LogGroup", "fit")["name"]
+    assert logs["options"]["awslogs-stream-prefix"] == competition
 
 
-def test_fit_task_is_sized_from_the_measurement(deployed: Deployed) -> None:
-    task = deployed.one(TASK_DEFINITION)
+@pytest.mark.parametrize("competition", DEFAULT_COMPETITIONS)
+def test_fit_task_is_sized_from_the_measurement(deployed: Deployed, competition: str) -> None:
+    task = deployed.one(TASK_DEFINITION, f"fit-{competition}")
     assert task.inputs["requiresCompatibilities"] == ["FARGATE"]
     assert task.inputs["networkMode"] == "awsvpc"
     memory_mb = int(task.inputs["memory"])
@@ -327,7 +333,9 @@ def test_stack_exports_what_a_deployer_needs(deployed: Deployed) -> None:
     assert exports["apiUrl"] == deployed.one("aws:apigatewayv2/stage:Stage")["invokeUrl"]
     assert exports["bucketName"] == deployed.one(BUCKET)["bucket"]
     assert exports["tableName"] == deployed.one(TABLE)["name"]
-    assert exports["fitTaskDefinitionArn"] == deployed.one(TASK_DEFINITION)["arn"]
+    assert exports["fitTaskDefinitionArns"] == {
+        competition: deployed.one(TASK_DEFINITION, f"fit-{competition}")["arn"] for competition in DEFAULT_COMPETITIONS
+    }
     assert exports["fitClusterName"] == deployed.one("aws:ecs/cluster:Cluster")["name"]
     assert sorted(exports["fitSubnetIds"]) == sorted(s.id for s in deployed.of_type("aws:ec2/subnet:Subnet"))
 
