@@ -160,3 +160,21 @@ def test_more_than_a_hundred_fixtures_are_read_in_batches(
     assert calls == [100, 100, 100, 80]
     rows = list(csv.DictReader(io.StringIO(read(aws, "priced/E0/all.csv"))))
     assert len(rows) == 380 and all(row["mo_note"] == "" for row in rows)
+
+
+def test_a_file_copied_into_the_bucket_is_priced_through_the_s3_event_and_the_poller(
+    aws: dict[str, str], make_posterior: Callable[..., Posterior]
+) -> None:
+    from matchodds.local import PrecomputePoller
+
+    publish(aws, make_posterior(codes=("ARS", "CHE", "LIV", "MCI"), version=VERSION))
+    poller = PrecomputePoller(
+        aws["pricing_queue_url"], aws["pricing_queue_arn"], handler.lambda_handler, "matchodds-pricing"
+    )
+    boto3.client("s3").put_object(Bucket=aws["bucket"], Key="fixtures/E0/copied in.csv", Body=b"home,away\nARS,LIV\n")
+    while poller.poll_once(wait_seconds=0):  # the s3:TestEvent of provisioning, then the file's event
+        pass
+    [row] = list(csv.DictReader(io.StringIO(read(aws, "priced/E0/copied in.csv"))))
+    assert row["mo_version"] == VERSION and row["mo_note"] == ""
+    assert poller.poll_once(wait_seconds=0) == 0  # priced/ is not under fixtures/: no event for its own output
+    assert "Messages" not in boto3.client("sqs").receive_message(QueueUrl=aws["pricing_dlq_url"])
