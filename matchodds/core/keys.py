@@ -109,3 +109,11 @@ def priced_key(competition: str, name: str, priced_format: str) -> str:
     if priced_format not in PRICED_FORMATS:
         raise ContractError(f"bad priced format {priced_format!r}")
     return f"{PRICED_PREFIX}{competition}/{name}.{priced_format}"
+
+# --- "Odds published" events (issue 20) -------------------------------------------------------------
+# precompute puts one on the bus named by EVENT_BUS_VARIABLE when a version goes live; infra and
+# subscribers' rules match on these.
+EVENT_SOURCE = "matchodds"
+ODDS_PUBLISHED = "Odds published"
+EVENT_BUS_VARIABLE = "MATCHODDS_EVENT_BUS"
+EVENT_BUS_NAME = "matchodds"
