@@ -15,7 +15,9 @@ from infra_mocks import FIT_REPOSITORY_ARN, RECONFIGURED, Deployed, Recorded
 from matchodds.core.keys import (
     DEFAULT_COMPETITION,
     EXPORTS_PREFIX,
+    FIXTURES_PREFIX,
     POSTERIOR_PREFIX,
+    PRICED_PREFIX,
     RESULTS_PREFIX,
     fixtures_prefix,
     posterior_prefix,
@@ -59,6 +61,8 @@ def _expected_grants(deployed: Deployed) -> dict[str, set[tuple[str, str]]]:
     bucket = _arn(deployed, "aws:s3/bucket:Bucket")
     table = _arn(deployed, "aws:dynamodb/table:Table")
     queue = _arn(deployed, "aws:sqs/queue:Queue", "precompute")
+    pricing_queue = _arn(deployed, "aws:sqs/queue:Queue", "pricing")
+    consume = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
     ecr_pull = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 
     def logs(group: str) -> set[tuple[str, str]]:
@@ -88,8 +92,16 @@ def _expected_grants(deployed: Deployed) -> dict[str, set[tuple[str, str]]]:
                 (action, table)
                 for action in ("dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")
             ),
-            *((action, queue) for action in ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")),
+            *((action, queue) for action in consume),
+            ("events:PutEvents", _arn(deployed, "aws:cloudwatch/eventBus:EventBus")),
             *logs("precompute"),
+        },
+        "pricing": {
+            ("s3:GetObject", f"{bucket}/{FIXTURES_PREFIX}*"),
+            ("s3:PutObject", f"{bucket}/{PRICED_PREFIX}*"),
+            *((action, table) for action in ("dynamodb:BatchGetItem", "dynamodb:GetItem")),
+            *((action, pricing_queue) for action in consume),
+            *logs("pricing"),
         },
         "query": {
             *((action, table) for action in ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query")),
@@ -98,7 +110,7 @@ def _expected_grants(deployed: Deployed) -> dict[str, set[tuple[str, str]]]:
     }
 
 
-ROLES = ("fit-execution", "fit-task", "fit-scheduler", "precompute", "query")
+ROLES = ("fit-execution", "fit-task", "fit-scheduler", "precompute", "pricing", "query")
 
 
 def test_the_stack_has_exactly_these_roles_and_no_managed_policies(deployed: Deployed) -> None:
@@ -123,6 +135,7 @@ def test_each_role_grants_exactly_its_listed_actions_on_its_listed_resources(
         ("fit-task", "ecs-tasks.amazonaws.com"),
         ("fit-scheduler", "scheduler.amazonaws.com"),
         ("precompute", "lambda.amazonaws.com"),
+        ("pricing", "lambda.amazonaws.com"),
         ("query", "lambda.amazonaws.com"),
     ],
 )
@@ -158,11 +171,11 @@ def test_the_task_role_cannot_touch_the_table(deployed: Deployed) -> None:
         assert not resource.startswith(table), resource
 
 
-@pytest.mark.parametrize("role_name", ["fit-task", "precompute"])
+@pytest.mark.parametrize("role_name", ["fit-task", "precompute", "pricing"])
 def test_no_role_writes_where_its_own_input_lies(deployed: Deployed, role_name: str) -> None:
-    """The fit cannot touch results, precompute cannot touch posteriors: a bug cannot eat its input."""
+    """The fit cannot touch results, precompute posteriors, pricing fixtures: a bug cannot eat its input."""
     bucket = _arn(deployed, "aws:s3/bucket:Bucket")
-    read_only = {"fit-task": RESULTS_PREFIX, "precompute": POSTERIOR_PREFIX}[role_name]
+    read_only = {"fit-task": RESULTS_PREFIX, "precompute": POSTERIOR_PREFIX, "pricing": FIXTURES_PREFIX}[role_name]
     for action, resource in _grants(_role_statements(deployed, role_name)):
         if action.startswith("s3:Put"):
             assert not resource.startswith(f"{bucket}/{read_only}"), (action, resource)
@@ -235,7 +248,8 @@ def test_only_the_ecr_login_has_a_wildcard_resource(deployed: Deployed) -> None:
 
 def test_resource_policies_admit_only_named_services_from_named_sources(deployed: Deployed) -> None:
     resource_policies: list[Recorded] = [
-        deployed.one("aws:sqs/queuePolicy:QueuePolicy"),
+        deployed.one("aws:sqs/queuePolicy:QueuePolicy", "precompute"),
+        deployed.one("aws:sqs/queuePolicy:QueuePolicy", "pricing"),
         deployed.one("aws:sns/topicPolicy:TopicPolicy"),
     ]
     for resource in resource_policies:
@@ -243,3 +257,25 @@ def test_resource_policies_admit_only_named_services_from_named_sources(deployed
             assert set(statement["Principal"]) == {"Service"}, resource.name
             assert statement["Principal"]["Service"] != "*"
             assert statement["Condition"], f"{resource.name}: a service may only act for a named source"
+
+
+def test_the_pricing_role_cannot_write_odds_or_publish(deployed: Deployed) -> None:
+    """Pricing reads the table and writes only under priced/: it can neither change odds nor announce them."""
+    bucket = _arn(deployed, "aws:s3/bucket:Bucket")
+    for action, resource in _grants(_role_statements(deployed, "pricing")):
+        assert not action.startswith("events:"), action
+        if action.startswith("dynamodb:"):
+            assert not any(verb in action for verb in WRITE_VERBS), action
+        if action.startswith("s3:Put"):
+            assert resource == f"{bucket}/{PRICED_PREFIX}*", resource
+
+
+def test_only_precompute_may_put_events_and_only_on_its_bus(deployed: Deployed) -> None:
+    bus = _arn(deployed, "aws:cloudwatch/eventBus:EventBus")
+    putters = {
+        (role, resource)
+        for role in ROLES
+        for action, resource in _grants(_role_statements(deployed, role))
+        if action.startswith("events:")
+    }
+    assert putters == {("precompute", bus)}
