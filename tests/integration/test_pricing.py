@@ -178,3 +178,20 @@ def test_a_file_copied_into_the_bucket_is_priced_through_the_s3_event_and_the_po
     assert row["mo_version"] == VERSION and row["mo_note"] == ""
     assert poller.poll_once(wait_seconds=0) == 0  # priced/ is not under fixtures/: no event for its own output
     assert "Messages" not in boto3.client("sqs").receive_message(QueueUrl=aws["pricing_dlq_url"])
+
+
+def test_the_weekly_fit_still_reads_the_fixtures_prefix_with_a_plain_file_in_it(aws: dict[str, str]) -> None:
+    """A plain home,away file dropped in for pricing must not break the fit, which reads the same prefix."""
+    from matchodds.core.roster import season_roster
+    from services.fit.main import load_fixtures
+
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=aws["bucket"], Key="fixtures/E0/plain.csv", Body=b"home,away\nARS,CHE\n")
+    s3.put_object(Bucket=aws["bucket"], Key="fixtures/E0/week.csv", Body=FOOTBALL_DATA.encode())
+    fixtures = load_fixtures(None, aws["bucket"], "E0", s3)
+    assert [(f.home, f.away, f.date is None) for f in fixtures] == [
+        ("ARS", "CHE", True),
+        ("ARS", "CHE", False),
+        ("LIV", "WOL", False),
+    ]
+    assert season_roster([], fixtures).season == "2024-25"  # the dated rows name the season; the plain one none
