@@ -16,19 +16,8 @@ import urllib.request
 from pathlib import Path
 
 from matchodds.core.posterior import decode_posterior
-from matchodds.core.pricing import (
-    NOTE_COLUMN,
-    OUR_COLUMNS,
-    OddsSource,
-    Pair,
-    Priced,
-    bookmakers,
-    price_fixtures,
-)
+from matchodds.core.pricing import OddsSource, Pair, Priced, price_fixtures
 from matchodds.core.results import ResultsError, read_fixtures_file
-
-# What the tests and callers of `matchodds price` use lives in the core since issue 20.
-__all__ = ["NOTE_COLUMN", "OUR_COLUMNS", "OddsSource", "Pair", "Priced", "bookmakers", "price_fixtures", "run"]
 
 logger = logging.getLogger(__name__)
 BULK_LIMIT = 100  # the API's most fixtures per POST /odds

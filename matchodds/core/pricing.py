@@ -126,8 +126,6 @@ def stored_source(version: str, teams: Iterable[str], odds: Mapping[Pair, Mappin
                 names = ", ".join(unknown)
                 note = f"unknown team{'s' if len(unknown) > 1 else ''} {names} in competition {competition}"
                 priced[pair] = Priced(None, note=note)
-            elif pair[0] == pair[1]:
-                priced[pair] = Priced(None, note=f"{pair[0]} cannot play itself")
             elif entry is None:
                 priced[pair] = Priced(None, note=f"no odds stored for {pair[0]} v {pair[1]} in version {version}")
             else:

@@ -36,7 +36,7 @@ def _dependencies() -> tuple[S3Client, OddsWriter, OddsPublisher | None]:
     settings = Settings.from_env(need=("table",))
     bus = os.environ.get(EVENT_BUS_VARIABLE)
     if not bus:
-        logger.info(f"{EVENT_BUS_VARIABLE} unset: versions go live without an 'Odds published' event")
+        logger.info("%s unset: versions go live without an 'Odds published' event", EVENT_BUS_VARIABLE)
     publisher = OddsPublisher(bus, boto3.client("events")) if bus else None
     return boto3.client("s3"), OddsWriter(settings.table, boto3.client("dynamodb")), publisher
 
