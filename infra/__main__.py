@@ -17,9 +17,10 @@ import pulumi_aws as aws  # noqa: E402
 from infra.alarms import Alarms, AlarmsArgs  # noqa: E402
 from infra.competitions import served_competitions  # noqa: E402
 from infra.fit_job import FitJob, FitJobArgs  # noqa: E402
-from infra.lambda_platform import PRECOMPUTE, QUERY  # noqa: E402
+from infra.lambda_platform import PRECOMPUTE, PRICING, QUERY  # noqa: E402
 from infra.package import DEFAULT_OUT  # noqa: E402
 from infra.precompute import Precompute, PrecomputeArgs  # noqa: E402
+from infra.pricing import Pricing, PricingArgs  # noqa: E402
 from infra.query_api import DEFAULT_QUERY_RESERVED_CONCURRENCY, QueryApi, QueryApiArgs  # noqa: E402
 from infra.storage import Storage  # noqa: E402
 
@@ -47,6 +48,19 @@ fit = FitJob(
     ),
 )
 
+pricing = Pricing(
+    "pricing",
+    PricingArgs(
+        code=DEFAULT_OUT / PRICING.zip_name,
+        bucket_name=storage.bucket_name,
+        bucket_arn=storage.bucket_arn,
+        table_name=storage.table_name,
+        table_arn=storage.table_arn,
+        account_id=account_id,
+        log_retention_days=log_retention_days,
+    ),
+)
+
 precompute = Precompute(
     "precompute",
     PrecomputeArgs(
@@ -57,6 +71,8 @@ precompute = Precompute(
         table_arn=storage.table_arn,
         account_id=account_id,
         log_retention_days=log_retention_days,
+        other_notifications=[pricing.notification],
+        other_queue_policies=[pricing.queue_policy],
     ),
 )
 
@@ -86,6 +102,7 @@ alarms = Alarms(
         fit_schedule_group_name=fit.schedule_group.name,
         account_id=account_id,
         email=config.get("alarmEmail"),
+        pricing_dead_letter_queue_name=pricing.dead_letter_queue.name,
     ),
 )
 
@@ -99,3 +116,5 @@ pulumi.export("fitSecurityGroupId", fit.security_group.id)
 pulumi.export("fitLogGroupName", fit.log_group.name)
 pulumi.export("deadLetterQueueUrl", precompute.dead_letter_queue.url)
 pulumi.export("alarmTopicArn", alarms.topic.arn)
+pulumi.export("pricingDeadLetterQueueUrl", pricing.dead_letter_queue.url)
+pulumi.export("eventBusName", precompute.event_bus.name)

@@ -1,6 +1,7 @@
 """Alarms: whatever stops fresh odds from reaching readers ends up as a message on one SNS topic.
 
 - a posterior that precompute gave up on (the dead-letter queue is not empty),
+- a fixtures file that pricing gave up on (its dead-letter queue is not empty),
 - errors in either function,
 - a fit task of any competition that stopped with a non-zero exit code or never started (an ECS
   event, not a metric; the message names the competition's task definition),
@@ -29,6 +30,7 @@ class AlarmsArgs:
     fit_schedule_group_name: pulumi.Input[str]
     account_id: pulumi.Input[str]
     email: str | None
+    pricing_dead_letter_queue_name: pulumi.Input[str] | None = None
 
 
 class Alarms(pulumi.ComponentResource):
@@ -76,6 +78,17 @@ class Alarms(pulumi.ComponentResource):
                 "The weekly fit could not be started (RunTask failed after every retry).",
             ),
         ]
+        if args.pricing_dead_letter_queue_name is not None:
+            self.alarms.append(
+                self._alarm(
+                    f"{name}-pricing-dead-letters",
+                    "AWS/SQS",
+                    "ApproximateNumberOfMessagesVisible",
+                    {"QueueName": args.pricing_dead_letter_queue_name},
+                    "Maximum",
+                    "A fixtures file failed pricing on every attempt (unreadable: see its priced/<name>.error.json).",
+                )
+            )
 
         # A stopped fit task with a non-zero exit (2: unusable results, 3: quality gate refused,
         # anything else: a crash) or one that never started (image pull, networking).

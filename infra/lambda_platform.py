@@ -79,4 +79,16 @@ PRECOMPUTE = LambdaPackage(
     distributions=("numpy", "aws-lambda-powertools"),
     sources=(*_CONTRACT, "matchodds/core/posterior.py", "matchodds/core/grid.py", "services/precompute/*.py"),
 )
-PACKAGES = (QUERY, PRECOMPUTE)
+# Fixtures in, priced fixtures out: the core's pricing reads stored odds, so no numpy, like the query.
+PRICING = LambdaPackage(
+    name="pricing",
+    handler="services.pricing.handler.lambda_handler",
+    distributions=("aws-lambda-powertools",),
+    sources=(
+        *_CONTRACT,
+        *(f"matchodds/core/{module}.py" for module in ("pricing", "results", "teams")),
+        "matchodds/data/teams.csv",  # the team table, for football-data names in a fixtures file
+        "services/pricing/*.py",
+    ),
+)
+PACKAGES = (QUERY, PRECOMPUTE, PRICING)

@@ -7,6 +7,7 @@ number of receives, parks it in the dead-letter queue where the alarm sees it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from infra.lambda_platform import PRECOMPUTE
 from infra.policy_docs import ServiceRole, allow, service_principal, write_logs
 from infra.service_env import lambda_function
 from matchodds.core.items import PRECOMPUTE_MAX_RECEIVES
-from matchodds.core.keys import EXPORTS_PREFIX, POSTERIOR_PREFIX, POSTERIOR_SUFFIX
+from matchodds.core.keys import EVENT_BUS_NAME, EVENT_BUS_VARIABLE, EXPORTS_PREFIX, POSTERIOR_PREFIX, POSTERIOR_SUFFIX
 
 # Measured (docs/deploy.md): decoding a 20-team posterior and computing its 380 fixtures takes
 # 0.4-5.4 s of CPU (more for a Dixon-Coles posterior whose score grids are larger) and peaks at
@@ -46,6 +47,10 @@ class PrecomputeArgs:
     table_arn: pulumi.Input[str]
     account_id: pulumi.Input[str]
     log_retention_days: int
+    # Other queues' entries in the bucket's one notification (S3 keeps one per bucket), and the
+    # queue policies S3 must find in place before it accepts them.
+    other_notifications: Sequence[aws.s3.BucketNotificationQueueArgsDict] = ()
+    other_queue_policies: Sequence[pulumi.Resource] = ()
 
 
 class Precompute(pulumi.ComponentResource):
@@ -116,10 +121,14 @@ class Precompute(pulumi.ComponentResource):
                     "events": ["s3:ObjectCreated:*"],
                     "filter_prefix": POSTERIOR_PREFIX,
                     "filter_suffix": POSTERIOR_SUFFIX,
-                }
+                },
+                *args.other_notifications,
             ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.queue_policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.queue_policy, *args.other_queue_policies]),
         )
+        # Subscribers hear of each version that goes live ("Odds published", services.precompute.events).
+        # One bus per stack, so two stacks in one account do not hear each other.
+        self.event_bus = aws.cloudwatch.EventBus(name, name=f"{EVENT_BUS_NAME}-{pulumi.get_stack()}", opts=child)
 
         self.log_group = aws.cloudwatch.LogGroup(
             name,
@@ -136,6 +145,7 @@ class Precompute(pulumi.ComponentResource):
                 allow(["s3:PutObject"], [bucket_arn.apply(lambda arn: f"{arn}/{EXPORTS_PREFIX}*")]),
                 allow(PRECOMPUTE_DYNAMODB_ACTIONS, [args.table_arn]),
                 allow(EVENT_SOURCE_SQS_ACTIONS, [self.queue.arn]),
+                allow(["events:PutEvents"], [self.event_bus.arn]),
                 write_logs(self.log_group),
             ],
             parent=self,
@@ -151,6 +161,7 @@ class Precompute(pulumi.ComponentResource):
             args.bucket_name,
             args.table_name,
             parent=self,
+            environment={EVENT_BUS_VARIABLE: self.event_bus.name},
         )
         # Lambda checks the role's SQS permissions when the mapping is created, hence depends_on.
         self.event_source = aws.lambda_.EventSourceMapping(
@@ -169,5 +180,6 @@ class Precompute(pulumi.ComponentResource):
                 "queue_url": self.queue.url,
                 "dead_letter_queue_url": self.dead_letter_queue.url,
                 "dead_letter_queue_name": self.dead_letter_queue.name,
+                "event_bus_name": self.event_bus.name,
             }
         )

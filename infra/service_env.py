@@ -51,11 +51,12 @@ def lambda_function(
     parent: pulumi.Resource,
     reserved_concurrency: int | None = None,
     competitions: Sequence[str] = (),
+    environment: dict[str, pulumi.Input[str]] | None = None,
 ) -> aws.lambda_.Function:
     """A service's function: the shared runtime, architecture, environment and logging, its own sizing.
 
     `reserved_concurrency` caps (and sets aside) the function's concurrent executions; None leaves
-    it on the account's unreserved pool.
+    it on the account's unreserved pool. `environment` adds a service's own variables to the shared ones.
     """
     return aws.lambda_.Function(
         name,
@@ -66,7 +67,12 @@ def lambda_function(
         memory_size=memory_mb,
         timeout=timeout_seconds,
         role=role.arn,
-        environment={"variables": lambda_environment(bucket_name, table_name, package.name, competitions)},
+        environment={
+            "variables": {
+                **lambda_environment(bucket_name, table_name, package.name, competitions),
+                **(environment or {}),
+            }
+        },
         logging_config={"log_format": "Text", "log_group": log_group.name},
         reserved_concurrent_executions=reserved_concurrency,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[role.policy]),

@@ -35,10 +35,13 @@ class RunningStack:
     poller: PrecomputePoller
     http_server: ThreadingHTTPServer
     moto_server: ThreadedMotoServer
+    pricing_poller: PrecomputePoller | None = None  # fixtures/ -> priced/, through the same S3 events
 
     def close(self) -> None:
         self.http_server.shutdown()
         self.poller.stop()
+        if self.pricing_poller:
+            self.pricing_poller.stop()
         self.moto_server.stop()
 
 
@@ -65,21 +68,29 @@ def start_stack(
     print(f"local AWS (moto) on {moto_url}; results at s3://{names.bucket}/{', '.join(keys)}", flush=True)
 
     from services.precompute.handler import lambda_handler as precompute_handler
+    from services.pricing.handler import lambda_handler as pricing_handler
     from services.query.handler import lambda_handler as query_handler
 
     poller = local.PrecomputePoller(queues["queue_url"], queues["queue_arn"], precompute_handler)
     poller.start()
+    pricing_poller = local.PrecomputePoller(
+        queues["pricing_queue_url"], queues["pricing_queue_arn"], pricing_handler, "matchodds-pricing"
+    )
+    pricing_poller.start()
     from services.fit.main import main as fit_main
 
     status = fit_main(["--bucket", names.bucket, "--competition", competition, *fit_args])
     if status != 0:
         poller.stop()
+        pricing_poller.stop()
         moto_server.stop()
         raise SystemExit(f"the fit did not publish (exit {status}); see the messages above")
     version = local.wait_for_version(names.table, competition)
     print(f"precompute published {competition} version {version}", flush=True)
     http_server = local.serve_http_api(query_handler, api_port)
-    return RunningStack(f"http://127.0.0.1:{api_port}", moto_url, names, poller, http_server, moto_server)
+    return RunningStack(
+        f"http://127.0.0.1:{api_port}", moto_url, names, poller, http_server, moto_server, pricing_poller
+    )
 
 
 def get_json(url: str) -> tuple[int, dict[str, Any]]:
@@ -138,6 +149,8 @@ The query API is up on {stack.api_url}; the page is {stack.api_url}/ and the API
   curl -X POST '{stack.api_url}/odds' -d '[{{"home": "ARS", "away": "MCI"}}, {{"home": "LIV", "away": "XYZ"}}]'
   curl '{stack.api_url}/odds?competition={args.competition}&format=csv'
 Local AWS (moto): aws --endpoint-url {stack.moto_url} s3 ls s3://{stack.names.bucket}/ --recursive
+Price a fixtures file (football-data's format or a plain home,away CSV), read priced/{args.competition}/:
+  aws --endpoint-url {stack.moto_url} s3 cp week.csv s3://{stack.names.bucket}/fixtures/{args.competition}/
 Ctrl-C stops everything.""",
         flush=True,
     )

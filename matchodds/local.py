@@ -27,9 +27,16 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 
 from matchodds.core.items import EXPIRES_ATTRIBUTE, PARTITION_KEY, PRECOMPUTE_MAX_RECEIVES, SORT_KEY, pointer_key
-from matchodds.core.keys import POSTERIOR_PREFIX, POSTERIOR_SUFFIX, results_prefix
+from matchodds.core.keys import (
+    FIXTURES_PREFIX,
+    POSTERIOR_PREFIX,
+    POSTERIOR_SUFFIX,
+    PRICING_MAX_RECEIVES,
+    results_prefix,
+)
 
 if TYPE_CHECKING:  # the stubs are a dev dependency
+    from mypy_boto3_s3.type_defs import FilterRuleTypeDef, QueueConfigurationTypeDef
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 logger = logging.getLogger(__name__)
@@ -52,6 +59,8 @@ class LocalNames:
     table: str = "matchodds-odds"
     queue: str = "matchodds-precompute"
     dead_letter_queue: str = "matchodds-precompute-dlq"
+    pricing_queue: str = "matchodds-pricing"
+    pricing_dead_letter_queue: str = "matchodds-pricing-dlq"
 
 
 @dataclass
@@ -82,8 +91,9 @@ def use_local_aws(endpoint: str) -> None:
 
 
 def provision(names: LocalNames, visibility_timeout: int = 2) -> dict[str, str]:
-    """Create bucket, table, queue with dead-letter queue, and the S3 -> SQS notification."""
-    s3, dynamodb, sqs = boto3.client("s3"), boto3.client("dynamodb"), boto3.client("sqs")
+    """Create bucket, table, the precompute and pricing queues with their dead-letter queues, and the S3 -> SQS
+    notifications (posteriors/ to precompute, fixtures/ to pricing)."""
+    s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
     s3.create_bucket(Bucket=names.bucket)
     dynamodb.create_table(
         TableName=names.table,
@@ -100,36 +110,55 @@ def provision(names: LocalNames, visibility_timeout: int = 2) -> dict[str, str]:
     dynamodb.update_time_to_live(
         TableName=names.table, TimeToLiveSpecification={"Enabled": True, "AttributeName": EXPIRES_ATTRIBUTE}
     )
-    dlq_url = sqs.create_queue(QueueName=names.dead_letter_queue)["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    queue_url = sqs.create_queue(
-        QueueName=names.queue,
-        Attributes={
-            "VisibilityTimeout": str(visibility_timeout),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": PRECOMPUTE_MAX_RECEIVES}),
-        },
-    )["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url, queue_arn, dlq_url = _queue_with_dead_letters(
+        names.queue, names.dead_letter_queue, PRECOMPUTE_MAX_RECEIVES, visibility_timeout
+    )
+    pricing_url, pricing_arn, pricing_dlq_url = _queue_with_dead_letters(
+        names.pricing_queue, names.pricing_dead_letter_queue, PRICING_MAX_RECEIVES, visibility_timeout
+    )
     s3.put_bucket_notification_configuration(
         Bucket=names.bucket,
         NotificationConfiguration={
             "QueueConfigurations": [
-                {
-                    "QueueArn": queue_arn,
-                    "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {
-                        "Key": {
-                            "FilterRules": [
-                                {"Name": "prefix", "Value": POSTERIOR_PREFIX},
-                                {"Name": "suffix", "Value": POSTERIOR_SUFFIX},
-                            ]
-                        }
-                    },
-                }
+                _created_under(queue_arn, POSTERIOR_PREFIX, POSTERIOR_SUFFIX),
+                _created_under(pricing_arn, FIXTURES_PREFIX),
             ]
         },
     )
-    return {"queue_url": queue_url, "queue_arn": queue_arn, "dlq_url": dlq_url}
+    return {
+        "queue_url": queue_url,
+        "queue_arn": queue_arn,
+        "dlq_url": dlq_url,
+        "pricing_queue_url": pricing_url,
+        "pricing_queue_arn": pricing_arn,
+        "pricing_dlq_url": pricing_dlq_url,
+    }
+
+
+def _queue_with_dead_letters(
+    name: str, dead_letter_name: str, max_receives: int, visibility_timeout: int
+) -> tuple[str, str, str]:
+    """(url, arn, dead-letter url) of a queue that moves a message to its dead-letter queue after max_receives."""
+    sqs = boto3.client("sqs")
+    dlq_url = sqs.create_queue(QueueName=dead_letter_name)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": str(visibility_timeout),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives}),
+        },
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return queue_url, queue_arn, dlq_url
+
+
+def _created_under(queue_arn: str, prefix: str, suffix: str | None = None) -> QueueConfigurationTypeDef:
+    """An S3 -> SQS notification of objects created under a prefix (and with a suffix)."""
+    rules: list[FilterRuleTypeDef] = [{"Name": "prefix", "Value": prefix}]
+    if suffix is not None:
+        rules.append({"Name": "suffix", "Value": suffix})
+    return {"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": rules}}}
 
 
 def upload_results(bucket: str, competition: str, paths: list[Path]) -> list[str]:
@@ -143,12 +172,17 @@ def upload_results(bucket: str, competition: str, paths: list[Path]) -> list[str
 
 
 class PrecomputePoller:
-    """Delivers SQS messages to the precompute handler as Lambda's event-source mapping does."""
+    """Delivers SQS messages to a Lambda handler (precompute's unless named) as Lambda's event-source mapping does."""
 
     def __init__(
-        self, queue_url: str, queue_arn: str, handler: Callable[[dict[str, Any], Any], Mapping[str, Any]]
+        self,
+        queue_url: str,
+        queue_arn: str,
+        handler: Callable[[dict[str, Any], Any], Mapping[str, Any]],
+        function_name: str = "matchodds-precompute",
     ) -> None:
         self.queue_url, self.queue_arn, self.handler = queue_url, queue_arn, handler
+        self.function_name = function_name
         self.sqs = boto3.client("sqs")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -165,11 +199,11 @@ class PrecomputePoller:
         if not messages:
             return 0
         event = {"Records": [self._record(message) for message in messages]}
-        response = self.handler(event, LambdaContext("matchodds-precompute"))
+        response = self.handler(event, LambdaContext(self.function_name))
         failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
         for message in messages:
             if message["MessageId"] in failed:
-                logger.warning("precompute failed on message %s; SQS will retry it", message["MessageId"])
+                logger.warning("%s failed on message %s; SQS will retry it", self.function_name, message["MessageId"])
             else:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
         return len(messages)
@@ -193,10 +227,10 @@ class PrecomputePoller:
                 try:
                     self.poll_once()
                 except Exception:  # the poller must outlive one bad delivery, as Lambda does
-                    logger.exception("precompute poller error")
+                    logger.exception("%s poller error", self.function_name)
                     time.sleep(1)
 
-        self._thread = threading.Thread(target=loop, name="precompute-poller", daemon=True)
+        self._thread = threading.Thread(target=loop, name=f"{self.function_name}-poller", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

@@ -1,65 +1,30 @@
 """`matchodds price`: a football-data fixtures file written back with our odds and each bookmaker's edge.
 
-For every fixture it adds our P(home), P(draw), P(away), their fair prices, and for each bookmaker
-whose 1X2 columns the file has (B365H/B365D/B365A, PSH/..., AvgH/..., MaxH/...), the edge of each
-price against our probability: price x probability - 1 (positive: the bookmaker's price is longer
-than ours). The odds come from a running API (`--api`, one POST /odds per 100 fixtures) or straight
-from a posterior file (`--posterior`, the same exact maths as precompute).
+The columns, the edges and the notes are matchodds.core.pricing's, shared with the pricing Lambda;
+this module holds the CLI's two sources of odds: a running API (`--api`, one POST /odds per 100
+fixtures) or a posterior file (`--posterior`, precompute's exact 1X2 maths, numpy).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import logging
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
-from matchodds.core.documents import fair_price
 from matchodds.core.posterior import decode_posterior
-from matchodds.core.results import Fixture, FixturesFile, ResultsError, read_fixtures_file
+from matchodds.core.pricing import OddsSource, Pair, Priced, price_fixtures
+from matchodds.core.results import ResultsError, read_fixtures_file
 
 logger = logging.getLogger(__name__)
-OUTCOME_SUFFIXES = ("H", "D", "A")
-OUR_COLUMNS = ("mo_version", "mo_p_home", "mo_p_draw", "mo_p_away", "mo_fair_home", "mo_fair_draw", "mo_fair_away")
-NOTE_COLUMN = "mo_note"
 BULK_LIMIT = 100  # the API's most fixtures per POST /odds
 
 
 class PricingError(RuntimeError):
     """The odds could not be had at all (the API unreachable, a broken posterior)."""
-
-
-@dataclass(frozen=True)
-class Priced:
-    """Our 1X2 probabilities of one fixture, or why there are none."""
-
-    probabilities: tuple[float, float, float] | None
-    version: str | None = None
-    note: str | None = None
-
-
-Pair = tuple[str, str]
-# competition and pairs in, a Priced per pair out
-OddsSource = Callable[[str, list[Pair]], dict[Pair, Priced]]
-
-
-def bookmakers(header: Iterable[str]) -> list[str]:
-    """The prefixes with a full set of 1X2 price columns (B365 for B365H, B365D, B365A), in file order."""
-    columns = list(header)
-    present = set(columns)
-    found = []
-    for column in columns:
-        prefix = column[:-1]
-        if column.endswith("H") and prefix and all(prefix + suffix in present for suffix in OUTCOME_SUFFIXES):
-            found.append(prefix)
-    return found
 
 
 def api_source(api_url: str, timeout: float = 30.0) -> OddsSource:
@@ -127,53 +92,6 @@ def posterior_source(path: Path) -> OddsSource:
         return priced
 
     return compute
-
-
-def price_fixtures(fixtures: FixturesFile, source: OddsSource, competition: str | None = None) -> str:
-    """The fixtures file as CSV text with our columns and each bookmaker's edges appended.
-
-    Each row is priced in its own Div; with `competition`, rows of other divisions are copied unpriced.
-    """
-    books = bookmakers(fixtures.header)
-    edge_columns = [f"mo_edge_{book}{suffix}" for book in books for suffix in OUTCOME_SUFFIXES]
-    by_competition: dict[str, list[Pair]] = {}
-    for fixture in fixtures.fixtures:
-        if competition is None or fixture.competition == competition:
-            by_competition.setdefault(fixture.competition, []).append((fixture.home, fixture.away))
-    priced: dict[tuple[str, Pair], Priced] = {}
-    for division, pairs in by_competition.items():
-        for pair, answer in source(division, list(dict.fromkeys(pairs))).items():
-            priced[(division, pair)] = answer
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([*fixtures.header, *OUR_COLUMNS, *edge_columns, NOTE_COLUMN])
-    unpriced = 0
-    for fixture in fixtures.fixtures:
-        cells = list(fixture.cells) + [""] * (len(fixtures.header) - len(fixture.cells))
-        entry = priced.get((fixture.competition, (fixture.home, fixture.away)))
-        if entry is None:
-            entry = Priced(None, note=f"not priced: only {competition} was asked for")
-        writer.writerow([*cells[: len(fixtures.header)], *_our_cells(fixture, entry, books)])
-        unpriced += entry.probabilities is None
-    if unpriced:
-        logger.warning(
-            "%d of %d fixtures could not be priced; see the %s column", unpriced, len(fixtures.fixtures), NOTE_COLUMN
-        )
-    return buffer.getvalue()
-
-
-def _our_cells(fixture: Fixture, entry: Priced, books: list[str]) -> list[str]:
-    if entry.probabilities is None:
-        return [""] * (len(OUR_COLUMNS) + 3 * len(books)) + [entry.note or ""]
-    fair = [fair_price(p) for p in entry.probabilities]
-    cells = [entry.version or "", *(f"{p:.4f}" for p in entry.probabilities), *(f"{d:.2f}" if d else "" for d in fair)]
-    for book in books:
-        prices = fixture.prices(*(book + suffix for suffix in OUTCOME_SUFFIXES))
-        if prices is None:
-            cells += [""] * 3
-        else:
-            cells += [f"{price * p - 1:+.4f}" for price, p in zip(prices, entry.probabilities, strict=True)]
-    return [*cells, ""]
 
 
 def run(args: argparse.Namespace) -> int:

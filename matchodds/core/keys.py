@@ -114,3 +114,38 @@ def parse_posterior_key(key: str) -> tuple[str, str] | None:
     return competition, version
 
 
+
+
+# --- Fixtures in, priced fixtures out (issue 20) ----------------------------------------------------
+# A file under fixtures/<competition>/ is priced into priced/<competition>/<name>.csv and .json, or
+# <name>.error.json when it cannot be read. Outside FIXTURES_PREFIX, so pricing never hears of its own output.
+PRICED_PREFIX = "priced/"
+PRICED_FORMATS = ("csv", "json", "error.json")
+PRICING_MAX_RECEIVES = 3  # deliveries of one fixtures event before SQS moves it to the dead-letter queue
+
+
+def parse_fixtures_key(key: str) -> tuple[str, str] | None:
+    """(competition, name without its extension) for a key directly under fixtures/<competition>/, else None."""
+    match = re.fullmatch(rf"{FIXTURES_PREFIX}([^/]+)/([^/]+)", key)
+    if not match or not COMPETITION_RE.match(match.group(1)):
+        return None
+    name = match.group(2)
+    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    return match.group(1), stem
+
+
+def priced_key(competition: str, name: str, priced_format: str) -> str:
+    """priced/<competition>/<name>.<csv|json|error.json>."""
+    if not COMPETITION_RE.match(competition) or "/" in name or not name:
+        raise ContractError(f"bad competition {competition!r} or name {name!r}")
+    if priced_format not in PRICED_FORMATS:
+        raise ContractError(f"bad priced format {priced_format!r}")
+    return f"{PRICED_PREFIX}{competition}/{name}.{priced_format}"
+
+# --- "Odds published" events (issue 20) -------------------------------------------------------------
+# precompute puts one on the bus named by EVENT_BUS_VARIABLE when a version goes live; infra and
+# subscribers' rules match on these.
+EVENT_SOURCE = "matchodds"
+ODDS_PUBLISHED = "Odds published"
+EVENT_BUS_VARIABLE = "MATCHODDS_EVENT_BUS"
+EVENT_BUS_NAME = "matchodds"

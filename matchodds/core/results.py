@@ -39,11 +39,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from matchodds.core.keys import TEAM_CODE_RE
 from matchodds.core.teams import TeamTable, default_table
 
 logger = logging.getLogger(__name__)
 
 FIXTURE_COLUMNS = ("Div", "Date", "HomeTeam", "AwayTeam")
+PLAIN_FIXTURE_COLUMNS = ("home", "away")  # the header of a plain fixtures file, any case
 REQUIRED_COLUMNS = (*FIXTURE_COLUMNS, "FTHG", "FTAG")
 IDENTITY_COLUMNS = {"Div", "Date", "Time", "HomeTeam", "AwayTeam", "FTR", "HTR", "Referee"}
 RESULT_BY_SIGN = {1: "H", 0: "D", -1: "A"}
@@ -125,10 +127,13 @@ class Match(_Priced):
 
 @dataclass(frozen=True)
 class Fixture(_Priced):
-    """One match to be played, teams as codes; `cells` is its row as read, `numbers` its numeric cells (odds)."""
+    """One match to be played, teams as codes; `cells` is its row as read, `numbers` its numeric cells (odds).
+
+    `date` is None for a row of a plain home,away file, which gives none.
+    """
 
     competition: str
-    date: date
+    date: date | None
     home: str
     away: str
     numbers: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
@@ -192,7 +197,7 @@ def _rows(
             line = reader.line_num
             if not any(cell.strip() for cell in row):
                 continue
-            if len(row) < len(header) and len(row) <= max(index[column] for column in required):
+            if len(row) < len(header) and len(row) <= max((index[column] for column in required), default=-1):
                 raise ResultsError(
                     source, line, f"row has {len(row)} cells, the header has {len(header)} (truncated file?)"
                 )
@@ -323,6 +328,44 @@ def parse_fixtures(text: str, source: str, teams: TeamTable | None = None) -> Fi
     if not fixtures:
         raise ResultsError(source, None, "no fixtures in the file")
     return FixturesFile(source, tuple(header), fixtures)
+
+
+def parse_plain_fixtures(text: str, source: str, competition: str, teams: TeamTable | None = None) -> FixturesFile:
+    """A plain `home,away` CSV of one competition: team codes or football-data names, no dates, no prices."""
+    table = teams or default_table()
+    rows = _rows(text, source, (), "fixtures")
+    _, header, _ = next(rows)
+    if [column.lower() for column in header[:2]] != list(PLAIN_FIXTURE_COLUMNS):
+        raise ResultsError(source, 1, f"the header is not {','.join(PLAIN_FIXTURE_COLUMNS)}")
+    fixtures: list[Fixture] = []
+    seen: dict[tuple[str, str], int] = {}
+    for line, cells, _ in rows:
+        if len(cells) < 2 or not cells[0].strip() or not cells[1].strip():
+            raise ResultsError(source, line, "empty home or away")
+        home, away = (_plain_team(cell.strip(), competition, table) for cell in cells[:2])
+        if home == away:
+            raise ResultsError(source, line, f"{cells[0].strip()} plays itself")
+        if (home, away) in seen:
+            raise ResultsError(source, line, f"{home} v {away} is listed twice (first on line {seen[(home, away)]})")
+        seen[(home, away)] = line
+        fixtures.append(Fixture(competition, None, home, away, {}, tuple(cells)))
+    if not fixtures:
+        raise ResultsError(source, None, "no fixtures in the file")
+    return FixturesFile(source, tuple(header), fixtures)
+
+
+def _plain_team(cell: str, competition: str, table: TeamTable) -> str:
+    """A team code as given (ARS, or a made-up code the odds carry), else the code of a football-data name."""
+    return cell if cell in table.names_by_code or TEAM_CODE_RE.fullmatch(cell) else table.code(competition, cell)
+
+
+def parse_any_fixtures(text: str, source: str, competition: str, teams: TeamTable | None = None) -> FixturesFile:
+    """A fixtures file in either format: a plain home,away CSV of `competition`, else football-data's."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    columns = [column.strip().lower() for column in first.split(",")]
+    if columns[:2] == list(PLAIN_FIXTURE_COLUMNS):
+        return parse_plain_fixtures(text, source, competition, teams)
+    return parse_fixtures(text, source, teams)
 
 
 def _parse_identity(cell: dict[str, str], source: str, line: int, table: TeamTable) -> tuple[str, date, str, str]:

@@ -58,6 +58,8 @@ def season_roster(matches: Sequence[Match], fixtures: Sequence[Fixture] = ()) ->
     newest_results = max(by_season) if by_season else None
     fixture_seasons: dict[str, set[str]] = {}
     for fixture in fixtures:
+        if fixture.date is None:  # a plain home,away row names no season
+            continue
         fixture_seasons.setdefault(season_of(fixture.date), set()).update((fixture.home, fixture.away))
     season = max(s for s in (newest_results, *fixture_seasons) if s is not None)
     from_fixtures = fixture_seasons.get(season, set())

@@ -27,7 +27,7 @@ from matchodds.core.results import (
     ResultsError,
     combine_results,
     decode,
-    parse_fixtures,
+    parse_any_fixtures,
     parse_results,
     read_fixtures_file,
     read_results,
@@ -110,7 +110,7 @@ def load_fixtures(
         files = [read_fixtures_file(path) for path in paths]
     elif bucket and s3 is not None:
         stored = _bucket_csvs(s3, bucket, fixtures_prefix(competition))
-        files = [parse_fixtures(text, source) for source, text in stored]
+        files = [parse_any_fixtures(text, source, competition) for source, text in stored]  # plain home,away too
     else:
         files = []
     return [fixture for file in files for fixture in file.fixtures if fixture.competition == competition]

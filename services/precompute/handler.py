@@ -7,6 +7,7 @@ the dead-letter queue, while the other records of the batch complete and the cur
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
@@ -16,7 +17,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from matchodds.core.keys import EVENT_BUS_VARIABLE
 from matchodds.core.settings import Settings
+from services.precompute.events import OddsPublisher
 from services.precompute.pipeline import PosteriorObject, publish_posterior
 from services.precompute.store import OddsWriter
 
@@ -29,9 +32,13 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @cache
-def _dependencies() -> tuple[S3Client, OddsWriter]:
+def _dependencies() -> tuple[S3Client, OddsWriter, OddsPublisher | None]:
     settings = Settings.from_env(need=("table",))
-    return boto3.client("s3"), OddsWriter(settings.table, boto3.client("dynamodb"))
+    bus = os.environ.get(EVENT_BUS_VARIABLE)
+    if not bus:
+        logger.info("%s unset: versions go live without an 'Odds published' event", EVENT_BUS_VARIABLE)
+    publisher = OddsPublisher(bus, boto3.client("events")) if bus else None
+    return boto3.client("s3"), OddsWriter(settings.table, boto3.client("dynamodb")), publisher
 
 
 def s3_objects(notification: dict[str, Any]) -> list[PosteriorObject]:
@@ -54,10 +61,16 @@ def s3_objects(notification: dict[str, Any]) -> list[PosteriorObject]:
 
 
 def record_handler(record: SQSRecord) -> None:
-    s3, writer = _dependencies()
+    s3, writer, publisher = _dependencies()
     for announced in s3_objects(record.json_body):
         publish_posterior(
-            announced.bucket, announced.key, s3, writer, etag=announced.etag, version_id=announced.version_id
+            announced.bucket,
+            announced.key,
+            s3,
+            writer,
+            etag=announced.etag,
+            version_id=announced.version_id,
+            publisher=publisher,
         )
 
 

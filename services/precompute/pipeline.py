@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from matchodds.core.grid import FixtureMarkets, FixtureOdds, PredictionDraws, all_fixtures
 from matchodds.core.items import odds_item
-from matchodds.core.keys import ContractError, parse_posterior_key
+from matchodds.core.keys import EVENT_BUS_VARIABLE, ContractError, parse_posterior_key
 from matchodds.core.markets import (
     ASIAN_HANDICAP_QUARTERS,
     MARKETS_FIELD,
@@ -22,6 +22,7 @@ from matchodds.core.markets import (
     handicap_label,
 )
 from matchodds.core.posterior import MAX_POSTERIOR_BYTES, Posterior, decode_posterior
+from services.precompute.events import OddsPublisher, odds_published_detail
 from services.precompute.exports import ExportWriter, export_bodies
 from services.precompute.store import OddsWriter, Promotion
 
@@ -201,6 +202,7 @@ def publish_posterior(
     *,
     etag: str | None = None,
     version_id: str | None = None,
+    publisher: OddsPublisher | None = None,
 ) -> Published | None:
     """Publish the odds of one posterior object; None for a key that is not a posterior.
 
@@ -213,6 +215,9 @@ def publish_posterior(
     after a promotion, or on a retry that finds it current already (the previous try may have
     stopped between the flip and the exports). A superseded version exports nothing, and `latest` is
     only written while the pointer still names this version.
+
+    Then, while it is still current, an "Odds published" event goes to `publisher` (none: skipped
+    with a log line, as locally); a failed put raises after the promotion (see services.precompute.events).
     """
     parsed = parse_posterior_key(key)
     if parsed is None:
@@ -236,7 +241,12 @@ def publish_posterior(
         exporter = exporter or ExportWriter(bucket, s3)
         bodies = export_bodies(competition, version, pointer, items)
         exports = exporter.write(competition, version, bodies)
-        if writer.current_version(competition) == version:
+        still_current = writer.current_version(competition) == version
+        if still_current:
             exports += exporter.write_latest(competition, bodies)
         logger.info("%s %s: exported %s", competition, version, ", ".join(exports))
+        if still_current and publisher is not None:
+            publisher.publish(odds_published_detail(competition, version, str(pointer["data_through"]), exports))
+        elif still_current:
+            logger.info("%s %s: no event bus (%s unset); no event published", competition, version, EVENT_BUS_VARIABLE)
     return Published(competition, version, len(items), promotion, exports)

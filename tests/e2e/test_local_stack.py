@@ -147,3 +147,25 @@ def test_page_docs_and_exports(demo: tuple[str, list[str]]) -> None:
     latest = json.loads(s3.get_object(Bucket="matchodds-local", Key="exports/E0/latest.json")["Body"].read())
     assert len(latest["fixtures"]) == 380
     assert latest == json.loads(request(f"{url}/odds")[2])
+
+
+def test_a_fixtures_file_copied_into_the_bucket_comes_out_priced(demo: tuple[str, list[str]]) -> None:
+    url, lines = demo
+    moto_url = re.search(r"local AWS \(moto\) on (http://\S+);", "".join(lines)).group(1)
+    s3 = boto3.client(
+        "s3", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    s3.put_object(Bucket="matchodds-local", Key="fixtures/E0/next week.csv", Body=b"home,away\nARS,MCI\nLIV,XYZ\n")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            body = s3.get_object(Bucket="matchodds-local", Key="priced/E0/next week.csv")["Body"].read()
+            break
+        except s3.exceptions.NoSuchKey:
+            assert time.monotonic() < deadline, "the fixtures file was not priced within 30 s"
+            time.sleep(0.2)
+    arsenal, liverpool = csv.DictReader(io.StringIO(body.decode("utf-8")))
+    served = json.loads(request(f"{url}/odds/ARS/MCI")[2])
+    assert float(arsenal["mo_p_home"]) == pytest.approx(served["probabilities"]["home"], abs=1e-4)
+    assert arsenal["mo_version"] == served["model"]["version"]
+    assert liverpool["mo_p_home"] == "" and "XYZ" in liverpool["mo_note"]

@@ -28,3 +28,12 @@ def test_a_posterior_in_the_dead_letter_queue_raises_the_alarm_at_once(deployed:
     dead_letters = alarms["alarms-dead-letters"]
     assert (dead_letters["threshold"], dead_letters["comparisonOperator"]) == (0, "GreaterThanThreshold")
     assert dead_letters["evaluationPeriods"] == 1 and dead_letters["treatMissingData"] == "notBreaching"
+
+
+def test_a_fixtures_file_in_the_pricing_dead_letter_queue_raises_the_alarm_at_once(deployed: Deployed) -> None:
+    alarms = {alarm.name: alarm.inputs for alarm in deployed.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    dead_letters = alarms["alarms-pricing-dead-letters"]
+    queue = deployed.one("aws:sqs/queue:Queue", "pricing-dlq")
+    assert dead_letters["dimensions"] == {"QueueName": queue["name"]}
+    assert (dead_letters["metricName"], dead_letters["threshold"]) == ("ApproximateNumberOfMessagesVisible", 0)
+    assert dead_letters["alarmActions"] == [deployed.one("aws:sns/topic:Topic")["arn"]]

@@ -17,7 +17,9 @@ from infra_mocks import FIT_REPOSITORY_ARN, RECONFIGURED, Deployed, Recorded
 from infra.competitions import DEFAULT_COMPETITIONS
 from matchodds.core.keys import (
     EXPORTS_PREFIX,
+    FIXTURES_PREFIX,
     POSTERIOR_PREFIX,
+    PRICED_PREFIX,
     RESULTS_PREFIX,
     fixtures_prefix,
     posterior_key,
@@ -81,6 +83,8 @@ def _expected_grants(deployed: Deployed, competitions: Sequence[str]) -> dict[st
     bucket = _arn(deployed, "aws:s3/bucket:Bucket")
     table = _arn(deployed, "aws:dynamodb/table:Table")
     queue = _arn(deployed, "aws:sqs/queue:Queue", "precompute")
+    pricing_queue = _arn(deployed, "aws:sqs/queue:Queue", "pricing")
+    consume = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
     ecr_pull = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 
     def logs(group: str) -> set[tuple[str, str]]:
@@ -103,8 +107,16 @@ def _expected_grants(deployed: Deployed, competitions: Sequence[str]) -> dict[st
                 (action, table)
                 for action in ("dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")
             ),
-            *((action, queue) for action in ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")),
+            *((action, queue) for action in consume),
+            ("events:PutEvents", _arn(deployed, "aws:cloudwatch/eventBus:EventBus")),
             *logs("precompute"),
+        },
+        "pricing": {
+            ("s3:GetObject", f"{bucket}/{FIXTURES_PREFIX}*"),
+            ("s3:PutObject", f"{bucket}/{PRICED_PREFIX}*"),
+            *((action, table) for action in ("dynamodb:BatchGetItem", "dynamodb:GetItem")),
+            *((action, pricing_queue) for action in consume),
+            *logs("pricing"),
         },
         "query": {
             *((action, table) for action in ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query")),
@@ -115,7 +127,7 @@ def _expected_grants(deployed: Deployed, competitions: Sequence[str]) -> dict[st
 
 def _roles(competitions: Sequence[str]) -> tuple[str, ...]:
     per_competition = [f"fit-{c}-{kind}" for c in competitions for kind in ("task", "scheduler")]
-    return ("fit-execution", *per_competition, "precompute", "query")
+    return ("fit-execution", *per_competition, "precompute", "pricing", "query")
 
 
 RECONFIGURED_COMPETITIONS: list[str] = json.loads(RECONFIGURED["competitions"])
@@ -145,6 +157,7 @@ def test_each_role_grants_exactly_its_listed_actions_on_its_listed_resources(
         *((f"fit-{c}-task", "ecs-tasks.amazonaws.com") for c in DEFAULT_COMPETITIONS),
         *((f"fit-{c}-scheduler", "scheduler.amazonaws.com") for c in DEFAULT_COMPETITIONS),
         ("precompute", "lambda.amazonaws.com"),
+        ("pricing", "lambda.amazonaws.com"),
         ("query", "lambda.amazonaws.com"),
     ],
 )
@@ -181,11 +194,11 @@ def test_the_task_role_cannot_touch_the_table(deployed: Deployed, role_name: str
         assert not resource.startswith(table), resource
 
 
-@pytest.mark.parametrize("role_name", [*FIT_TASK_ROLES, "precompute"])
+@pytest.mark.parametrize("role_name", [*FIT_TASK_ROLES, "precompute", "pricing"])
 def test_no_role_writes_where_its_own_input_lies(deployed: Deployed, role_name: str) -> None:
-    """The fit cannot touch results, precompute cannot touch posteriors: a bug cannot eat its input."""
+    """The fit cannot touch results, precompute posteriors, pricing fixtures: a bug cannot eat its input."""
     bucket = _arn(deployed, "aws:s3/bucket:Bucket")
-    read_only = POSTERIOR_PREFIX if role_name == "precompute" else RESULTS_PREFIX
+    read_only = {"precompute": POSTERIOR_PREFIX, "pricing": FIXTURES_PREFIX}.get(role_name, RESULTS_PREFIX)
     for action, resource in _grants(_role_statements(deployed, role_name)):
         if action.startswith("s3:Put"):
             assert not resource.startswith(f"{bucket}/{read_only}"), (action, resource)
@@ -325,7 +338,8 @@ def test_only_the_ecr_login_has_a_wildcard_resource(deployed: Deployed) -> None:
 
 def test_resource_policies_admit_only_named_services_from_named_sources(deployed: Deployed) -> None:
     resource_policies: list[Recorded] = [
-        deployed.one("aws:sqs/queuePolicy:QueuePolicy"),
+        deployed.one("aws:sqs/queuePolicy:QueuePolicy", "precompute"),
+        deployed.one("aws:sqs/queuePolicy:QueuePolicy", "pricing"),
         deployed.one("aws:sns/topicPolicy:TopicPolicy"),
     ]
     for resource in resource_policies:
@@ -333,3 +347,25 @@ def test_resource_policies_admit_only_named_services_from_named_sources(deployed
             assert set(statement["Principal"]) == {"Service"}, resource.name
             assert statement["Principal"]["Service"] != "*"
             assert statement["Condition"], f"{resource.name}: a service may only act for a named source"
+
+
+def test_the_pricing_role_cannot_write_odds_or_publish(deployed: Deployed) -> None:
+    """Pricing reads the table and writes only under priced/: it can neither change odds nor announce them."""
+    bucket = _arn(deployed, "aws:s3/bucket:Bucket")
+    for action, resource in _grants(_role_statements(deployed, "pricing")):
+        assert not action.startswith("events:"), action
+        if action.startswith("dynamodb:"):
+            assert not any(verb in action for verb in WRITE_VERBS), action
+        if action.startswith("s3:Put"):
+            assert resource == f"{bucket}/{PRICED_PREFIX}*", resource
+
+
+def test_only_precompute_may_put_events_and_only_on_its_bus(deployed: Deployed) -> None:
+    bus = _arn(deployed, "aws:cloudwatch/eventBus:EventBus")
+    putters = {
+        (role, resource)
+        for role in ROLES
+        for action, resource in _grants(_role_statements(deployed, role))
+        if action.startswith("events:")
+    }
+    assert putters == {("precompute", bus)}

@@ -20,6 +20,7 @@ from infra.lambda_platform import (
     MAX_UNZIPPED_BYTES,
     MAX_ZIPPED_BYTES,
     PRECOMPUTE,
+    PRICING,
     PYTHON_VERSION,
     QUERY,
     WHEEL_MACHINE,
@@ -199,3 +200,65 @@ def test_precompute_zip_carries_numpy_built_for_the_lambda(tmp_path: Path, wheel
     assert not [name for name in names if "/tests/" in name or "__pycache__" in name]
     assert not [name for name in names if name.startswith(("research/", "bench/", "services/fit/"))]
     assert not {name.split("/", 1)[0] for name in names} & {"boto3", "botocore"}
+
+
+# The pricing zip in a bare interpreter: the handler on an S3 test event, and the core pricing a
+# plain file by football-data names, which needs the team table shipped in the zip.
+IMPORT_AND_INVOKE_PRICING = """
+import json, os, sys, types
+function_dir, runtime_dir, event_path = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.path[:0] = [function_dir, runtime_dir]
+os.environ.update(MATCHODDS_TABLE="odds", AWS_DEFAULT_REGION="us-east-1",
+                  AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+import importlib.util
+numpy_available = importlib.util.find_spec("numpy") is not None
+import services.pricing.handler as handler
+from matchodds.core.pricing import price_file, stored_source
+from matchodds.core.results import parse_any_fixtures
+context = types.SimpleNamespace(function_name="pricing", memory_limit_in_mb=512, aws_request_id="1",
+                                invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:pricing")
+response = handler.lambda_handler(json.load(open(event_path)), context)
+odds = {("ARS", "CHE"): {"p_home": 0.5, "p_draw": 0.3, "p_away": 0.2}}
+priced = price_file(parse_any_fixtures("home,away\\nArsenal,Chelsea\\n", "p.csv", "E0"),
+                    stored_source("20250526T060000Z", ["ARS", "CHE"], odds), "E0")
+print(json.dumps({
+    "numpy_imported": numpy_available or any(name.split(".")[0] == "numpy" for name in sys.modules),
+    "handler_file": handler.__file__,
+    "response": response,
+    "priced": priced.rows[0].priced.probabilities,
+}))
+"""
+
+
+def test_pricing_zip_runs_its_handler_and_prices_by_team_name_without_numpy(tmp_path: Path, wheels: Path) -> None:
+    built = package.build(PRICING, tmp_path / "zip", wheels)
+    assert built.problems == []
+    names = _names(built)
+    assert {"matchodds/data/teams.csv", "matchodds/core/pricing.py", "services/pricing/handler.py"} <= set(names)
+    top_level = {name.split("/", 1)[0] for name in names}
+    assert not top_level & {"numpy", "boto3", "botocore", "pydantic"}
+    assert not [name for name in names if name.startswith(("services/query/", "services/precompute/"))]
+    function_dir = tmp_path / "function"
+    with zipfile.ZipFile(built.path) as archive:
+        archive.extractall(function_dir)
+    event = Path(__file__).parents[1] / "events" / "sqs-s3-test-event.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-S",
+            "-c",
+            IMPORT_AND_INVOKE_PRICING,
+            str(function_dir),
+            str(_runtime_stand_in(tmp_path / "runtime")),
+            str(event),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["numpy_imported"] is False and report["handler_file"].startswith(str(function_dir))
+    assert report["response"] == {"batchItemFailures": []}
+    assert report["priced"] == [0.5, 0.3, 0.2]

@@ -12,11 +12,19 @@ from infra_mocks import ALARM_EMAIL, CONFIG, FIT_IMAGE, REPO_ROOT, Deployed
 
 from infra.competitions import DEFAULT_COMPETITIONS
 from infra.fit_job import FIT_CONTAINER, ecr_repository_arn
-from infra.lambda_platform import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, PRECOMPUTE, QUERY
+from infra.lambda_platform import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, PRECOMPUTE, PRICING, QUERY
 from infra.package import DEFAULT_OUT
 from infra.query_api import QUERY_ROUTES
 from matchodds.core.items import EXPIRES_ATTRIBUTE, PARTITION_KEY, PRECOMPUTE_MAX_RECEIVES, SORT_KEY
-from matchodds.core.keys import POSTERIOR_PREFIX, POSTERIOR_SUFFIX
+from matchodds.core.keys import (
+    EVENT_BUS_NAME,
+    EVENT_BUS_VARIABLE,
+    FIXTURES_PREFIX,
+    POSTERIOR_PREFIX,
+    POSTERIOR_SUFFIX,
+    PRICED_PREFIX,
+    PRICING_MAX_RECEIVES,
+)
 from matchodds.core.settings import Settings
 
 pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -40,25 +48,24 @@ def test_posterior_notification_reaches_the_precompute_function(deployed: Deploy
     bucket, queue = deployed.one(BUCKET), deployed.one(QUEUE, "precompute")
     notification = deployed.one("aws:s3/bucketNotification:BucketNotification")
     assert notification.inputs["bucket"] == bucket["bucket"]
-    assert notification.inputs["queues"] == [
-        {
-            "queueArn": queue["arn"],
-            "events": ["s3:ObjectCreated:*"],
-            "filterPrefix": POSTERIOR_PREFIX,
-            "filterSuffix": POSTERIOR_SUFFIX,
-        }
-    ]
+    assert notification.inputs["queues"][0] == {
+        "queueArn": queue["arn"],
+        "events": ["s3:ObjectCreated:*"],
+        "filterPrefix": POSTERIOR_PREFIX,
+        "filterSuffix": POSTERIOR_SUFFIX,
+    }
 
-    mapping = deployed.one("aws:lambda/eventSourceMapping:EventSourceMapping")
+    mapping = deployed.one("aws:lambda/eventSourceMapping:EventSourceMapping", "precompute")
     assert mapping.inputs["eventSourceArn"] == queue["arn"]
     assert mapping.inputs["functionName"] == _function(deployed, "precompute")["arn"]
     assert mapping.inputs["batchSize"] == 1
     assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
-def test_only_this_bucket_may_send_to_the_queue(deployed: Deployed) -> None:
-    bucket, queue = deployed.one(BUCKET), deployed.one(QUEUE, "precompute")
-    queue_policy = deployed.one("aws:sqs/queuePolicy:QueuePolicy")
+@pytest.mark.parametrize("name", ["precompute", "pricing"])
+def test_only_this_bucket_may_send_to_the_queue(deployed: Deployed, name: str) -> None:
+    bucket, queue = deployed.one(BUCKET), deployed.one(QUEUE, name)
+    queue_policy = deployed.one("aws:sqs/queuePolicy:QueuePolicy", name)
     assert queue_policy.inputs["queueUrl"] == queue["url"]
     (statement,) = json.loads(queue_policy.inputs["policy"])["Statement"]
     assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
@@ -67,16 +74,42 @@ def test_only_this_bucket_may_send_to_the_queue(deployed: Deployed) -> None:
     assert statement["Condition"]["ArnEquals"] == {"aws:SourceArn": bucket["arn"]}
 
 
-def test_failed_posteriors_go_to_a_dead_letter_queue(deployed: Deployed) -> None:
-    queue, dead_letters = deployed.one(QUEUE, "precompute"), deployed.one(QUEUE, "precompute-dlq")
+@pytest.mark.parametrize(
+    ("name", "max_receives"), [("precompute", PRECOMPUTE_MAX_RECEIVES), ("pricing", PRICING_MAX_RECEIVES)]
+)
+def test_failed_messages_go_to_a_dead_letter_queue(deployed: Deployed, name: str, max_receives: int) -> None:
+    queue, dead_letters = deployed.one(QUEUE, name), deployed.one(QUEUE, f"{name}-dlq")
     assert json.loads(queue.inputs["redrivePolicy"]) == {
         "deadLetterTargetArn": dead_letters["arn"],
-        "maxReceiveCount": PRECOMPUTE_MAX_RECEIVES,
+        "maxReceiveCount": max_receives,
     }
-    allow = json.loads(deployed.one("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy").inputs["redriveAllowPolicy"])
+    redrive = deployed.one("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy", f"{name}-dlq")
+    allow = json.loads(redrive.inputs["redriveAllowPolicy"])
     assert allow == {"redrivePermission": "byQueue", "sourceQueueArns": [queue["arn"]]}
     # A message must stay hidden for as long as an invocation may hold it.
-    assert queue.inputs["visibilityTimeoutSeconds"] >= _function(deployed, "precompute").inputs["timeout"]
+    assert queue.inputs["visibilityTimeoutSeconds"] >= _function(deployed, name).inputs["timeout"]
+
+
+def test_fixtures_notification_reaches_the_pricing_function(deployed: Deployed) -> None:
+    queue = deployed.one(QUEUE, "pricing")
+    notification = deployed.one("aws:s3/bucketNotification:BucketNotification")
+    assert notification.inputs["queues"][1:] == [
+        {"queueArn": queue["arn"], "events": ["s3:ObjectCreated:*"], "filterPrefix": FIXTURES_PREFIX}
+    ]
+    assert not PRICED_PREFIX.startswith(FIXTURES_PREFIX)  # its own output never notifies it
+    mapping = deployed.one("aws:lambda/eventSourceMapping:EventSourceMapping", "pricing")
+    assert mapping.inputs["eventSourceArn"] == queue["arn"]
+    assert mapping.inputs["functionName"] == _function(deployed, "pricing")["arn"]
+    assert (mapping.inputs["batchSize"], mapping.inputs["functionResponseTypes"]) == (1, ["ReportBatchItemFailures"])
+
+
+def test_precompute_publishes_on_the_stacks_bus(deployed: Deployed) -> None:
+    bus = deployed.one("aws:cloudwatch/eventBus:EventBus")
+    variables = _function(deployed, "precompute").inputs["environment"]["variables"]
+    assert variables[EVENT_BUS_VARIABLE] == bus["name"] and bus["name"].startswith(EVENT_BUS_NAME)
+    assert deployed.exports["eventBusName"] == bus["name"]
+    for name in ("query", "pricing"):  # nothing else announces odds
+        assert EVENT_BUS_VARIABLE not in _function(deployed, name).inputs["environment"]["variables"]
 
 
 @pytest.mark.parametrize("competition", DEFAULT_COMPETITIONS)
@@ -144,7 +177,7 @@ def test_fit_task_is_sized_from_the_measurement(deployed: Deployed, competition:
     assert memory_mb >= 4 * MEASURED_FIT_PEAK_MB
 
 
-@pytest.mark.parametrize("name", ["precompute", "query"])
+@pytest.mark.parametrize("name", ["precompute", "pricing", "query"])
 def test_every_function_names_the_real_bucket_and_table(deployed: Deployed, name: str) -> None:
     variables = _function(deployed, name).inputs["environment"]["variables"]
     settings = Settings.from_env(variables)
@@ -153,7 +186,7 @@ def test_every_function_names_the_real_bucket_and_table(deployed: Deployed, name
     assert variables["POWERTOOLS_SERVICE_NAME"] == name
 
 
-@pytest.mark.parametrize("package", [PRECOMPUTE, QUERY], ids=lambda package: package.name)
+@pytest.mark.parametrize("package", [PRECOMPUTE, PRICING, QUERY], ids=lambda package: package.name)
 def test_functions_run_what_the_build_packages(deployed: Deployed, package: Any) -> None:
     function = _function(deployed, package.name)
     assert function.inputs["runtime"] == LAMBDA_RUNTIME == "python3.12"
@@ -341,7 +374,7 @@ def test_stack_exports_what_a_deployer_needs(deployed: Deployed) -> None:
 
 
 def test_every_resource_belongs_to_a_component(deployed: Deployed) -> None:
-    components = {"Storage", "FitJob", "Precompute", "QueryApi", "Alarms"}
+    components = {"Storage", "FitJob", "Precompute", "Pricing", "QueryApi", "Alarms"}
     assert {r.typ.rsplit(":", 1)[1] for r in deployed.resources if r.typ.startswith("matchodds:infra:")} == components
     aws_urns = [urn for urn in deployed.urns if urn.split("::")[2].split("$")[-1].startswith("aws:")]
     assert len(aws_urns) == len([r for r in deployed.resources if r.typ.startswith("aws:")])

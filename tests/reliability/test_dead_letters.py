@@ -236,3 +236,50 @@ def test_broken_posteriors_end_in_the_dead_letter_queue_after_their_retries_and_
             Select="COUNT",
         )
         assert found["Count"] == 0, version  # not one odds item of a refused version
+
+
+@pytest.mark.e2e
+def test_an_unreadable_fixtures_file_ends_in_the_pricing_dead_letter_queue_with_its_error_file(
+    local_stack: dict[str, str],
+) -> None:
+    from matchodds.core.keys import PRICING_MAX_RECEIVES
+    from services.pricing import handler
+
+    handler._dependencies.cache_clear()  # the clients of an earlier test point at another endpoint
+    deliveries: Counter[str] = Counter()
+
+    def counting_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        for record in event["Records"]:
+            for notification in json.loads(record["body"]).get("Records", []):  # none in s3:TestEvent
+                deliveries[unquote_plus(notification["s3"]["object"]["key"])] += 1
+        return dict(handler.lambda_handler(event, context))
+
+    poller = PrecomputePoller(
+        local_stack["pricing_queue_url"], local_stack["pricing_queue_arn"], counting_handler, "matchodds-pricing"
+    )
+
+    def deliver(wait_seconds: int) -> int:
+        try:
+            return poller.poll_once(wait_seconds=wait_seconds)
+        except BatchProcessingError:  # the one record failed: the invocation fails and SQS keeps the message
+            return 1
+
+    s3, bucket = boto3.client("s3"), local_stack["bucket"]
+    s3.put_object(Bucket=bucket, Key="fixtures/E0/broken.csv", Body=b"Div,Date,HomeTeam\nE0,24/05/2025,Arsenal\n")
+    s3.put_object(Bucket=bucket, Key="fixtures/E0/fine.csv", Body=b"home,away\nARS,CHE\n")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and queue_depth(local_stack["pricing_queue_url"]) > 0:
+        deliver(wait_seconds=1)
+    try:
+        dead = boto3.client("sqs").receive_message(QueueUrl=local_stack["pricing_dlq_url"], WaitTimeSeconds=1)
+        [message] = dead["Messages"]
+        assert (
+            unquote_plus(json.loads(message["Body"])["Records"][0]["s3"]["object"]["key"]) == "fixtures/E0/broken.csv"
+        )
+        assert deliveries["fixtures/E0/broken.csv"] == PRICING_MAX_RECEIVES and deliveries["fixtures/E0/fine.csv"] == 1
+        error = json.loads(s3.get_object(Bucket=bucket, Key="priced/E0/broken.error.json")["Body"].read())
+        assert error["line"] == 1 and "missing column(s) AwayTeam" in error["message"]
+        fine = s3.get_object(Bucket=bucket, Key="priced/E0/fine.csv")["Body"].read().decode()
+        assert "no odds have been published for competition E0 yet" in fine  # priced all the same, row kept
+    finally:
+        handler._dependencies.cache_clear()

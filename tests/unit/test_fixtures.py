@@ -12,8 +12,8 @@ import pytest
 
 from matchodds.cli import main
 from matchodds.core.posterior import Posterior, encode_posterior
+from matchodds.core.pricing import OUR_COLUMNS, Priced, bookmakers, price_fixtures
 from matchodds.core.results import ResultsError, parse_fixtures, parse_results, read_fixtures_file
-from matchodds.pricing import OUR_COLUMNS, Priced, bookmakers, price_fixtures
 
 pytestmark = pytest.mark.unit
 FIXTURES = Path(__file__).parents[1] / "data" / "football-data" / "E0-2024-25-fixtures.csv"
