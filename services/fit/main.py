@@ -109,8 +109,14 @@ def load_fixtures(
     if paths is not None:
         files = [read_fixtures_file(path) for path in paths]
     elif bucket and s3 is not None:
-        stored = _bucket_csvs(s3, bucket, fixtures_prefix(competition))
-        files = [parse_any_fixtures(text, source, competition) for source, text in stored]  # plain home,away too
+        # Users drop files under fixtures/ to have them priced; one the pricing Lambda refuses (it writes
+        # its .error.json beside it) only costs the fit that file's names, never the week's odds.
+        files = []
+        for source, text in _bucket_csvs(s3, bucket, fixtures_prefix(competition)):
+            try:
+                files.append(parse_any_fixtures(text, source, competition))  # plain home,away too
+            except ResultsError as error:
+                logger.warning("fixtures file skipped, its teams not used for the roster: %s", error)
     else:
         files = []
     return [fixture for file in files for fixture in file.fixtures if fixture.competition == competition]
