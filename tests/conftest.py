@@ -18,6 +18,7 @@ import pytest
 from matchodds.core.keys import VERSION_FORMAT, VERSION_RE, new_version
 from matchodds.core.posterior import POSTERIOR_FORMAT, Posterior
 
+pytest_plugins = ("pytester",)  # tests/unit/test_tiers.py runs the tier rule on a suite of its own
 DATA = Path(__file__).parent / "data"
 EVENTS = Path(__file__).parent / "events"
 # The tiers of pyproject.toml's markers; a test outside all of them would run under no `-m` selection.

@@ -11,6 +11,7 @@ import pytest
 from matchodds.core.evaluation import rps
 from research.model_quality import FORECASTERS, against, average, report
 
+pytestmark = pytest.mark.unit
 SETTINGS = {
     "fit_seconds_median": 13.0,
     "fit_seconds_max": 31.5,
