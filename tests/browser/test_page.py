@@ -16,7 +16,7 @@ import pytest
 
 from matchodds.cli import get_json
 from matchodds.core.posterior import Posterior
-from matchodds.local import free_port, serve_http_api
+from matchodds.local import serve_http_api
 from services.query import handler
 from tests.integration.conftest import publish
 
@@ -68,10 +68,9 @@ def browser(chromium_present: None, tmp_path: Path) -> Iterator[Any]:
 def site(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> Iterator[str]:
     publish(aws, make_posterior(codes=CODES, version="20250526T060000Z", spread=0.1))
     handler.reader.cache_clear()
-    port = free_port()
-    server = serve_http_api(handler.lambda_handler, port)
+    server = serve_http_api(handler.lambda_handler, 0)  # any free port: no race with a parallel test
     try:
-        yield f"http://127.0.0.1:{port}/"
+        yield f"http://127.0.0.1:{server.server_port}/"
     finally:
         server.shutdown()
         handler.reader.cache_clear()

@@ -213,16 +213,6 @@ def test_entry_point_reads_the_results_prefix_and_publishes(aws: dict[str, str],
     assert posterior.meta["seed"] == 4
 
 
-def test_a_gate_failure_publishes_nothing(aws: dict[str, str]) -> None:
-    s3 = boto3.client("s3")
-    s3.upload_file(str(SEASON), aws["bucket"], "results/E0/2024-25.csv")
-    status = fit_main(
-        ["--bucket", aws["bucket"], "--chains", "2", "--warmup", "20", "--samples", "20", "--min-ess", "1e9"]
-    )
-    assert status == 3
-    assert "Contents" not in s3.list_objects_v2(Bucket=aws["bucket"], Prefix="posteriors/")
-
-
 def test_a_malformed_results_file_names_the_object_and_line(
     aws: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
