@@ -33,16 +33,29 @@ AWS_ENVIRONMENT = {
 }
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Refuse the run if a collected test carries no tier marker, naming every such test."""
+def pytest_configure(config: pytest.Config) -> None:
     registered = {line.split(":")[0].strip() for line in config.getini("markers")}
     if unregistered := [tier for tier in TIERS if tier not in registered]:
         raise pytest.UsageError(f"tier markers missing from pyproject.toml's markers: {', '.join(unregistered)}")
-    untiered = [item.nodeid for item in items if not any(item.get_closest_marker(tier) for tier in TIERS)]
-    if untiered:
-        raise pytest.UsageError(
-            f"{len(untiered)} tests carry no tier marker (one of {', '.join(TIERS)}):\n  " + "\n  ".join(untiered)
-        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[pytest.CollectReport]:
+    """A module (or class) with a test that carries no tier marker fails to collect, naming the test.
+
+    A collection error rather than an exception from pytest_collection_modifyitems: under xdist the
+    workers collect, and only a collection error reaches the report with its message."""
+    report: pytest.CollectReport = yield
+    if report.passed:
+        untiered = [
+            node.nodeid
+            for node in report.result
+            if isinstance(node, pytest.Item) and not any(node.get_closest_marker(tier) for tier in TIERS)
+        ]
+        if untiered:
+            report.outcome = "failed"
+            report.longrepr = f"no tier marker (one of {', '.join(TIERS)}) on:\n  " + "\n  ".join(untiered)
+    return report
 
 
 def set_aws_environment(patch: pytest.MonkeyPatch) -> None:

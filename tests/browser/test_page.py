@@ -34,6 +34,8 @@ CHROMIUM_FLAGS = (
     "--window-size=1200,2200",
 )
 CODES = ("ARS", "CHE", "LIV", "MCI", "NEW", "TOT")
+# Waits end when the page shows what is awaited; the bound only has to outlast a loaded machine.
+WAIT_SECONDS = 300
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,7 @@ def browser(chromium_present: None, tmp_path: Path) -> Iterator[Any]:
     for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
+    driver.set_page_load_timeout(WAIT_SECONDS)
     try:
         yield driver
     finally:
@@ -95,7 +97,7 @@ def test_pick_two_teams_and_see_the_numbers_the_api_returns(browser: Any, site: 
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    wait = WebDriverWait(browser, 20)
+    wait = WebDriverWait(browser, WAIT_SECONDS)
     browser.get(site)
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#home option")) == len(CODES) + 1)
     pick(browser, "home", "LIV")
@@ -151,7 +153,7 @@ def test_a_competition_with_nothing_published_says_so(browser: Any, site: str) -
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    wait = WebDriverWait(browser, 20)
+    wait = WebDriverWait(browser, WAIT_SECONDS)
     browser.get(site + "?competition=E0&home=CHE&away=TOT")
     wait.until(lambda d: d.find_element(By.ID, "result").get_attribute("data-fixture") == "CHE-TOT")
     pick(browser, "competition", "SP1")
