@@ -125,9 +125,9 @@ def query_stack(publish_timeout: float = 120.0) -> Iterator[QueryStack]:
     """The local stack with one published version of synthetic odds, served on a free loopback port."""
     from moto.server import ThreadedMotoServer
 
-    moto_port = local.free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)  # any free port, bound at once
     moto.start()
+    moto_port = moto.get_host_and_port()[1]
     # moto's backends live in the process: a server started earlier in it (a test) left its state.
     urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{moto_port}/moto-api/reset", method="POST"))
     names = local.LocalNames()
@@ -153,9 +153,8 @@ def query_stack(publish_timeout: float = 120.0) -> Iterator[QueryStack]:
             key = posterior_key(COMPETITION, posterior.version)
             boto3.client("s3").put_object(Bucket=names.bucket, Key=key, Body=encode_posterior(posterior))
             local.wait_for_version(names.table, COMPETITION, timeout=publish_timeout)
-            port = local.free_port()
-            server = local.serve_http_api(query_handler, port)
-            yield QueryStack(f"http://127.0.0.1:{port}", posterior)
+            server = local.serve_http_api(query_handler, 0)
+            yield QueryStack(f"http://127.0.0.1:{server.server_port}", posterior)
         finally:
             if server is not None:
                 server.shutdown()

@@ -57,7 +57,7 @@ def start_stack(
 
     moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
     moto_server.start()
-    moto_url = f"http://127.0.0.1:{moto_port}"
+    moto_url = f"http://127.0.0.1:{moto_server.get_host_and_port()[1]}"  # port 0 binds any free one
     local.use_local_aws(moto_url)
     names = local.LocalNames()
     os.environ["MATCHODDS_BUCKET"], os.environ["MATCHODDS_TABLE"] = names.bucket, names.table
@@ -88,9 +88,9 @@ def start_stack(
     version = local.wait_for_version(names.table, competition)
     print(f"precompute published {competition} version {version}", flush=True)
     http_server = local.serve_http_api(query_handler, api_port)
-    return RunningStack(
-        f"http://127.0.0.1:{api_port}", moto_url, names, poller, http_server, moto_server, pricing_poller
-    )
+    # The bound port, not the asked one: --port 0 takes any free port, as the tests do.
+    api_url = f"http://127.0.0.1:{http_server.server_port}"
+    return RunningStack(api_url, moto_url, names, poller, http_server, moto_server, pricing_poller)
 
 
 def get_json(url: str) -> tuple[int, dict[str, Any]]:
@@ -137,7 +137,7 @@ def demo(args: argparse.Namespace) -> int:
     fit_args += ["--samples", str(args.samples)] if args.samples is not None else []
     if args.seed is not None:
         fit_args += ["--seed", str(args.seed)]
-    stack = start_stack(args.port, args.moto_port or local.free_port(), results, args.competition, fit_args)
+    stack = start_stack(args.port, args.moto_port, results, args.competition, fit_args)
     print_fixtures(stack.api_url, args.competition, DEMO_FIXTURES)
     print(
         f"""
@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "results", nargs="*", type=Path, help="results files (default: the shipped EPL 2021-22..2024-25)"
     )
     demo_parser.add_argument("--competition", default="E0")
-    demo_parser.add_argument("--port", type=int, default=8000, help="port of the HTTP API on 127.0.0.1")
+    demo_parser.add_argument("--port", type=int, default=8000, help="port of the HTTP API on 127.0.0.1 (0: any free)")
     demo_parser.add_argument("--moto-port", type=int, default=0, help="port of the local AWS (default: any free)")
     demo_parser.add_argument("--warmup", type=int, help="warmup per chain (default: the model's)")
     demo_parser.add_argument("--samples", type=int, help="kept draws per chain (default: the model's)")

@@ -315,6 +315,16 @@ def serve_http_api(
         # delayed ACK (40 ms on Linux) before the body arrives.
         disable_nagle_algorithm = True
 
+        def handle(self) -> None:
+            # A client that goes away mid-reply (a closed tab, a stopped curl) is routine for a server:
+            # one line in the log, not socketserver's traceback on stderr.
+            try:
+                super().handle()
+            except ConnectionError as error:
+                request = getattr(self, "requestline", "") or "its request"
+                client = self.client_address[0]
+                logger.info("client %s disconnected during %r (%s)", client, request, type(error).__name__)
+
         def __getattr__(self, name: str) -> Any:
             # http.server answers a method without a do_<METHOD> (TRACE, CONNECT, a made-up one) with
             # its own 501 HTML page. Every method goes to the handler instead, whose JSON 405 or 404

@@ -1,9 +1,13 @@
-"""Shared fixtures: AWS served by moto, the local resources built from the shared contract, posteriors."""
+"""Shared fixtures: AWS served by moto, the local resources built from the shared contract, posteriors.
+
+And the rule that every test carries its tier marker, so that `pytest -m <tier>` runs what it says.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,26 +18,60 @@ import pytest
 from matchodds.core.keys import VERSION_FORMAT, VERSION_RE, new_version
 from matchodds.core.posterior import POSTERIOR_FORMAT, Posterior
 
+pytest_plugins = ("pytester",)  # tests/unit/test_tiers.py runs the tier rule on a suite of its own
 DATA = Path(__file__).parent / "data"
 EVENTS = Path(__file__).parent / "events"
+# The tiers of pyproject.toml's markers; a test outside all of them would run under no `-m` selection.
+TIERS = ("unit", "integration", "e2e", "infra", "fit", "browser", "bench_smoke", "fuzz")
+AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "MATCHODDS_TABLE": "matchodds-odds",
+    "MATCHODDS_BUCKET": "matchodds-local",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    registered = {line.split(":")[0].strip() for line in config.getini("markers")}
+    if unregistered := [tier for tier in TIERS if tier not in registered]:
+        raise pytest.UsageError(f"tier markers missing from pyproject.toml's markers: {', '.join(unregistered)}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[pytest.CollectReport]:
+    """A module (or class) with a test that carries no tier marker fails to collect, naming the test.
+
+    A collection error rather than an exception from pytest_collection_modifyitems: under xdist the
+    workers collect, and only a collection error reaches the report with its message."""
+    report: pytest.CollectReport = yield
+    if report.passed:
+        untiered = [
+            node.nodeid
+            for node in report.result
+            if isinstance(node, pytest.Item) and not any(node.get_closest_marker(tier) for tier in TIERS)
+        ]
+        if untiered:
+            report.outcome = "failed"
+            report.longrepr = f"no tier marker (one of {', '.join(TIERS)}) on:\n  " + "\n  ".join(untiered)
+    return report
+
+
+def set_aws_environment(patch: pytest.MonkeyPatch) -> None:
+    """Dummy credentials and the local names; no endpoint, so boto3 goes where moto intercepts it."""
+    for name, value in AWS_ENVIRONMENT.items():
+        patch.setenv(name, value)
+    patch.delenv("AWS_ENDPOINT_URL", raising=False)
 
 
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "MATCHODDS_TABLE": "matchodds-odds",
-        "MATCHODDS_BUCKET": "matchodds-local",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    set_aws_environment(monkeypatch)
 
 
-@pytest.fixture
-def aws(aws_env: None) -> Iterator[dict[str, str]]:
+@contextmanager
+def provisioned_moto() -> Iterator[dict[str, str]]:
     """moto in-process with the local stack's resources, made by the same code the demo uses."""
     from moto import mock_aws
 
@@ -45,11 +83,27 @@ def aws(aws_env: None) -> Iterator[dict[str, str]]:
         yield {"bucket": names.bucket, "table": names.table, **queues}
 
 
+@pytest.fixture
+def aws(aws_env: None) -> Iterator[dict[str, str]]:
+    """A fresh local AWS for each test (its environment undone with the test's own monkeypatch)."""
+    with provisioned_moto() as resources:
+        yield resources
+
+
+@pytest.fixture(scope="module")
+def module_aws() -> Iterator[dict[str, str]]:
+    """One local AWS for a whole module, for modules whose tests only read what was published."""
+    with pytest.MonkeyPatch.context() as patch:
+        set_aws_environment(patch)
+        with provisioned_moto() as resources:
+            yield resources
+
+
 def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_posterior() -> Callable[..., Posterior]:
     def build(
         codes: tuple[str, ...] = ("ARS", "CHE", "LIV", "MCI"),

@@ -2,10 +2,13 @@
 
 JAX sees one CPU device unless told otherwise before it starts; the four NUTS chains run in
 parallel only if the host is split into devices first, so this is done on import of the package.
+The fit runs on CPUs (the Fargate task has no accelerator), so JAX is told so rather than left to
+probe for a TPU and log its failure to find one on every start.
 """
 
 import os
 
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
 _CHAINS_IN_PARALLEL = 4
 if "--xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (

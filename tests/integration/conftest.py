@@ -71,8 +71,13 @@ def publish(aws: dict[str, str], posterior: Posterior) -> None:
     publish_posterior(aws["bucket"], key, s3, OddsWriter(aws["table"], boto3.client("dynamodb")))
 
 
-@pytest.fixture
-def published(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> Posterior:
+def publish_four_teams(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> Posterior:
+    """The version most tests read: ARS, CHE, LIV and MCI, published through precompute."""
     posterior = make_posterior(codes=("ARS", "CHE", "LIV", "MCI"), version=PUBLISHED_VERSION)
     publish(aws, posterior)
     return posterior
+
+
+@pytest.fixture
+def published(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> Posterior:
+    return publish_four_teams(aws, make_posterior)

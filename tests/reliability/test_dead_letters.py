@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from matchodds.core.items import PRECOMPUTE_MAX_RECEIVES, odds_partition
 from matchodds.core.keys import ContractError, posterior_key
 from matchodds.core.posterior import Posterior, decode_posterior, encode_posterior
-from matchodds.local import LocalNames, PrecomputePoller, free_port, provision, wait_for_version
+from matchodds.local import LocalNames, PrecomputePoller, provision, wait_for_version
 
 GOOD = "20250519T060000Z"
 Arrays = dict[str, np.ndarray]
@@ -141,9 +141,9 @@ def local_stack(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
 
     from services.precompute import handler
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)  # any free port
     server.start()
+    port = server.get_host_and_port()[1]
     # moto's backends live in the process: a server started earlier in it left its state.
     urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST"))
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")

@@ -22,8 +22,12 @@ from matchodds.core.keys import DEFAULT_COMPETITIONS
 
 pytestmark = pytest.mark.fuzz
 MAX_EXAMPLES = 12  # per operation and mode: the whole fuzz stays well under a minute
-# A whole-table answer takes seconds on the local stack (380 items read from moto, formatted): fewer.
-EXAMPLES = {"GET /odds": 5}
+# A whole-table answer reads 380 items from moto, whose serialiser alone takes 7 s on an idle 2-core
+# machine (several times that under load): three examples, of which schemathesis' first is the table.
+EXAMPLES = {"GET /odds": 3}
+# Per request: the whole table on a loaded machine, with room to spare. The test checks what the API
+# answers, not how fast; a reply that never comes still fails it.
+REQUEST_TIMEOUT_SECONDS = 600
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +95,7 @@ def test_no_server_error_and_every_error_says_what_was_wrong(
     )
     @given(case=operation.as_strategy(generation_mode=mode))
     def fuzz(case: schemathesis.Case) -> None:
-        response = case.call(base_url=stack.api_url, timeout=30)
+        response = case.call(base_url=stack.api_url, timeout=REQUEST_TIMEOUT_SECONDS)
         answered.append(response.status_code)
         check_reply(case, response)
 

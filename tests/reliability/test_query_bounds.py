@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import logging
 import socket
+import struct
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,9 +17,21 @@ import pytest
 
 from matchodds.core.posterior import Posterior
 from services.query.protocol import MAX_BODY_BYTES, MAX_PATH_LENGTH, MAX_QUERY_LENGTH
-from tests.integration.conftest import Reply
+from tests.integration.conftest import Reply, publish_four_teams
 
 pytestmark = pytest.mark.integration
+
+
+# Every test here reads the one published version and writes nothing, so the module shares one
+# local AWS and one publication instead of provisioning and precomputing them for each of its tests.
+@pytest.fixture(scope="module")
+def aws(module_aws: dict[str, str]) -> dict[str, str]:
+    return module_aws
+
+
+@pytest.fixture(scope="module")
+def published(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> Posterior:
+    return publish_four_teams(aws, make_posterior)
 
 
 @pytest.fixture
@@ -119,8 +134,8 @@ def test_a_valid_request_still_reads_once_or_twice(api: Callable[..., Reply], ta
     assert table_calls == ["GetItem", "GetItem"]  # the pointer, then the fixture
 
 
-@pytest.fixture
-def local_server(api: Callable[..., Reply], table_calls: list[str]) -> Iterator[tuple[str, int]]:
+@pytest.fixture(scope="module")
+def local_server(published: Posterior) -> Iterator[tuple[str, int]]:
     """The demo's HTTP server (matchodds.local) in front of the query handler, on a free loopback port."""
     from matchodds.local import serve_http_api
     from services.query import handler
@@ -213,3 +228,24 @@ def test_the_local_server_still_serves_the_api(local_server: tuple[str, int], ta
     status, headers, text = over_http(local_server, "GET", "/odds/ars/mci")
     assert status == 200 and json.loads(text)["home"]["code"] == "ARS"
     assert table_calls == ["GetItem", "GetItem"]
+
+
+def test_a_client_that_disconnects_mid_reply_is_one_line_in_the_log(
+    local_server: tuple[str, int], caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with caplog.at_level(logging.INFO, logger="matchodds.local"):
+        with socket.create_connection(local_server, timeout=60) as client:
+            client.sendall(b"GET /odds HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert client.recv(12) == b"HTTP/1.1 200"  # the reply has begun
+            # Closed with a reset (linger 0), as a killed client's connection ends.
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        stderr = ""
+        for _ in range(600):  # the server's thread meets the reset within milliseconds; a minute at most
+            stderr += capsys.readouterr().err
+            if "disconnected" in caplog.text or "Traceback" in stderr:
+                break
+            time.sleep(0.1)
+    said = [record.getMessage() for record in caplog.records if record.name == "matchodds.local"]
+    one_line = "client 127.0.0.1 disconnected during 'GET /odds HTTP/1.1' ("
+    assert len(said) == 1 and said[0].startswith(one_line), (said, stderr)
+    assert "Traceback" not in stderr

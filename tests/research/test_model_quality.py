@@ -14,6 +14,7 @@ from matchodds.core.evaluation import rps
 from research.model_quality import EVAL, FORECASTERS, RESULTS, ROOT, against, average, plots, report
 from services.fit.model import DEFAULT_MODEL, MODELS
 
+pytestmark = pytest.mark.unit
 SETTINGS = {
     "fit_seconds_median": 13.0,
     "fit_seconds_max": 31.5,

@@ -40,4 +40,5 @@ def test_the_fit_command_loads_the_fit_and_shows_its_own_options() -> None:
         [sys.executable, "-m", "matchodds", "fit", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert "--bucket" in done.stdout and "--fixtures" in done.stdout
-    assert loaded_after("fit", "--help").startswith("loaded:") and "jax" in loaded_after("fit", "--help")
+    loaded = loaded_after("fit", "--help")  # one more interpreter that imports JAX: not two
+    assert loaded.startswith("loaded:") and "jax" in loaded

@@ -1,0 +1,51 @@
+"""The fit's entry point over moto: one weekly fit on the bucket's results, read by several tests.
+
+One fit serves every test here (each compiles the served model afresh: most of a test's time). The
+bucket holds the shipped 2024-25 season and the first match of 2025-26, as in August.
+"""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+import services.fit  # noqa: F401  (before JAX starts)
+from matchodds.core.posterior import Posterior, decode_posterior
+from matchodds.core.results import read_results_file
+from matchodds.local import SAMPLE_SEASON
+from services.fit.main import main as fit_main
+
+pytestmark = pytest.mark.fit
+OPENING = b"Div,Date,HomeTeam,AwayTeam,FTHG,FTAG\nE0,15/08/2025,Liverpool,Bournemouth,4,2\n"
+# Loosely gated: these tests are about what is read and published, not how well it mixed.
+SAMPLER = ["--chains", "2", "--warmup", "200", "--samples", "200", "--seed", "4", "--min-ess", "1", "--max-r-hat", "2"]
+
+
+@pytest.fixture(scope="module")
+def published(module_aws: dict[str, str]) -> tuple[list[str], Posterior]:
+    """The posterior keys in the bucket after one run of the entry point, and the posterior published."""
+    s3, bucket = boto3.client("s3"), module_aws["bucket"]
+    s3.upload_file(str(SAMPLE_SEASON), bucket, "results/E0/2024-25.csv")
+    s3.put_object(Bucket=bucket, Key="results/E0/2025-26.csv", Body=OPENING)
+    assert fit_main(["--bucket", bucket, *SAMPLER]) == 0
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="posteriors/")["Contents"]]
+    return keys, decode_posterior(s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read())
+
+
+def test_entry_point_reads_the_results_prefix_and_publishes(published: tuple[list[str], Posterior]) -> None:
+    keys, posterior = published
+    assert len(keys) == 1 and keys[0].startswith("posteriors/E0/") and keys[0].endswith(".npz")
+    window = posterior.meta["data_window"]
+    assert window["matches"] == 381 and window["last_match"] == "2025-08-15"  # both objects of the prefix
+    assert len(posterior.team_codes) == 20 and posterior.meta["seed"] == 4
+
+
+def test_the_opening_matches_of_a_season_never_shrink_the_published_league(
+    published: tuple[list[str], Posterior],
+) -> None:
+    """Issue 18: a new season's first match (LIV 4-2 BOU) was published as a league of two teams."""
+    _, posterior = published
+    season = {m.home for m in read_results_file(SAMPLE_SEASON)}
+    assert set(posterior.team_codes) == season and {"ARS", "MCI", "LIV", "BOU"} <= season
+    roster = {"season": "2025-26", "teams": 20, "source": "with previous season", "league_size": 20}
+    assert posterior.meta["roster"] == roster
