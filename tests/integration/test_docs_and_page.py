@@ -57,7 +57,7 @@ def test_every_operation_has_parameters_responses_and_real_examples(api: Callabl
     fixture = document["paths"]["/odds/{home}/{away}"]["get"]
     example = fixture["responses"]["200"]["content"]["application/json"]["example"]
     assert example["home"]["name"] == "Arsenal" and example["away"]["name"] == "Manchester City"
-    assert len(example["markets"]["asian_handicap"]) == 21 and example["model"]["matches"] == 380
+    assert len(example["markets"]["asian_handicap"]) == 21 and example["model"]["matches"] == 1520
     assert {p["name"]: p["in"] for p in fixture["parameters"]} == {
         "home": "path",
         "away": "path",
