@@ -34,7 +34,9 @@ QUIET_SECONDS = 900.0
 # Checks are on what is answered; a reply that never comes still fails.
 REQUEST_TIMEOUT_SECONDS = 600
 SERVING = "Ctrl-C stops everything."
-DEMO_ARGS = ("--port", "0", "--warmup", "300", "--samples", "300", "--seed", "2", "--max-r-hat", "1.05")
+# Any free port (the demo prints the one it bound), fewer draws than the model's own, a looser gate.
+SAMPLER = ["--seed", "2", "--warmup", "300", "--samples", "300", "--max-r-hat", "1.05", "--min-ess", "100"]
+DEMO_ARGS = ["--port", "0", *SAMPLER]
 
 
 def request(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -93,8 +95,21 @@ class DemoLog:
                     break
                 self._grown.wait(timeout=1.0)
         waited = time.monotonic() - began
-        how = f"it exited ({self.process.poll()})" if not self._reader.is_alive() else f"silent {quiet_seconds:.0f} s"
+        how = f"it exited ({self._exit_code()})" if not self._reader.is_alive() else f"silent {quiet_seconds:.0f} s"
         pytest.fail(f"demo did not {doing} in {waited:.0f} s ({how}): last lines:\n{self.tail()}")
+
+    def _exit_code(self) -> int | None:
+        """Its exit code once its output has ended (None if it closed its output and lives on)."""
+        try:
+            return self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self) -> None:
+        """Stop it at once, reaped before anything reads its state."""
+        self.process.kill()
+        self.process.wait()
+        self._reader.join()
 
     def close(self, timeout: float = 60.0) -> int:
         """Ctrl-C, as a person stops it; the exit code once it has stopped and its output is read."""
@@ -102,8 +117,7 @@ class DemoLog:
         try:
             code = self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            self.kill()
             pytest.fail(f"demo did not stop in {timeout:.0f} s after Ctrl-C: last lines:\n{self.tail()}")
         self._reader.join(timeout=timeout)
         return code
@@ -112,7 +126,7 @@ class DemoLog:
 def start_demo() -> DemoLog:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "MATCHODDS_"))}
     process = subprocess.Popen(
-        [sys.executable, "-m", "matchodds", "demo", *DEMO_ARGS, "--min-ess", "100"],
+        [sys.executable, "-m", "matchodds", "demo", *DEMO_ARGS],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -123,12 +137,7 @@ def start_demo() -> DemoLog:
 
 def serving_url(log: DemoLog) -> str:
     """The API's URL once the demo says it serves, and only once it answers there."""
-    try:
-        log.wait_for(SERVING, doing="serve")
-    except BaseException:
-        log.process.kill()
-        log.process.wait()  # reaped before anything reads its state
-        raise
+    log.wait_for(SERVING, doing="serve")
     url = re.search(r"The query API is up on (http://\S+?);", log.text()).group(1)
     status, body = get(f"{url}/teams")
     assert status == 200 and body["teams"], f"the demo said it serves but {url}/teams answered {status}"
@@ -138,7 +147,11 @@ def serving_url(log: DemoLog) -> str:
 @pytest.fixture(scope="module")
 def demo() -> Iterator[tuple[str, DemoLog]]:
     log = start_demo()
-    url = serving_url(log)
+    try:
+        url = serving_url(log)
+    except BaseException:
+        log.kill()
+        raise
     yield url, log
     assert log.close() == 0, log.tail()
     assert "shutting down" in log.text()
