@@ -33,6 +33,22 @@ AWS_ENVIRONMENT = {
 }
 
 
+# Two xdist workers each take whole files. Files with tests of the slow tiers go out first, slowest
+# tier first, and the many quick files fill in at the end: otherwise (xdist orders files by how many
+# tests they hold) the few-test, minute-long files come last and one worker runs them alone.
+SLOW_TIERS_FIRST = ("bench_smoke", "fit", "e2e", "fuzz", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding slow-tier tests first, in SLOW_TIERS_FIRST's order; each file's tests keep theirs."""
+    quick = len(SLOW_TIERS_FIRST)
+    file_rank: dict[Path, int] = {}
+    for item in items:
+        ranks = [rank for rank, tier in enumerate(SLOW_TIERS_FIRST) if item.get_closest_marker(tier)]
+        file_rank[item.path] = min(file_rank.get(item.path, quick), *ranks, quick)
+    items.sort(key=lambda item: file_rank[item.path])
+
+
 def pytest_configure(config: pytest.Config) -> None:
     registered = {line.split(":")[0].strip() for line in config.getini("markers")}
     if unregistered := [tier for tier in TIERS if tier not in registered]:
