@@ -105,3 +105,12 @@ def log_streams(log_group: aws.cloudwatch.LogGroup) -> pulumi.Output[str]:
 
 def write_logs(log_group: aws.cloudwatch.LogGroup) -> dict[str, Any]:
     return allow(["logs:CreateLogStream", "logs:PutLogEvents"], [log_streams(log_group)])
+
+
+def s3_may_send(
+    queue_arn: pulumi.Input[str], bucket_arn: pulumi.Input[str], account_id: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """A queue policy that lets S3 send this bucket's (and this account's) notifications, and nothing else."""
+    condition = {"ArnEquals": {"aws:SourceArn": bucket_arn}, "StringEquals": {"aws:SourceAccount": account_id}}
+    statement = service_principal("s3.amazonaws.com", ["sqs:SendMessage"], queue_arn, condition)
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [statement]})

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.lambda_platform import PRECOMPUTE
-from infra.policy_docs import ServiceRole, allow, service_principal, write_logs
+from infra.policy_docs import ServiceRole, allow, s3_may_send, write_logs
 from infra.service_env import lambda_function
 from matchodds.core.items import PRECOMPUTE_MAX_RECEIVES
 from matchodds.core.keys import EVENT_BUS_NAME, EVENT_BUS_VARIABLE, EXPORTS_PREFIX, POSTERIOR_PREFIX, POSTERIOR_SUFFIX
@@ -93,22 +93,7 @@ class Precompute(pulumi.ComponentResource):
         self.queue_policy = aws.sqs.QueuePolicy(
             name,
             queue_url=self.queue.url,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        service_principal(
-                            "s3.amazonaws.com",
-                            ["sqs:SendMessage"],
-                            self.queue.arn,
-                            {
-                                "ArnEquals": {"aws:SourceArn": bucket_arn},
-                                "StringEquals": {"aws:SourceAccount": args.account_id},
-                            },
-                        )
-                    ],
-                }
-            ),
+            policy=s3_may_send(self.queue.arn, bucket_arn, args.account_id),
             opts=child,
         )
         # S3 checks that it may send to the queue when the notification is saved, hence depends_on.

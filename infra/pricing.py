@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.lambda_platform import PRICING
-from infra.policy_docs import ServiceRole, allow, service_principal, write_logs
+from infra.policy_docs import ServiceRole, allow, s3_may_send, write_logs
 from infra.service_env import lambda_function
 from matchodds.core.keys import FIXTURES_PREFIX, PRICED_PREFIX, PRICING_MAX_RECEIVES
 
@@ -77,22 +77,7 @@ class Pricing(pulumi.ComponentResource):
         self.queue_policy = aws.sqs.QueuePolicy(
             name,
             queue_url=self.queue.url,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        service_principal(
-                            "s3.amazonaws.com",
-                            ["sqs:SendMessage"],
-                            self.queue.arn,
-                            {
-                                "ArnEquals": {"aws:SourceArn": bucket_arn},
-                                "StringEquals": {"aws:SourceAccount": args.account_id},
-                            },
-                        )
-                    ],
-                }
-            ),
+            policy=s3_may_send(self.queue.arn, bucket_arn, args.account_id),
             opts=child,
         )
         # The bucket's entry for this queue; the bucket's one BucketNotification carries it.
