@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # each is imported when its subcommand runs, not for --help
 
     from matchodds.local import LocalNames, PrecomputePoller
 
+# Where the demo's local AWS listens: moto server's own default port, where `matchodds upload` finds it.
+DEFAULT_MOTO_PORT = 5000
 DEMO_FIXTURES = [("ARS", "MCI"), ("LIV", "MUN"), ("CHE", "TOT"), ("NEW", "AVL"), ("NFO", "BHA")]
 
 
@@ -179,7 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     demo_parser.add_argument("--competition", default="E0")
     demo_parser.add_argument("--port", type=int, default=8000, help="port of the HTTP API on 127.0.0.1 (0: any free)")
-    demo_parser.add_argument("--moto-port", type=int, default=0, help="port of the local AWS (default: any free)")
+    demo_parser.add_argument(
+        "--moto-port", type=int, default=DEFAULT_MOTO_PORT, help="port of the local AWS (0: any free)"
+    )
     demo_parser.add_argument("--warmup", type=int, help="warmup per chain (default: the model's)")
     demo_parser.add_argument("--samples", type=int, help="kept draws per chain (default: the model's)")
     demo_parser.add_argument("--seed", type=int)

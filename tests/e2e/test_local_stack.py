@@ -36,7 +36,7 @@ REQUEST_TIMEOUT_SECONDS = 600
 SERVING = "Ctrl-C stops everything."
 # Any free port (the demo prints the one it bound), fewer draws than the model's own, a looser gate.
 SAMPLER = ["--seed", "2", "--warmup", "300", "--samples", "300", "--max-r-hat", "1.05", "--min-ess", "100"]
-DEMO_ARGS = ["--port", "0", *SAMPLER]
+DEMO_ARGS = ["--port", "0", "--moto-port", "0", *SAMPLER]
 
 
 def request(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, str, str]:
