@@ -29,6 +29,7 @@ import pulumi_aws as aws
 from infra.policy_docs import ServiceRole, allow, write_logs
 from infra.service_env import fit_environment
 from matchodds.core.keys import COMPETITION_RE, fixtures_prefix, posterior_prefix, results_prefix
+from matchodds.core.refits import FIT_CONTAINER
 
 # Measured (docs/deploy.md): the fit peaks at 530-810 MiB resident (one to four seasons, either
 # model; the top is a run whose quality gate asked for a second, twice as long sampling) and takes
@@ -39,7 +40,6 @@ FIT_MEMORY_MB = 4096
 # x86_64 rather than Graviton: at a few minutes a week the 20 % saving is under a cent a month,
 # and an amd64 image builds natively on most machines and CI runners.
 FIT_CPU_ARCHITECTURE = "X86_64"
-FIT_CONTAINER = "fit"
 VPC_CIDR = "10.87.0.0/24"
 SUBNET_CIDRS = ("10.87.0.0/25", "10.87.0.128/25")
 HTTPS = 443

@@ -91,4 +91,11 @@ PRICING = LambdaPackage(
         "services/pricing/*.py",
     ),
 )
-PACKAGES = (QUERY, PRECOMPUTE, PRICING)
+# Results uploads in, fits out: the ledger's requests and one RunTask; plain Python.
+FIT_TRIGGER = LambdaPackage(
+    name="fit-trigger",
+    handler="services.fit_trigger.handler.lambda_handler",
+    distributions=("aws-lambda-powertools",),
+    sources=(*_CONTRACT, "matchodds/core/refits.py", "services/fit_trigger/*.py"),
+)
+PACKAGES = (QUERY, PRECOMPUTE, PRICING, FIT_TRIGGER)

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 import services.fit  # noqa: F401  (splits the CPU into devices before JAX starts)
 from matchodds.core.keys import DEFAULT_COMPETITION, ContractError, fixtures_prefix, posterior_key, results_prefix
 from matchodds.core.posterior import Posterior, encode_posterior
+from matchodds.core.refits import FIT_HOLDER_VARIABLE, FIT_LEDGER_VARIABLE, FIT_MAX_ROUNDS
 from matchodds.core.results import (
     Fixture,
     Match,
@@ -33,6 +34,7 @@ from matchodds.core.results import (
     read_results,
 )
 from services.fit.inference import QualityGate, QualityGateError, fit_posterior, sampler_for
+from services.fit.lease import FitLease
 from services.fit.model import DEFAULT_MODEL, MODELS
 
 if TYPE_CHECKING:  # the stubs are a dev dependency, not the container's
@@ -75,6 +77,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--min-ess", type=float, default=QualityGate.min_bulk_ess)
     parser.add_argument("--max-r-hat", type=float, default=QualityGate.max_r_hat)
+    parser.add_argument(
+        "--ledger",
+        default=env.get(FIT_LEDGER_VARIABLE),
+        help="the fit ledger table: with --holder, fit again while results uploads came in (the trigger's fits)",
+    )
+    parser.add_argument(
+        "--holder", default=env.get(FIT_HOLDER_VARIABLE), help="the lease this fit was started with (by the trigger)"
+    )
 
 
 def _bucket_csvs(s3: S3Client, bucket: str, prefix: str) -> list[tuple[str, str]]:
@@ -141,6 +151,43 @@ def publish(posterior: Posterior, bucket: str, s3: S3Client) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """One fit; a fit the trigger started (--ledger and --holder) fits again while uploads came in meanwhile."""
+    if not (args.ledger and args.holder and args.bucket and not args.out):
+        return fit_once(args)
+    lease = FitLease(args.ledger, args.competition, args.holder, boto3.client("dynamodb"))
+    seen = lease.begin()
+    if seen is None:
+        return fit_once(args)
+    for round_number in range(1, FIT_MAX_ROUNDS + 1):
+        try:
+            status = fit_once(args)
+        except BaseException:
+            lease.give_up()
+            raise
+        if status != 0:
+            lease.give_up()
+            return status
+        pending = lease.finish(seen)
+        if pending is None:
+            return 0
+        logger.info(
+            "%d more results upload(s) of %s came during fit %d: fitting once more with them",
+            pending - seen,
+            args.competition,
+            round_number,
+        )
+        seen = pending
+    lease.give_up()
+    logger.warning(
+        "%s: uploads kept coming for %d fits; stopping here, the next upload starts a new fit",
+        args.competition,
+        FIT_MAX_ROUNDS,
+    )
+    return 0
+
+
+def fit_once(args: argparse.Namespace) -> int:
+    """Read the results, fit, and publish one posterior."""
     s3 = boto3.client("s3") if args.bucket else None
     if not args.results and not args.bucket:
         logger.error("nothing to read: give results files or a bucket")

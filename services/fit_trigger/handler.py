@@ -1,0 +1,36 @@
+"""Fit trigger Lambda: results uploads (S3 notifications through SQS, a minute's worth per batch) start fits.
+
+A message whose competition's fit could not be started is reported back as a batch item failure, so
+SQS delivers it again and, after the contract's receives, parks it in the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+
+from matchodds.core.refits import FIT_LEDGER_VARIABLE
+from services.fit_trigger.launcher import EcsLauncher
+from services.fit_trigger.ledger import FitLedger
+from services.fit_trigger.pipeline import start_fits
+
+logger = Logger(service="fit-trigger")
+
+
+@cache
+def _dependencies() -> tuple[FitLedger, EcsLauncher]:
+    table = os.environ.get(FIT_LEDGER_VARIABLE)
+    if not table:
+        raise RuntimeError(f"missing environment variable(s): {FIT_LEDGER_VARIABLE}")
+    return FitLedger(table, boto3.client("dynamodb")), EcsLauncher.from_env(os.environ, boto3.client("ecs"))
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+    ledger, launcher = _dependencies()
+    failed = start_fits(event.get("Records", []), ledger, launcher, launcher.serves)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
