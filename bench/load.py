@@ -145,7 +145,7 @@ def query_stack(publish_timeout: float = 120.0) -> Iterator[QueryStack]:
         from services.query.handler import lambda_handler as query_handler
 
         queues = local.provision(names)
-        poller = local.PrecomputePoller(queues["queue_url"], queues["queue_arn"], precompute_handler)
+        poller = local.EventSourceMapping(queues["queue_url"], queues["queue_arn"], precompute_handler)
         poller.start()
         server = None
         try:

@@ -166,7 +166,7 @@ def pipeline_child(args: argparse.Namespace) -> None:
     from bench.posteriors import as_version
     from bench.stack import moto_server_stack, put_posterior
     from matchodds.core.items import PARTITION_KEY, odds_partition, pointer_key
-    from matchodds.local import PrecomputePoller
+    from matchodds.local import EventSourceMapping
 
     base = _posterior(args)
     calls = CallMarks()
@@ -186,7 +186,7 @@ def pipeline_child(args: argparse.Namespace) -> None:
                 raise RuntimeError(f"precompute failed: {response}")
             return response
 
-        poller = PrecomputePoller(stack.queues["queue_url"], stack.queues["queue_arn"], timed_handler)
+        poller = EventSourceMapping(stack.queues["queue_url"], stack.queues["queue_arn"], timed_handler)
         s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
         while poller.poll_once(wait_seconds=0):  # the bucket notification's s3:TestEvent
             pass

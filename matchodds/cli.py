@@ -20,10 +20,12 @@ if TYPE_CHECKING:  # each is imported when its subcommand runs, not for --help
 
     from moto.server import ThreadedMotoServer
 
-    from matchodds.local import LocalNames, PrecomputePoller
+    from matchodds.local import EventSourceMapping, LocalDeployment, LocalFitTasks, LocalNames
 
 # Where the demo's local AWS listens: moto server's own default port, where `matchodds upload` finds it.
 DEFAULT_MOTO_PORT = 5000
+# The leagues whose seasons ship with the project (matchodds.core.keys.DEFAULT_COMPETITIONS).
+DEMO_COMPETITIONS = ("E0", "D1", "F1", "I1", "SP1")
 DEMO_FIXTURES = [("ARS", "MCI"), ("LIV", "MUN"), ("CHE", "TOT"), ("NEW", "AVL"), ("NFO", "BHA")]
 
 
@@ -34,28 +36,34 @@ class RunningStack:
     api_url: str
     moto_url: str
     names: LocalNames
-    poller: PrecomputePoller
+    pollers: list[EventSourceMapping]  # precompute, pricing, fit trigger: each fed by S3 events through SQS
+    fit_tasks: LocalFitTasks
+    deployment: LocalDeployment
     http_server: ThreadingHTTPServer
     moto_server: ThreadedMotoServer
-    pricing_poller: PrecomputePoller | None = None  # fixtures/ -> priced/, through the same S3 events
 
     def close(self) -> None:
         self.http_server.shutdown()
-        self.poller.stop()
-        if self.pricing_poller:
-            self.pricing_poller.stop()
+        for poller in self.pollers:
+            poller.stop()
+        self.fit_tasks.close()
         self.moto_server.stop()
 
 
 def start_stack(
-    api_port: int, moto_port: int, results: Sequence[Path], competition: str, fit_args: Sequence[str]
+    api_port: int,
+    moto_port: int,
+    uploads: Sequence[tuple[str, Sequence[Path]]],
+    fit_args: Sequence[str],
+    upload_window: float = 5.0,
 ) -> RunningStack:
-    """Start moto, provision, upload results, run the fit, let the S3 event drive precompute, serve HTTP."""
+    """Start moto, provision, upload each competition's results (the first first), let S3 events drive the
+    fits and precompute, and serve HTTP once the first competition is published; the others follow."""
+    import boto3
     from moto.server import ThreadedMotoServer
 
     from matchodds import local
-    from matchodds.core.keys import DEFAULT_COMPETITIONS
-    from matchodds.core.settings import COMPETITIONS_VARIABLE
+    from matchodds.core.refits import FIT_TRIGGER_BATCH_SIZE
 
     moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
     moto_server.start()
@@ -63,36 +71,65 @@ def start_stack(
     local.use_local_aws(moto_url)
     names = local.LocalNames()
     os.environ["MATCHODDS_BUCKET"], os.environ["MATCHODDS_TABLE"] = names.bucket, names.table
-    # The demo publishes one competition; the shipped leagues beside it show on the page as on their way.
-    os.environ.setdefault(COMPETITIONS_VARIABLE, ",".join(dict.fromkeys([*DEFAULT_COMPETITIONS, competition])))
     queues = local.provision(names)
-    keys = local.upload_results(names.bucket, competition, list(results))
-    print(f"local AWS (moto) on {moto_url}; results at s3://{names.bucket}/{', '.join(keys)}", flush=True)
 
+    from services.fit_trigger.handler import handle as trigger_fits
+    from services.fit_trigger.ledger import FitLedger
     from services.precompute.handler import lambda_handler as precompute_handler
     from services.pricing.handler import lambda_handler as pricing_handler
     from services.query.handler import lambda_handler as query_handler
+    from services.query.handler import reader as query_reader
 
-    poller = local.PrecomputePoller(queues["queue_url"], queues["queue_arn"], precompute_handler)
-    poller.start()
-    pricing_poller = local.PrecomputePoller(
-        queues["pricing_queue_url"], queues["pricing_queue_arn"], pricing_handler, "matchodds-pricing"
-    )
-    pricing_poller.start()
-    from services.fit.main import main as fit_main
+    # The competitions served are those whose results the demo uploads, in that order; results for
+    # another division later add it (what a config change and a deploy do in AWS).
+    deployment = local.LocalDeployment([competition for competition, _ in uploads], redeploy=query_reader.cache_clear)
+    fit_tasks = local.LocalFitTasks(names.bucket, names.fit_ledger, fit_args)
+    ledger = FitLedger(names.fit_ledger, boto3.client("dynamodb"))
+    pollers = [
+        local.EventSourceMapping(queues["queue_url"], queues["queue_arn"], precompute_handler),
+        local.EventSourceMapping(
+            queues["pricing_queue_url"], queues["pricing_queue_arn"], pricing_handler, "matchodds-pricing"
+        ),
+        local.EventSourceMapping(
+            queues["fit_trigger_queue_url"],
+            queues["fit_trigger_queue_arn"],
+            lambda event, _: trigger_fits(event, ledger, fit_tasks, deployment.serves),
+            "matchodds-fit-trigger",
+            batch_size=FIT_TRIGGER_BATCH_SIZE,
+            batching_window=upload_window,
+        ),
+    ]
+    for poller in pollers:
+        poller.start()
+    print(f"local AWS (moto) on {moto_url}", flush=True)
 
-    status = fit_main(["--bucket", names.bucket, "--competition", competition, *fit_args])
-    if status != 0:
-        poller.stop()
-        pricing_poller.stop()
+    def stop() -> None:
+        for poller in pollers:
+            poller.stop()
+        fit_tasks.close()
         moto_server.stop()
-        raise SystemExit(f"the fit did not publish (exit {status}); see the messages above")
-    version = local.wait_for_version(names.table, competition)
-    print(f"precompute published {competition} version {version}", flush=True)
+
+    (first, first_paths), *others = uploads
+    keys = local.upload_results(names.bucket, first, list(first_paths))
+    print(f"uploaded {first} results to s3://{names.bucket}/{', '.join(keys)}: its fit starts", flush=True)
+    fit_tasks.wait_launched(first)  # the first league's fit goes first; the others queue behind it
+    for competition, paths in others:
+        keys = local.upload_results(names.bucket, competition, list(paths))
+        print(f"uploaded {competition} results ({len(keys)} files): its fit follows", flush=True)
+    try:
+        status = fit_tasks.wait(first)
+    except BaseException:
+        stop()
+        raise
+    if status != 0:
+        stop()
+        raise SystemExit(f"the fit of {first} did not publish (exit {status}); see the messages above")
+    version = local.wait_for_version(names.table, first)
+    print(f"precompute published {first} version {version}", flush=True)
     http_server = local.serve_http_api(query_handler, api_port)
     # The bound port, not the asked one: --port 0 takes any free port, as the tests do.
     api_url = f"http://127.0.0.1:{http_server.server_port}"
-    return RunningStack(api_url, moto_url, names, poller, http_server, moto_server, pricing_poller)
+    return RunningStack(api_url, moto_url, names, pollers, fit_tasks, deployment, http_server, moto_server)
 
 
 def get_json(url: str) -> tuple[int, dict[str, Any]]:
@@ -127,32 +164,74 @@ def print_fixtures(api_url: str, competition: str, fixtures: Sequence[tuple[str,
         print("Results data: football-data.co.uk")
 
 
+def demo_fixtures(api_url: str, competition: str) -> list[tuple[str, str]]:
+    """Fixtures to show for a competition: the Premier League's classics, else pairs of its served teams."""
+    if competition == "E0":
+        return DEMO_FIXTURES
+    status, body = get_json(f"{api_url}/teams?competition={competition}")
+    codes = [team["code"] for team in body.get("teams", [])] if status == 200 else []
+    return list(zip(codes[0:10:2], codes[1:10:2], strict=False))
+
+
+def announce(api_url: str, first: str, first_version: str) -> Any:
+    """What the demo prints when a competition's new version goes live (another league, or a refit)."""
+
+    def on_version(competition: str, version: str) -> None:
+        if (competition, version) == (first, first_version):
+            return
+        status, body = get_json(f"{api_url}/teams?competition={competition}")
+        codes = [team["code"] for team in body.get("teams", [])] if status == 200 else []
+        example = f"curl '{api_url}/odds/{codes[0]}/{codes[1]}?competition={competition}'" if len(codes) > 1 else ""
+        print(f"\n{competition} served: version {version}, {len(codes)} teams. {example}", flush=True)
+
+    return on_version
+
+
 def demo(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("werkzeug", "botocore", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from matchodds import local
+    from matchodds.core.settings import parse_competitions
 
-    results = args.results or local.SAMPLE_RESULTS
     fit_args = ["--min-ess", str(args.min_ess), "--max-r-hat", str(args.max_r_hat)]
     fit_args += ["--warmup", str(args.warmup)] if args.warmup is not None else []
     fit_args += ["--samples", str(args.samples)] if args.samples is not None else []
     if args.seed is not None:
         fit_args += ["--seed", str(args.seed)]
-    stack = start_stack(args.port, args.moto_port, results, args.competition, fit_args)
-    print_fixtures(stack.api_url, args.competition, DEMO_FIXTURES)
+    first = args.competition
+    if args.results:
+        uploads: list[tuple[str, Sequence[Path]]] = [(first, args.results)]
+    else:
+        try:
+            leagues = dict.fromkeys([first, *parse_competitions(args.competitions, "--competitions")])
+            uploads = [(competition, local.shipped_results(competition)) for competition in leagues]
+        except ValueError as error:
+            raise SystemExit(f"matchodds demo: {error}") from error
+    stack = start_stack(args.port, args.moto_port, uploads, fit_args, args.upload_window)
+    version = local.wait_for_version(stack.names.table, first)
+    pending = [competition for competition, _ in uploads[1:]]
+    fixtures = demo_fixtures(stack.api_url, first)
+    print_fixtures(stack.api_url, first, fixtures)
+    api, moto = stack.api_url, stack.moto_url
+    home, away = fixtures[0] if fixtures else ("ARS", "LIV")
+    bulk = json.dumps([{"home": home, "away": away}, {"home": home, "away": "XYZ"}])
+    arriving = f"{', '.join(pending)}: served as their fits end" if pending else "what this demo serves"
+    endpoint = "" if args.moto_port == DEFAULT_MOTO_PORT else f" --endpoint-url {moto}"
     print(
         f"""
-The query API is up on {stack.api_url}; the page is {stack.api_url}/ and the API docs {stack.api_url}/docs. Try:
-  curl '{stack.api_url}/odds/ARS/LIV'
-  curl '{stack.api_url}/odds/tot/che?competition={args.competition}'
-  curl '{stack.api_url}/teams'
-  curl -i '{stack.api_url}/odds/ARS/XYZ'     # unknown team: 404 naming it
-  curl -X POST '{stack.api_url}/odds' -d '[{{"home": "ARS", "away": "MCI"}}, {{"home": "LIV", "away": "XYZ"}}]'
-  curl '{stack.api_url}/odds?competition={args.competition}&format=csv'
-Local AWS (moto): aws --endpoint-url {stack.moto_url} s3 ls s3://{stack.names.bucket}/ --recursive
-Price a fixtures file (football-data's format or a plain home,away CSV), read priced/{args.competition}/:
-  aws --endpoint-url {stack.moto_url} s3 cp week.csv s3://{stack.names.bucket}/fixtures/{args.competition}/
+The query API is up on {api}; the page is {api}/ and the API docs {api}/docs. Try:
+  curl '{api}/odds/{home}/{away}?competition={first}'
+  curl '{api}/competitions'      # {arriving}
+  curl '{api}/teams?competition={first}'
+  curl -i '{api}/odds/{home}/XYZ?competition={first}'     # unknown team: 404 naming it
+  curl -X POST '{api}/odds?competition={first}' -d '{bulk}'
+  curl '{api}/odds?competition={first}&format=csv'
+New results in, new odds out (uploads within {args.upload_window:g} s of the first start one fit):
+  matchodds upload E0.csv{endpoint}         # a football-data results file: a new version follows
+  matchodds upload N1.csv{endpoint}         # any football-data division: that league is fitted and served
+  matchodds upload week.csv --competition {first}{endpoint}   # fixtures: priced/{first}/week.csv and .json follow
+Local AWS (moto): aws --endpoint-url {moto} s3 ls s3://{stack.names.bucket}/ --recursive
 Ctrl-C stops everything.""",
         flush=True,
     )
@@ -160,6 +239,9 @@ Ctrl-C stops everything.""",
         stack.close()
         return 0
     stopped = threading.Event()
+    local.watch_versions(
+        stack.names.table, lambda: list(stack.deployment.competitions), announce(api, first, version), stopped
+    )
     for each in (signal.SIGINT, signal.SIGTERM):
         signal.signal(each, lambda *_: stopped.set())
     # A timed wait: Python runs signal handlers in the main thread only, and when the kernel hands
@@ -177,9 +259,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     demo_parser = commands.add_parser("demo", help="run the whole pipeline on the embedded local AWS and serve it")
     demo_parser.add_argument(
-        "results", nargs="*", type=Path, help="results files (default: the shipped EPL 2021-22..2024-25)"
+        "results", nargs="*", type=Path, help="results files of --competition (default: the shipped seasons)"
     )
-    demo_parser.add_argument("--competition", default="E0")
+    demo_parser.add_argument("--competition", default="E0", help="the league served first (and the files' league)")
+    demo_parser.add_argument(
+        "--competitions",
+        default=",".join(DEMO_COMPETITIONS),
+        help="the shipped leagues to fit and serve, one after another (default: %(default)s)",
+    )
+    demo_parser.add_argument(
+        "--upload-window",
+        type=float,
+        default=5.0,
+        help="seconds the fit trigger gathers results uploads into one fit (AWS: 60; default: %(default)s)",
+    )
     demo_parser.add_argument("--port", type=int, default=8000, help="port of the HTTP API on 127.0.0.1 (0: any free)")
     demo_parser.add_argument(
         "--moto-port", type=int, default=DEFAULT_MOTO_PORT, help="port of the local AWS (0: any free)"

@@ -12,11 +12,14 @@ import base64
 import json
 import logging
 import os
+import queue
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,8 +35,12 @@ from matchodds.core.keys import (
     POSTERIOR_PREFIX,
     POSTERIOR_SUFFIX,
     PRICING_MAX_RECEIVES,
+    RESULTS_PREFIX,
+    competition_name,
     results_prefix,
 )
+from matchodds.core.refits import FIT_TRIGGER_MAX_RECEIVES, LEDGER_KEY
+from matchodds.core.settings import COMPETITIONS_VARIABLE
 
 if TYPE_CHECKING:  # the stubs are a dev dependency
     from mypy_boto3_s3.type_defs import FilterRuleTypeDef, QueueConfigurationTypeDef
@@ -41,10 +48,51 @@ if TYPE_CHECKING:  # the stubs are a dev dependency
 
 logger = logging.getLogger(__name__)
 REGION = "us-east-1"
-MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway refuses a larger request payload itself
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+# Longer than the demo's batching window plus the trigger's work (a few DynamoDB calls).
+FIT_TRIGGER_VISIBILITY_SECONDS = 60  # API Gateway refuses a larger request payload itself
 SAMPLE_SEASON = Path(__file__).with_name("data") / "sample" / "E0-2024-25.csv"
 # The served model fits the newest season with three before it, time-decayed: the demo ships all four.
 SAMPLE_RESULTS = sorted(SAMPLE_SEASON.parent.glob("E0-*.csv"))
+# Every season the project ships (data/football-data, credited there), for the demo's other leagues.
+SHIPPED_SEASONS = Path(__file__).parents[1] / "data" / "football-data"
+DEMO_SEASONS = 4
+
+
+def shipped_results(competition: str, seasons: int = DEMO_SEASONS) -> list[Path]:
+    """The newest `seasons` shipped season files of a competition (E0's from the demo's sample)."""
+    if competition == "E0":
+        return SAMPLE_RESULTS[-seasons:]
+    files = sorted((SHIPPED_SEASONS / competition).glob("*.csv"))
+    if not files:
+        shipped = sorted(path.name for path in SHIPPED_SEASONS.iterdir() if path.is_dir())
+        raise ValueError(f"no shipped seasons of {competition} under {SHIPPED_SEASONS} (shipped: {', '.join(shipped)})")
+    return files[-seasons:]
+
+
+def watch_versions(
+    table: str, competitions: Callable[[], Sequence[str]], on_version: Callable[[str, str], None], stop: threading.Event
+) -> threading.Thread:
+    """Call `on_version(competition, version)` whenever a served competition's pointer names a new version."""
+    dynamodb = boto3.client("dynamodb")
+
+    def watch() -> None:
+        seen: dict[str, str] = {}
+        while not stop.wait(1):
+            for competition in competitions():
+                key = {name: {"S": value} for name, value in pointer_key(competition).items()}
+                try:
+                    item = dynamodb.get_item(TableName=table, Key=key).get("Item")
+                except Exception:  # moto stopping under us at shutdown
+                    return
+                version = item["version"]["S"] if item else None
+                if version and seen.get(competition) != version:
+                    seen[competition] = version
+                    on_version(competition, version)
+
+    thread = threading.Thread(target=watch, name="version-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 def free_port() -> int:
@@ -61,6 +109,9 @@ class LocalNames:
     dead_letter_queue: str = "matchodds-precompute-dlq"
     pricing_queue: str = "matchodds-pricing"
     pricing_dead_letter_queue: str = "matchodds-pricing-dlq"
+    fit_trigger_queue: str = "matchodds-fit-trigger"
+    fit_trigger_dead_letter_queue: str = "matchodds-fit-trigger-dlq"
+    fit_ledger: str = "matchodds-fit-ledger"
 
 
 @dataclass
@@ -91,8 +142,9 @@ def use_local_aws(endpoint: str) -> None:
 
 
 def provision(names: LocalNames, visibility_timeout: int = 2) -> dict[str, str]:
-    """Create bucket, table, the precompute and pricing queues with their dead-letter queues, and the S3 -> SQS
-    notifications (posteriors/ to precompute, fixtures/ to pricing)."""
+    """Create bucket, odds table, fit ledger, the precompute, pricing and fit-trigger queues with their dead-letter
+    queues, and the S3 -> SQS notifications (posteriors/ to precompute, fixtures/ to pricing, results/ to the
+    fit trigger)."""
     s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
     s3.create_bucket(Bucket=names.bucket)
     dynamodb.create_table(
@@ -116,12 +168,26 @@ def provision(names: LocalNames, visibility_timeout: int = 2) -> dict[str, str]:
     pricing_url, pricing_arn, pricing_dlq_url = _queue_with_dead_letters(
         names.pricing_queue, names.pricing_dead_letter_queue, PRICING_MAX_RECEIVES, visibility_timeout
     )
+    dynamodb.create_table(
+        TableName=names.fit_ledger,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": LEDGER_KEY, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": LEDGER_KEY, "KeyType": "HASH"}],
+    )
+    # Held through the batching window, as AWS requires of a queue that feeds a batching Lambda.
+    trigger_url, trigger_arn, trigger_dlq_url = _queue_with_dead_letters(
+        names.fit_trigger_queue,
+        names.fit_trigger_dead_letter_queue,
+        FIT_TRIGGER_MAX_RECEIVES,
+        max(visibility_timeout, FIT_TRIGGER_VISIBILITY_SECONDS),
+    )
     s3.put_bucket_notification_configuration(
         Bucket=names.bucket,
         NotificationConfiguration={
             "QueueConfigurations": [
                 _created_under(queue_arn, POSTERIOR_PREFIX, POSTERIOR_SUFFIX),
                 _created_under(pricing_arn, FIXTURES_PREFIX),
+                _created_under(trigger_arn, RESULTS_PREFIX),
             ]
         },
     )
@@ -132,6 +198,9 @@ def provision(names: LocalNames, visibility_timeout: int = 2) -> dict[str, str]:
         "pricing_queue_url": pricing_url,
         "pricing_queue_arn": pricing_arn,
         "pricing_dlq_url": pricing_dlq_url,
+        "fit_trigger_queue_url": trigger_url,
+        "fit_trigger_queue_arn": trigger_arn,
+        "fit_trigger_dlq_url": trigger_dlq_url,
     }
 
 
@@ -171,8 +240,10 @@ def upload_results(bucket: str, competition: str, paths: list[Path]) -> list[str
     return keys
 
 
-class PrecomputePoller:
-    """Delivers SQS messages to a Lambda handler (precompute's unless named) as Lambda's event-source mapping does."""
+class EventSourceMapping:
+    """Delivers SQS messages to a Lambda handler as Lambda's event-source mapping does: batches of up to
+    `batch_size`, gathered for up to `batching_window` seconds after the first message, partial batch
+    failures left in the queue for SQS to deliver again (and finally to park in the dead-letter queue)."""
 
     def __init__(
         self,
@@ -180,24 +251,39 @@ class PrecomputePoller:
         queue_arn: str,
         handler: Callable[[dict[str, Any], Any], Mapping[str, Any]],
         function_name: str = "matchodds-precompute",
+        batch_size: int = 1,
+        batching_window: float = 0.0,
     ) -> None:
         self.queue_url, self.queue_arn, self.handler = queue_url, queue_arn, handler
-        self.function_name = function_name
+        self.function_name, self.batch_size, self.batching_window = function_name, batch_size, batching_window
         self.sqs = boto3.client("sqs")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def poll_once(self, wait_seconds: int = 1) -> int:
-        """Receive at most one message, invoke the handler, delete it unless it failed; returns messages seen."""
-        messages = self.sqs.receive_message(
+    def _receive(self, most: int, wait_seconds: int) -> list[MessageTypeDef]:
+        return self.sqs.receive_message(
             QueueUrl=self.queue_url,
-            MaxNumberOfMessages=1,
+            MaxNumberOfMessages=max(1, min(10, most)),  # SQS hands out ten at most per call
             WaitTimeSeconds=wait_seconds,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
+
+    def poll_once(self, wait_seconds: int = 1) -> int:
+        """Gather one batch, invoke the handler, delete what did not fail; returns the messages seen."""
+        messages = self._receive(self.batch_size, wait_seconds)
         if not messages:
             return 0
+        window_ends = time.monotonic() + self.batching_window
+        while len(messages) < self.batch_size and not self._stop.is_set():
+            left = window_ends - time.monotonic()
+            if left <= 0:
+                break
+            messages += self._receive(self.batch_size - len(messages), min(1, max(0, int(left))))
+            if left < 1:
+                time.sleep(max(0.0, window_ends - time.monotonic()))
+        # A message received again within the window (its visibility ran out) is one record, as in Lambda.
+        messages = list({message["MessageId"]: message for message in messages}.values())
         event = {"Records": [self._record(message) for message in messages]}
         response = self.handler(event, LambdaContext(self.function_name))
         failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
@@ -237,6 +323,115 @@ class PrecomputePoller:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=5)
+
+
+class LocalFitTasks:
+    """What ECS RunTask is in AWS: each launched fit runs as its own `python -m services.fit` process, as
+    the container would, one at a time (two cores cannot fit two leagues faster at once), in launch order."""
+
+    def __init__(self, bucket: str, ledger: str, fit_args: Sequence[str] = ()) -> None:
+        self.bucket, self.ledger, self.fit_args = bucket, ledger, list(fit_args)
+        self._launched: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._exits: dict[str, list[int]] = {}
+        self._launches: dict[str, int] = {}
+        self._changed = threading.Condition()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._work, name="fit-tasks", daemon=True)
+        self._thread.start()
+
+    def launch(self, competition: str, holder: str) -> str:
+        """Queue the competition's fit, holding `holder`'s lease; returns the run's name."""
+        with self._changed:
+            if self._closed:
+                raise RuntimeError("the local stack is stopping: no more fits")
+            self._launches[competition] = self._launches.get(competition, 0) + 1
+            self._launched.put((competition, holder))
+            self._changed.notify_all()
+        return f"local fit of {competition}, lease {holder[:8]}"
+
+    def _work(self) -> None:
+        while (launched := self._launched.get()) is not None:
+            competition, holder = launched
+            command = [sys.executable, "-m", "services.fit", "--bucket", self.bucket, "--competition", competition]
+            command += ["--ledger", self.ledger, "--holder", holder, *self.fit_args]
+            logger.info("fit of %s started", competition)
+            with self._changed:
+                if self._closed:
+                    return
+                self._process = subprocess.Popen(command)  # its log goes to ours, as a task's goes to CloudWatch
+            status = self._process.wait()
+            logger.log(logging.INFO if status == 0 else logging.ERROR, "fit of %s ended (exit %d)", competition, status)
+            with self._changed:
+                self._process = None
+                self._exits.setdefault(competition, []).append(status)
+                self._changed.notify_all()
+
+    def wait_launched(self, competition: str, launches: int = 1) -> None:
+        """Block until the competition's fit has been launched `launches` times (by the fit trigger)."""
+        with self._changed:
+            while self._launches.get(competition, 0) < launches:
+                if self._closed:
+                    raise RuntimeError("the local stack stopped")
+                self._changed.wait(1)
+
+    def launches(self, competition: str) -> int:
+        with self._changed:
+            return self._launches.get(competition, 0)
+
+    def wait(self, competition: str, runs: int = 1) -> int:
+        """Block until the competition's `runs`-th fit process has ended; returns its exit status."""
+        with self._changed:
+            while len(self._exits.get(competition, [])) < runs:
+                if self._closed:
+                    raise RuntimeError("the local stack stopped")
+                self._changed.wait(1)
+            return self._exits[competition][runs - 1]
+
+    def exits(self, competition: str) -> list[int]:
+        with self._changed:
+            return list(self._exits.get(competition, []))
+
+    def close(self) -> None:
+        """Stop the running fit (its lease lapses, as a stopped task's does) and start no other."""
+        with self._changed:
+            self._closed = True
+            process = self._process
+            self._changed.notify_all()
+        self._launched.put(None)
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+class LocalDeployment:
+    """The competitions the local stack serves. In AWS a competition is added by listing it in the stack's
+    `competitions` config and deploying; locally, results for any division are that step: the stack
+    starts serving the competition and "redeploys" (`redeploy`, e.g. clearing the query's cached settings)."""
+
+    def __init__(self, competitions: Sequence[str], redeploy: Callable[[], None] = lambda: None) -> None:
+        self.competitions = list(dict.fromkeys(competitions))
+        self.redeploy = redeploy
+        self._lock = threading.Lock()
+        os.environ[COMPETITIONS_VARIABLE] = ",".join(self.competitions)
+
+    def serves(self, competition: str) -> bool:
+        with self._lock:
+            if competition not in self.competitions:
+                logger.info(
+                    "results for %s (%s), which this stack did not serve: serving it from now on "
+                    "(a deployment in AWS lists it in its `competitions` config)",
+                    competition,
+                    competition_name(competition),
+                )
+                self.competitions.append(competition)
+                os.environ[COMPETITIONS_VARIABLE] = ",".join(self.competitions)
+                self.redeploy()
+        return True
 
 
 def wait_for_version(table: str, competition: str, timeout: float = 120.0, newer_than: str | None = None) -> str:

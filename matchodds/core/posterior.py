@@ -74,12 +74,30 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 DIXON_COLES_SCORES = ((0, 0), (0, 1), (1, 0), (1, 1))  # (home, away) goals that Dixon-Coles' tau corrects
 
 
+# The share of Dixon & Coles' bounds on rho that a pairing may use: at the bound itself one low score's
+# tau, hence its probability, is zero; at 0.99 of it the smallest tau is 0.01.
+RHO_BOUND_SHARE = 0.99
+
+
 def low_score_taus(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Dixon & Coles' (1997) multipliers of the DIXON_COLES_SCORES (0-0, 0-1, 1-0, 1-1), per draw."""
+    """Dixon & Coles' (1997) multipliers of the DIXON_COLES_SCORES (0-0, 0-1, 1-0, 1-1), per draw and pairing.
+
+    Dixon & Coles bound rho per pairing, max(-1/home rate, -1/away rate) <= rho <= min(1/(home rate x away
+    rate), 1), or a tau turns negative: a lopsided pairing (Bayern at home to a promoted side, 4.7 goals
+    expected) can leave the bound while the league's rho stays plausible. rho is held within the bound here
+    for every pairing of every draw, so every tau stays positive. The fit's likelihood needs no such hold:
+    it weighs the taus of observed low scores only, where a negative tau has no likelihood at all.
+    """
     import numpy as np
 
-    ones = np.ones_like(home_rate)
-    return 1 - home_rate * away_rate * rho, 1 + home_rate * rho, 1 + away_rate * rho, ones - rho
+    lowest = np.maximum(-1 / home_rate, -1 / away_rate) * RHO_BOUND_SHARE
+    highest = np.minimum(1 / (home_rate * away_rate), 1) * RHO_BOUND_SHARE
+    return dixon_coles_taus(home_rate, away_rate, np.clip(rho, lowest, highest))
+
+
+def dixon_coles_taus(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The taus as Dixon & Coles write them, rho as given (low_score_taus holds it within its bounds first)."""
+    return 1 - home_rate * away_rate * rho, 1 + home_rate * rho, 1 + away_rate * rho, 1 - rho
 
 
 @dataclass(frozen=True)
@@ -292,6 +310,19 @@ def check_plausible(posterior: Posterior) -> None:
     intercept, home, attack, defence = flat["intercept"], flat["home"], flat["attack"], flat["defence"]
     rho = flat.get("rho")
     low_goals, high_goals = EXPECTED_GOALS_RANGE
+    if rho is not None:
+        # A rho whose taus turn negative for the league's average match is nonsense, not a lopsided pairing
+        # (those are held within Dixon & Coles' bounds per pairing: low_score_taus).
+        average_home, average_away = np.exp(intercept + home / 2), np.exp(intercept - home / 2)
+        for score, tau in zip(DIXON_COLES_SCORES, dixon_coles_taus(average_home, average_away, rho), strict=True):
+            tau = np.broadcast_to(tau, rho.shape)
+            if np.any(tau <= 0):
+                draw = int(np.argmin(tau))
+                raise ContractError(
+                    f"rho {rho[draw]:.3g} makes the Dixon-Coles tau of {score[0]}-{score[1]} {tau[draw]:.3g} "
+                    f"(not positive) at the league's average rates ({average_home[draw]:.2f} and "
+                    f"{average_away[draw]:.2f} goals)"
+                )
     teams = np.arange(len(codes))
     for team in teams:  # one home team at a time: (draws, teams - 1) arrays, never (draws, teams, teams)
         aways = teams[teams != team]
@@ -312,16 +343,6 @@ def check_plausible(posterior: Posterior) -> None:
                 raise ContractError(
                     f"posterior expects {expected_goals[np.argmax(wrong)]:.3g} goals a match for the {side} side "
                     f"of {codes[team]} v {codes[away]}, outside the plausible [{low_goals:g}, {high_goals:g}]"
-                )
-        if rho is None:
-            continue
-        for score, tau in zip(DIXON_COLES_SCORES, low_score_taus(home_rate, away_rate, rho[:, None]), strict=True):
-            tau = np.broadcast_to(tau, home_rate.shape)
-            if np.any(tau <= 0):
-                draw, position = np.unravel_index(int(np.argmin(tau)), tau.shape)
-                raise ContractError(
-                    f"rho {rho[draw]:.3g} makes the Dixon-Coles tau of {score[0]}-{score[1]} "
-                    f"{tau[draw, position]:.3g} (not positive) for {codes[team]} v {codes[aways[position]]}"
                 )
 
 

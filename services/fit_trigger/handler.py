@@ -7,6 +7,7 @@ SQS delivers it again and, after the contract's receives, parks it in the dead-l
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -14,9 +15,9 @@ import boto3
 from aws_lambda_powertools import Logger
 
 from matchodds.core.refits import FIT_LEDGER_VARIABLE
-from services.fit_trigger.launcher import EcsLauncher
+from services.fit_trigger.launcher import EcsLauncher, Launcher
 from services.fit_trigger.ledger import FitLedger
-from services.fit_trigger.pipeline import start_fits
+from services.fit_trigger.pipeline import Ledger, start_fits
 
 logger = Logger(service="fit-trigger")
 
@@ -29,8 +30,15 @@ def _dependencies() -> tuple[FitLedger, EcsLauncher]:
     return FitLedger(table, boto3.client("dynamodb")), EcsLauncher.from_env(os.environ, boto3.client("ecs"))
 
 
+def handle(
+    event: dict[str, Any], ledger: Ledger, launcher: Launcher, serves: Callable[[str], bool]
+) -> dict[str, list[dict[str, str]]]:
+    """The Lambda's work with its dependencies handed in (the local stack hands in its own launcher)."""
+    failed = start_fits(event.get("Records", []), ledger, launcher, serves)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
     ledger, launcher = _dependencies()
-    failed = start_fits(event.get("Records", []), ledger, launcher, launcher.serves)
-    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+    return handle(event, ledger, launcher, launcher.serves)

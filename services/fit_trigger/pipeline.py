@@ -35,7 +35,7 @@ class Ledger(Protocol):
 class Batch:
     """The results files of one batch by competition, with the SQS messages that announced them."""
 
-    files: dict[str, list[str]] = field(default_factory=dict)
+    files: dict[str, set[str]] = field(default_factory=dict)  # S3 may announce a key twice: counted once
     messages: dict[str, set[str]] = field(default_factory=dict)
     unreadable: list[str] = field(default_factory=list)  # message ids whose body is no S3 notification
 
@@ -61,7 +61,7 @@ def results_files(records: Iterable[Mapping[str, Any]]) -> Batch:
             if competition is None:
                 logger.info("%s is not a results file (results/<competition>/<name>.csv); no fit", key)
                 continue
-            batch.files.setdefault(competition, []).append(key)
+            batch.files.setdefault(competition, set()).add(key)
             batch.messages.setdefault(competition, set()).add(message_id)
     return batch
 
@@ -84,7 +84,7 @@ def start_fits(
                 "`competitions` config to fit and serve it",
                 len(keys),
                 competition,
-                ", ".join(keys[:3]),
+                ", ".join(sorted(keys)[:3]),
                 competition,
             )
             continue

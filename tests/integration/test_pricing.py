@@ -165,10 +165,10 @@ def test_more_than_a_hundred_fixtures_are_read_in_batches(
 def test_a_file_copied_into_the_bucket_is_priced_through_the_s3_event_and_the_poller(
     aws: dict[str, str], make_posterior: Callable[..., Posterior]
 ) -> None:
-    from matchodds.local import PrecomputePoller
+    from matchodds.local import EventSourceMapping
 
     publish(aws, make_posterior(codes=("ARS", "CHE", "LIV", "MCI"), version=VERSION))
-    poller = PrecomputePoller(
+    poller = EventSourceMapping(
         aws["pricing_queue_url"], aws["pricing_queue_arn"], handler.lambda_handler, "matchodds-pricing"
     )
     boto3.client("s3").put_object(Bucket=aws["bucket"], Key="fixtures/E0/copied in.csv", Body=b"home,away\nARS,LIV\n")

@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from matchodds.core.items import PRECOMPUTE_MAX_RECEIVES, odds_partition
 from matchodds.core.keys import ContractError, posterior_key
 from matchodds.core.posterior import Posterior, decode_posterior, encode_posterior
-from matchodds.local import LocalNames, PrecomputePoller, provision, wait_for_version
+from matchodds.local import EventSourceMapping, LocalNames, provision, wait_for_version
 
 GOOD = "20250519T060000Z"
 Arrays = dict[str, np.ndarray]
@@ -193,7 +193,7 @@ def test_broken_posteriors_end_in_the_dead_letter_queue_after_their_retries_and_
             return 1
 
     s3, bucket = boto3.client("s3"), local_stack["bucket"]
-    poller = PrecomputePoller(local_stack["queue_url"], local_stack["queue_arn"], counting_handler)
+    poller = EventSourceMapping(local_stack["queue_url"], local_stack["queue_arn"], counting_handler)
     s3.put_object(Bucket=bucket, Key=posterior_key("E0", GOOD), Body=encode_posterior(make_posterior(version=GOOD)))
     while deliver(wait_seconds=2):  # the s3:TestEvent sent when the notification was set, then GOOD
         pass
@@ -254,7 +254,7 @@ def test_an_unreadable_fixtures_file_ends_in_the_pricing_dead_letter_queue_with_
                 deliveries[unquote_plus(notification["s3"]["object"]["key"])] += 1
         return dict(handler.lambda_handler(event, context))
 
-    poller = PrecomputePoller(
+    poller = EventSourceMapping(
         local_stack["pricing_queue_url"], local_stack["pricing_queue_arn"], counting_handler, "matchodds-pricing"
     )
 

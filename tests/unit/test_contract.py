@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from matchodds.core.grid import PredictionDraws, score_grids
 from matchodds.core.keys import ContractError, parse_posterior_key, posterior_key
 from matchodds.core.posterior import (
     EXPECTED_GOALS_RANGE,
@@ -22,7 +23,9 @@ from matchodds.core.posterior import (
     PARAMETER_RANGES,
     Posterior,
     decode_posterior,
+    dixon_coles_taus,
     encode_posterior,
+    low_score_taus,
     validate_posterior,
 )
 
@@ -209,6 +212,29 @@ def test_a_rho_whose_dixon_coles_tau_turns_negative_is_refused(make_posterior: C
         validate_posterior(posterior)
     _set("rho", -0.05)(posterior)  # what real fits give
     validate_posterior(posterior)
+
+
+def test_a_lopsided_pairing_holds_rho_within_dixon_coles_bounds(make_posterior: Callable[..., Posterior]) -> None:
+    # Found on the shipped Bundesliga: a draw's rho of -0.221 with Bayern expected to score 4.7 at home to a
+    # promoted side made tau(0-1) = 1 - 4.7 x 0.221 negative, and the whole posterior was refused. Here ARS
+    # expect e^(0.3 + 0.125 + 0.9 + 0.6) = 6.9 goals at home to MCI: tau(0-1) would be 1 - 6.9 x 0.2 < 0.
+    posterior = make_posterior(attack=[0.9, 0.0, 0.0, -0.5], defence=[-0.5, 0.0, 0.0, 0.6], spread=0)
+    _set("rho", -0.2)(posterior)
+    validate_posterior(posterior)  # plausible: the league's average match is far from the bound
+    draws = PredictionDraws.from_posterior(posterior)
+    home_rate, away_rate = draws.rates(0, 3)
+    assert float(1 + home_rate.max() * -0.2) < 0  # what the taus were before rho was held within its bounds
+    taus = low_score_taus(home_rate, away_rate, draws.rho)
+    assert min(float(np.min(tau)) for tau in taus) == pytest.approx(0.01, abs=1e-6)  # 1 - 0.99 of the bound
+    grid = score_grids(draws, np.array([0]), np.array([3]), 30)[0]
+    assert grid.min() >= 0 and grid.sum() == pytest.approx(1, abs=1e-9)
+    assert grid[0, 1] > 0  # 0-1 stays possible, however unlikely
+    # Where rho is inside the bounds, nothing changes: the ordinary pairing CHE v LIV keeps the plain taus.
+    home_rate, away_rate = draws.rates(1, 2)
+    for held, plain in zip(
+        low_score_taus(home_rate, away_rate, draws.rho), dixon_coles_taus(home_rate, away_rate, draws.rho), strict=True
+    ):
+        np.testing.assert_array_equal(np.broadcast_to(held, home_rate.shape), np.broadcast_to(plain, home_rate.shape))
 
 
 # --- The archive: refused from its directory, before anything is decompressed -------------------------

@@ -287,11 +287,14 @@ def test_a_grid_that_does_not_sum_to_one_is_refused() -> None:
         check_score_grids(draws, 0, np.array([1, 2]), negative)
 
 
-def test_a_rho_that_makes_a_score_negative_is_refused_before_any_odds() -> None:
-    """rho 0.95 gave P(0-0) = -0.053; precompute refuses it even when handed the draws unvalidated."""
+def test_a_rho_beyond_dixon_coles_bounds_never_makes_a_score_negative() -> None:
+    """rho 0.95 once gave P(0-0) = -0.053. The contract refuses such a posterior (test_contract); handed the draws
+    unvalidated, precompute still holds rho within Dixon & Coles' bounds for each pairing: every grid is a
+    probability distribution, with every low score possible."""
     draws = single_draw([0.0, 0.0], [0.0, 0.0], home=0.25, intercept=0.3, rho=0.95)
-    with pytest.raises(ImplausibleOdds, match="score grid of team 0 v team 1 is not a probability distribution"):
-        list(all_fixtures(draws, markets=True))
+    grids = score_grids(draws, np.array([0, 1]), np.array([1, 0]), 30)
+    assert grids.min() > 0 and grids.sum(axis=(1, 2)) == pytest.approx([1, 1], abs=1e-9)
+    assert len(list(all_fixtures(draws, markets=True))) == 2
 
 
 def test_zero_goal_rates_are_refused_naming_the_teams() -> None:
