@@ -303,6 +303,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     price_parser.add_argument("--competition", help="price only this Div's rows (default: each row in its own Div)")
     price_parser.set_defaults(run=run_price)
 
+    demo_aws = f"http://127.0.0.1:{DEFAULT_MOTO_PORT}"
+    upload_parser = commands.add_parser(
+        "upload",
+        help="check results or fixtures files and put them where the fit or the pricing reads them",
+        description="Each file is read as the fit (results) or the pricing (fixtures) reads it; nothing is "
+        "uploaded unless all are good. A results file is stored as its season (results/<Div>/2024-25.csv, so "
+        "next week's copy replaces it), a fixtures file under its own name (fixtures/<Div>/<name>).",
+    )
+    upload_parser.add_argument("files", nargs="+", type=Path, help="football-data results or fixtures CSV files")
+    upload_parser.add_argument(
+        "--competition", help="only this Div's rows (a plain home,away file has no Div: this names its competition)"
+    )
+    upload_parser.add_argument("--name", help="the stored file name (default: a results file's season: 2024-25.csv)")
+    upload_parser.add_argument("--bucket", help="this bucket, through boto3's usual settings (default: the demo's)")
+    upload_parser.add_argument("--endpoint-url", help=f"S3 endpoint (default without --bucket: the demo's, {demo_aws})")
+    upload_parser.set_defaults(run=run_upload, local_endpoint=demo_aws)
+
     args, rest = parser.parse_known_args(argv)
     if args.command == "fit":
         return run_fit(rest)
@@ -316,6 +333,13 @@ def run_price(args: argparse.Namespace) -> int:
     from matchodds.pricing import run as price_main
 
     return price_main(args)
+
+
+def run_upload(args: argparse.Namespace) -> int:
+    """`matchodds upload`: boto3 is loaded only now."""
+    from matchodds.upload import run as upload_main
+
+    return upload_main(args)
 
 
 def run_fit(argv: list[str]) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -81,6 +82,22 @@ def results_prefix(competition: str) -> str:
 
 def fixtures_prefix(competition: str) -> str:
     return f"{FIXTURES_PREFIX}{competition}/"
+
+
+def results_key(competition: str, name: str) -> str:
+    """results/<competition>/<name>: one results file the competition's fit reads (it reads every .csv there)."""
+    return _file_key(results_prefix, competition, name)
+
+
+def fixtures_key(competition: str, name: str) -> str:
+    """fixtures/<competition>/<name>: one fixtures file, priced into priced/<competition>/ (see parse_fixtures_key)."""
+    return _file_key(fixtures_prefix, competition, name)
+
+
+def _file_key(prefix: Callable[[str], str], competition: str, name: str) -> str:
+    if not COMPETITION_RE.match(competition) or not name or "/" in name or name.strip(".") == "":
+        raise ContractError(f"bad competition {competition!r} or file name {name!r}")
+    return f"{prefix(competition)}{name}"
 
 
 def posterior_prefix(competition: str) -> str:

@@ -37,6 +37,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 
 from matchodds.core.keys import TEAM_CODE_RE
@@ -359,11 +360,27 @@ def _plain_team(cell: str, competition: str, table: TeamTable) -> str:
     return cell if cell in table.names_by_code or TEAM_CODE_RE.fullmatch(cell) else table.code(competition, cell)
 
 
+class FileKind(StrEnum):
+    RESULTS = "results"
+    FIXTURES = "fixtures"
+    PLAIN_FIXTURES = "plain fixtures"
+
+
+def file_kind(text: str) -> FileKind:
+    """What a file's header says it is: a plain home,away fixtures CSV, football-data results (FTHG and FTAG),
+    else a football-data fixtures file. Whether it is a good one is for its parser to say."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    columns = [column.strip() for column in first.split(",")]
+    if [column.lower() for column in columns[:2]] == list(PLAIN_FIXTURE_COLUMNS):
+        return FileKind.PLAIN_FIXTURES
+    if {"FTHG", "FTAG"} <= set(columns):
+        return FileKind.RESULTS
+    return FileKind.FIXTURES
+
+
 def parse_any_fixtures(text: str, source: str, competition: str, teams: TeamTable | None = None) -> FixturesFile:
     """A fixtures file in either format: a plain home,away CSV of `competition`, else football-data's."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    columns = [column.strip().lower() for column in first.split(",")]
-    if columns[:2] == list(PLAIN_FIXTURE_COLUMNS):
+    if file_kind(text) is FileKind.PLAIN_FIXTURES:
         return parse_plain_fixtures(text, source, competition, teams)
     return parse_fixtures(text, source, teams)
 
@@ -426,11 +443,16 @@ def _numbers(cell: dict[str, str]) -> dict[str, float]:
     return numbers
 
 
-def _read_text(path: Path) -> str:
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes, or a ResultsError naming it when it cannot be read."""
     try:
-        return decode(path.read_bytes())
+        return path.read_bytes()
     except OSError as error:
         raise ResultsError(str(path), None, f"cannot read ({error.strerror})") from error
+
+
+def _read_text(path: Path) -> str:
+    return decode(read_bytes(path))
 
 
 def read_results_file(path: Path, teams: TeamTable | None = None) -> list[Match]:

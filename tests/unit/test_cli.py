@@ -1,4 +1,4 @@
-"""The `matchodds` command loads a service only when its subcommand runs: no JAX for --help or price."""
+"""The `matchodds` command loads a service only when its subcommand runs: no JAX (nor boto3) for --help or price."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ try:
     main(sys.argv[1:])
 except SystemExit:
     pass
-heavy = sorted(name for name in ("jax", "numpyro", "scipy", "services.fit") if name in sys.modules)
+heavy = sorted(name for name in ("jax", "numpyro", "scipy", "services.fit", "boto3") if name in sys.modules)
 print("loaded:", ",".join(heavy))
 """
 
@@ -29,9 +29,16 @@ def loaded_after(*argv: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "argv", [("--help",), ("price", "--help"), ("demo", "--help"), ("price", "missing.csv", "--api", "http://x")]
+    "argv",
+    [
+        ("--help",),
+        ("price", "--help"),
+        ("demo", "--help"),
+        ("upload", "--help"),
+        ("price", "missing.csv", "--api", "http://x"),
+    ],
 )
-def test_commands_that_do_not_fit_never_import_jax(argv: tuple[str, ...]) -> None:
+def test_commands_that_do_not_fit_never_import_jax_nor_boto3(argv: tuple[str, ...]) -> None:
     assert loaded_after(*argv) == "loaded:"
 
 

@@ -1,0 +1,108 @@
+"""`matchodds upload` against moto: the keys and bodies it writes, the demo's bucket by default, and its refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import boto3
+import pytest
+
+from matchodds.cli import main
+from matchodds.local import SAMPLE_RESULTS, LocalNames, free_port
+from matchodds.upload import local_client, upload_files
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+pytestmark = pytest.mark.integration
+FILES = Path(__file__).parents[1] / "data" / "football-data"
+RESULTS = FILES / "E0-2024-25-head.csv"
+FIXTURES = FILES / "E0-2024-25-fixtures.csv"
+
+
+def stored(bucket: str, client: S3Client | None = None) -> dict[str, bytes]:
+    """Every object under results/ and fixtures/, by key."""
+    s3 = client or boto3.client("s3")
+    keys = [
+        item["Key"]
+        for prefix in ("results/", "fixtures/")
+        for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    ]
+    return {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
+
+
+def test_results_and_fixtures_go_where_the_fit_and_the_pricing_read_them(
+    aws: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    week = tmp_path / "week.csv"
+    week.write_bytes(b"home,away\nARS,CHE\n")
+    assert main(["upload", str(RESULTS), str(FIXTURES), "--bucket", aws["bucket"]]) == 0
+    assert main(["upload", str(week), "--competition", "E1", "--bucket", aws["bucket"]]) == 0
+    assert stored(aws["bucket"]) == {
+        "results/E0/2024-25.csv": RESULTS.read_bytes(),
+        "fixtures/E0/E0-2024-25-fixtures.csv": FIXTURES.read_bytes(),
+        "fixtures/E1/week.csv": week.read_bytes(),
+    }
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [
+        f"{RESULTS} -> s3://{aws['bucket']}/results/E0/2024-25.csv (results: a new fit of E0 will follow)",
+        f"{FIXTURES} -> s3://{aws['bucket']}/fixtures/E0/E0-2024-25-fixtures.csv "
+        "(fixtures: priced/E0/E0-2024-25-fixtures.csv and .json will follow)",
+        f"{week} -> s3://{aws['bucket']}/fixtures/E1/week.csv (fixtures: priced/E1/week.csv and .json will follow)",
+    ]
+
+
+def test_next_weeks_file_of_the_season_replaces_this_weeks(aws: dict[str, str], tmp_path: Path) -> None:
+    this_week, next_week = tmp_path / "this" / "E0.csv", tmp_path / "next" / "E0.csv"
+    lines = RESULTS.read_bytes().splitlines(keepends=True)
+    for path, rows in ((this_week, lines[:4]), (next_week, lines)):
+        path.parent.mkdir()
+        path.write_bytes(b"".join(rows))
+    for path in (this_week, next_week):
+        assert main(["upload", str(path), "--bucket", aws["bucket"]]) == 0
+    assert stored(aws["bucket"]) == {"results/E0/2024-25.csv": next_week.read_bytes()}
+
+
+def test_the_demos_seasons_upload_as_the_command_names_them(aws: dict[str, str]) -> None:
+    keys = upload_files(boto3.client("s3"), aws["bucket"], SAMPLE_RESULTS)
+    assert keys == [f"results/E0/{season}.csv" for season in ("2021-22", "2022-23", "2023-24", "2024-25")]
+    assert stored(aws["bucket"])["results/E0/2021-22.csv"] == SAMPLE_RESULTS[0].read_bytes()
+
+
+def test_a_malformed_file_uploads_nothing(
+    aws: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "E0.csv"
+    broken.write_bytes(RESULTS.read_bytes().replace(b"Arsenal,Wolves,2,0,H", b"Arsenal,Wolves,2,0,A"))
+    assert main(["upload", str(FIXTURES), str(broken), "--bucket", aws["bucket"]]) == 2
+    assert stored(aws["bucket"]) == {}
+    error = capsys.readouterr().err
+    assert error == f"matchodds upload: {broken}, line 4: FTR 'A' contradicts the score 2-0; nothing uploaded\n"
+
+
+@pytest.fixture
+def demo_aws(aws_env: None) -> Iterator[str]:
+    """moto in server mode as the demo runs it, with the demo's bucket; its URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{server.get_host_and_port()[1]}"
+    local_client(url).create_bucket(Bucket=LocalNames().bucket)
+    yield url
+    server.stop()
+
+
+def test_without_a_bucket_the_files_go_to_the_local_demo(demo_aws: str) -> None:
+    assert main(["upload", str(RESULTS), "--endpoint-url", demo_aws]) == 0
+    assert stored(LocalNames().bucket, local_client(demo_aws)) == {"results/E0/2024-25.csv": RESULTS.read_bytes()}
+
+
+def test_no_local_stack_is_one_line_naming_what_to_do(aws_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    nothing = f"http://127.0.0.1:{free_port()}"
+    assert main(["upload", str(RESULTS), "--endpoint-url", nothing]) == 1
+    assert capsys.readouterr().err == (
+        f"matchodds upload: no local stack at {nothing}: start it with `make demo`, or give --bucket for AWS\n"
+    )
