@@ -64,6 +64,7 @@ def start_stack(
 
     from matchodds import local
     from matchodds.core.refits import FIT_TRIGGER_BATCH_SIZE
+    from matchodds.upload import upload_files
 
     moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
     moto_server.start()
@@ -109,12 +110,14 @@ def start_stack(
         fit_tasks.close()
         moto_server.stop()
 
+    # Named as `matchodds upload` names them (results/<c>/<season>.csv), so an upload of a season replaces it.
+    s3 = boto3.client("s3")
     (first, first_paths), *others = uploads
-    keys = local.upload_results(names.bucket, first, list(first_paths))
+    keys = upload_files(s3, names.bucket, first_paths, first)
     print(f"uploaded {first} results to s3://{names.bucket}/{', '.join(keys)}: its fit starts", flush=True)
     fit_tasks.wait_launched(first)  # the first league's fit goes first; the others queue behind it
     for competition, paths in others:
-        keys = local.upload_results(names.bucket, competition, list(paths))
+        keys = upload_files(s3, names.bucket, paths, competition)
         print(f"uploaded {competition} results ({len(keys)} files): its fit follows", flush=True)
     try:
         status = fit_tasks.wait(first)

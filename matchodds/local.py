@@ -37,7 +37,6 @@ from matchodds.core.keys import (
     PRICING_MAX_RECEIVES,
     RESULTS_PREFIX,
     competition_name,
-    results_prefix,
 )
 from matchodds.core.refits import FIT_TRIGGER_MAX_RECEIVES, LEDGER_KEY
 from matchodds.core.settings import COMPETITIONS_VARIABLE
@@ -228,16 +227,6 @@ def _created_under(queue_arn: str, prefix: str, suffix: str | None = None) -> Qu
     if suffix is not None:
         rules.append({"Name": "suffix", "Value": suffix})
     return {"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": rules}}}
-
-
-def upload_results(bucket: str, competition: str, paths: list[Path]) -> list[str]:
-    s3 = boto3.client("s3")
-    keys = []
-    for path in paths:
-        key = f"{results_prefix(competition)}{path.name}"
-        s3.upload_file(str(path), bucket, key)
-        keys.append(key)
-    return keys
 
 
 class EventSourceMapping:
