@@ -200,6 +200,7 @@ def provision(names: LocalNames, visibility_timeout: int = 2) -> dict[str, str]:
         "fit_trigger_queue_url": trigger_url,
         "fit_trigger_queue_arn": trigger_arn,
         "fit_trigger_dlq_url": trigger_dlq_url,
+        "fit_ledger": names.fit_ledger,
     }
 
 
@@ -348,7 +349,9 @@ class LocalFitTasks:
             with self._changed:
                 if self._closed:
                     return
-                self._process = subprocess.Popen(command)  # its log goes to ours, as a task's goes to CloudWatch
+                # Its log goes to ours, as a task's goes to CloudWatch. Its own session: Ctrl-C at the terminal
+                # reaches the demo, which stops the fit (close), not the fit with a traceback of its own.
+                self._process = subprocess.Popen(command, start_new_session=True)
             status = self._process.wait()
             logger.log(logging.INFO if status == 0 else logging.ERROR, "fit of %s ended (exit %d)", competition, status)
             with self._changed:

@@ -84,7 +84,10 @@ class TeamTable:
             known = self._make_code(league, football_data_name)
             self.made_up[(league, football_data_name)] = known
             self.made_up_names[(league, known)] = football_data_name
-            logger.warning(
+            # Expected in a division the table lacks; in one it covers, a club the table should have had.
+            covered = any(table_league == league for table_league, _ in self.codes_by_name)
+            logger.log(
+                logging.WARNING if covered else logging.INFO,
                 "team %r (%s) is not in the code table; using the made-up code %s",
                 football_data_name,
                 league,

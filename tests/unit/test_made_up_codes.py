@@ -106,12 +106,15 @@ def test_a_club_the_table_lists_under_another_league_keeps_the_tables_code() -> 
 
 def test_a_real_file_of_a_division_the_table_lacks_gets_twenty_stable_codes(caplog: pytest.LogCaptureFixture) -> None:
     season = eredivisie_season()
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         codes = codes_of(season)
     assert set(codes) == set(EREDIVISIE.values())  # names are served beside codes: each code names its club
     assert len(set(codes.values())) == 20
     assert not set(codes.values()) & set(TeamTable.load().names_by_code)
+    # Told, not warned: a division the table lacks is expected to make up its codes.
     assert "'Ajax' (N1) is not in the code table" in caplog.text
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+
     # The second half of the season as a file of its own (which meets the clubs in another order; Den
     # Haag and Den Bosch begin alike), and then the whole season after it: every club has the same code.
     assert codes_of(eredivisie_season(slice(190, None))) == codes
@@ -167,3 +170,10 @@ def test_two_names_whose_digests_clash_still_get_different_codes(caplog: pytest.
     # In another league the two never meet: each keeps its own code there.
     table = TeamTable.load()
     assert table.code("E3", one) == table.code("EC", other)
+
+
+def test_a_club_missing_from_a_division_the_table_covers_is_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO):
+        TeamTable.load().code("E0", "Newly Promoted Town")
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING and "'Newly Promoted Town' (E0)" in record.getMessage()
