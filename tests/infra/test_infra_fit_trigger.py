@@ -264,10 +264,13 @@ def test_what_the_trigger_sends_for_an_upload_its_role_allows_and_an_unserved_co
     for run in ecs.requests:
         cluster = {"ecs:cluster": [run["cluster"]]}
         assert _allowed(statements, "ecs:RunTask", run["taskDefinition"], cluster), run
+        elsewhere = {"ecs:cluster": [run["cluster"].replace(":cluster/", ":cluster/other-")]}
+        assert not _allowed(statements, "ecs:RunTask", run["taskDefinition"], elsewhere)
         task = deployed.by_arn(run["taskDefinition"])
         to_ecs = {"iam:PassedToService": ["ecs-tasks.amazonaws.com"]}
         for role in (task.inputs["executionRoleArn"], task.inputs["taskRoleArn"]):
             assert _allowed(statements, "iam:PassRole", role, to_ecs), role
+            assert not _allowed(statements, "iam:PassRole", role, {"iam:PassedToService": ["lambda.amazonaws.com"]})
         # The holder goes to the container the task definition names, on the network the schedules use.
         (container,) = json.loads(task.inputs["containerDefinitions"])
         (override,) = run["overrides"]["containerOverrides"]
