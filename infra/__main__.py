@@ -17,7 +17,8 @@ import pulumi_aws as aws  # noqa: E402
 from infra.alarms import Alarms, AlarmsArgs  # noqa: E402
 from infra.competitions import served_competitions  # noqa: E402
 from infra.fit_job import FitJob, FitJobArgs  # noqa: E402
-from infra.lambda_platform import PRECOMPUTE, PRICING, QUERY  # noqa: E402
+from infra.fit_trigger import FitTrigger, FitTriggerArgs  # noqa: E402
+from infra.lambda_platform import FIT_TRIGGER, PRECOMPUTE, PRICING, QUERY  # noqa: E402
 from infra.package import DEFAULT_OUT  # noqa: E402
 from infra.precompute import Precompute, PrecomputeArgs  # noqa: E402
 from infra.pricing import Pricing, PricingArgs  # noqa: E402
@@ -45,6 +46,26 @@ fit = FitJob(
         account_id=account_id,
         region=region,
         log_retention_days=log_retention_days,
+        ledger_name=storage.ledger_name,
+        ledger_arn=storage.ledger_arn,
+    ),
+)
+
+# Results in, new odds out: an upload under results/ starts its competition's fit (the schedules stay).
+fit_trigger = FitTrigger(
+    "fit-trigger",
+    FitTriggerArgs(
+        code=DEFAULT_OUT / FIT_TRIGGER.zip_name,
+        bucket_arn=storage.bucket_arn,
+        account_id=account_id,
+        log_retention_days=log_retention_days,
+        ledger_name=storage.ledger_name,
+        ledger_arn=storage.ledger_arn,
+        task_definition_arns=fit.task_definition_arns,
+        fit_role_arns=[fit.execution_role.arn, *fit.task_role_arns.values()],
+        cluster_arn=fit.cluster.arn,
+        subnet_ids=fit.subnet_ids,
+        security_group_ids=[fit.security_group.id],
     ),
 )
 
@@ -71,8 +92,8 @@ precompute = Precompute(
         table_arn=storage.table_arn,
         account_id=account_id,
         log_retention_days=log_retention_days,
-        other_notifications=[pricing.notification],
-        other_queue_policies=[pricing.queue_policy],
+        other_notifications=[pricing.queued.notification, fit_trigger.queued.notification],
+        other_queue_policies=[pricing.queued.queue_policy, fit_trigger.queued.queue_policy],
     ),
 )
 
@@ -95,14 +116,16 @@ query = QueryApi(
 alarms = Alarms(
     "alarms",
     AlarmsArgs(
-        dead_letter_queue_name=precompute.dead_letter_queue.name,
-        precompute_function_name=precompute.function.name,
+        dead_letter_queue_name=precompute.queued.dead_letter_queue.name,
+        precompute_function_name=precompute.queued.function.name,
         query_function_name=query.function.name,
         fit_cluster_arn=fit.cluster.arn,
         fit_schedule_group_name=fit.schedule_group.name,
         account_id=account_id,
         email=config.get("alarmEmail"),
-        pricing_dead_letter_queue_name=pricing.dead_letter_queue.name,
+        fit_trigger_dead_letter_queue_name=fit_trigger.queued.dead_letter_queue.name,
+        fit_trigger_function_name=fit_trigger.queued.function.name,
+        pricing_dead_letter_queue_name=pricing.queued.dead_letter_queue.name,
     ),
 )
 
@@ -111,10 +134,12 @@ pulumi.export("bucketName", storage.bucket_name)
 pulumi.export("tableName", storage.table_name)
 pulumi.export("fitTaskDefinitionArns", fit.task_definition_arns)
 pulumi.export("fitClusterName", fit.cluster.name)
-pulumi.export("fitSubnetIds", [subnet.id for subnet in fit.subnets])
+pulumi.export("fitSubnetIds", fit.subnet_ids)
 pulumi.export("fitSecurityGroupId", fit.security_group.id)
 pulumi.export("fitLogGroupName", fit.log_group.name)
-pulumi.export("deadLetterQueueUrl", precompute.dead_letter_queue.url)
+pulumi.export("deadLetterQueueUrl", precompute.queued.dead_letter_queue.url)
 pulumi.export("alarmTopicArn", alarms.topic.arn)
-pulumi.export("pricingDeadLetterQueueUrl", pricing.dead_letter_queue.url)
+pulumi.export("pricingDeadLetterQueueUrl", pricing.queued.dead_letter_queue.url)
+pulumi.export("fitLedgerTableName", storage.ledger_name)
+pulumi.export("fitTriggerDeadLetterQueueUrl", fit_trigger.queued.dead_letter_queue.url)
 pulumi.export("eventBusName", precompute.event_bus.name)

@@ -3,6 +3,8 @@
 - a posterior that precompute gave up on (the dead-letter queue is not empty),
 - a fixtures file that pricing gave up on (its dead-letter queue is not empty),
 - errors in either function,
+- a results file that the fit trigger gave up on (its dead-letter queue is not empty: the fit of its
+  competition could not be started), and errors in the trigger,
 - a fit task of any competition that stopped with a non-zero exit code or never started (an ECS
   event, not a metric; the message names the competition's task definition),
 - a weekly run that the scheduler could not start even after its retries (one metric for the
@@ -30,6 +32,8 @@ class AlarmsArgs:
     fit_schedule_group_name: pulumi.Input[str]
     account_id: pulumi.Input[str]
     email: str | None
+    fit_trigger_dead_letter_queue_name: pulumi.Input[str]
+    fit_trigger_function_name: pulumi.Input[str]
     pricing_dead_letter_queue_name: pulumi.Input[str] | None = None
 
 
@@ -76,6 +80,23 @@ class Alarms(pulumi.ComponentResource):
                 {"ScheduleGroup": args.fit_schedule_group_name},
                 "Sum",
                 "The weekly fit could not be started (RunTask failed after every retry).",
+            ),
+            self._alarm(
+                f"{name}-fit-trigger-dead-letters",
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                {"QueueName": args.fit_trigger_dead_letter_queue_name},
+                "Maximum",
+                "A results upload could not start its competition's fit on any attempt (see the fit-trigger log); "
+                "the weekly schedule will still fit it.",
+            ),
+            self._alarm(
+                f"{name}-fit-trigger-errors",
+                "AWS/Lambda",
+                "Errors",
+                {"FunctionName": args.fit_trigger_function_name},
+                "Sum",
+                "The fit trigger crashed; SQS will deliver its batch again.",
             ),
         ]
         if args.pricing_dead_letter_queue_name is not None:

@@ -4,7 +4,9 @@ schedule at the same time, in a VPC of their own.
 The fan-out is the scheduler's, not a loop of ours: each competition has its own schedule, task
 definition and task role, so one competition's failure (bad results, a refused gate, a crash, no
 Fargate capacity) leaves the others' runs untouched, and each task may read and write only its own
-competition's prefixes. They share the cluster, the execution role (pulling the one image and
+competition's prefixes. The fit trigger (infra/fit_trigger.py) starts the same task definitions
+when results arrive; each task role may read and write its own competition's item of the fit ledger
+and no other. They share the cluster, the execution role (pulling the one image and
 writing to the one log group, under a stream prefix per competition), the network and the schedule
 group.
 
@@ -43,6 +45,8 @@ FIT_CPU_ARCHITECTURE = "X86_64"
 VPC_CIDR = "10.87.0.0/24"
 SUBNET_CIDRS = ("10.87.0.0/25", "10.87.0.128/25")
 HTTPS = 443
+# services/fit/lease.py: GetItem (the requests and the holder), UpdateItem (release, extend, give up).
+FIT_LEDGER_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
 
 _ECR_IMAGE = re.compile(
     r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/"
@@ -71,6 +75,9 @@ class FitJobArgs:
     account_id: pulumi.Input[str]
     region: pulumi.Input[str]
     log_retention_days: int
+    # The fit ledger (matchodds.core.refits), whose lease a fit started by the trigger holds.
+    ledger_name: pulumi.Input[str]
+    ledger_arn: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
@@ -130,14 +137,16 @@ class FitJob(pulumi.ComponentResource):
             for competition in args.competitions
         }
 
+        # What else may start a fit (the fit trigger): the task definitions, the roles it must pass, the network.
         self.task_definition_arns = {
             competition: fit.task_definition.arn for competition, fit in self.competitions.items()
         }
+        self.task_role_arns = {competition: fit.task_role.arn for competition, fit in self.competitions.items()}
         self.register_outputs(
             {
                 "cluster_name": self.cluster.name,
                 "task_definition_arns": self.task_definition_arns,
-                "subnet_ids": [subnet.id for subnet in self.subnets],
+                "subnet_ids": self.subnet_ids,
                 "security_group_id": self.security_group.id,
                 "log_group_name": self.log_group.name,
                 "schedule_group_name": self.schedule_group.name,
@@ -160,6 +169,13 @@ class FitJob(pulumi.ComponentResource):
                 allow(["s3:ListBucket"], [bucket_arn], {"StringLike": {"s3:prefix": [f"{p}*" for p in inputs]}}),
                 allow(["s3:GetObject"], [pulumi.Output.concat(bucket_arn, "/", prefix, "*") for prefix in inputs]),
                 allow(["s3:PutObject"], [bucket_arn.apply(lambda arn: f"{arn}/{posteriors}*")]),
+                # Its own competition's ledger item and no other: reading the requests, keeping or
+                # giving back its lease. Scan and Query are not granted, so every request names a key.
+                allow(
+                    FIT_LEDGER_ACTIONS,
+                    [args.ledger_arn],
+                    {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [competition]}},
+                ),
             ],
             parent=self,
             source_account=args.account_id,
@@ -181,7 +197,7 @@ class FitJob(pulumi.ComponentResource):
                         "name": FIT_CONTAINER,
                         "image": args.image,
                         "essential": True,
-                        "environment": fit_environment(args.bucket_name, competition),
+                        "environment": fit_environment(args.bucket_name, competition, args.ledger_name),
                         "logConfiguration": {
                             "logDriver": "awslogs",
                             "options": {
@@ -229,7 +245,7 @@ class FitJob(pulumi.ComponentResource):
                     "launch_type": "FARGATE",
                     "platform_version": "LATEST",
                     "network_configuration": {
-                        "subnets": [subnet.id for subnet in self.subnets],
+                        "subnets": self.subnet_ids,
                         "security_groups": [self.security_group.id],
                         "assign_public_ip": True,
                     },
@@ -259,6 +275,7 @@ class FitJob(pulumi.ComponentResource):
             )
             aws.ec2.RouteTableAssociation(f"{name}-{index}", subnet_id=subnet.id, route_table_id=routes.id, opts=child)
             self.subnets.append(subnet)
+        self.subnet_ids = [subnet.id for subnet in self.subnets]
         self.security_group = aws.ec2.SecurityGroup(
             name,
             vpc_id=vpc.id,

@@ -15,8 +15,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.lambda_platform import PRECOMPUTE
-from infra.policy_docs import ServiceRole, allow, s3_may_send, write_logs
-from infra.service_env import lambda_function
+from infra.policy_docs import allow
+from infra.queued_function import QueuedFunction, QueuedFunctionArgs
 from matchodds.core.items import PRECOMPUTE_MAX_RECEIVES
 from matchodds.core.keys import EVENT_BUS_NAME, EVENT_BUS_VARIABLE, EXPORTS_PREFIX, POSTERIOR_PREFIX, POSTERIOR_SUFFIX
 
@@ -28,14 +28,9 @@ from matchodds.core.keys import EVENT_BUS_NAME, EVENT_BUS_VARIABLE, EXPORTS_PREF
 # writer's backoff when DynamoDB throttles.
 PRECOMPUTE_MEMORY_MB = 1769
 PRECOMPUTE_TIMEOUT_SECONDS = 120
-# AWS's advice for an SQS event source: a visibility timeout of six times the function's timeout,
-# so a message is not handed out again while a slow invocation still holds it.
-QUEUE_VISIBILITY_SECONDS = 6 * PRECOMPUTE_TIMEOUT_SECONDS
-DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: two weeks to look at a failure
 # Two posteriors at once at most; the pointer flip is conditional, so order does not matter.
 MAX_CONCURRENCY = 2
 PRECOMPUTE_DYNAMODB_ACTIONS = ("dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")
-EVENT_SOURCE_SQS_ACTIONS = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
 
 
 @dataclass(frozen=True)
@@ -54,117 +49,50 @@ class PrecomputeArgs:
 
 
 class Precompute(pulumi.ComponentResource):
-    """Queue with dead-letter queue, the bucket notification, and the function that consumes the queue."""
+    """Queue with dead-letter queue, the function that consumes it, the event bus, and the bucket's notification."""
 
     def __init__(self, name: str, args: PrecomputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("matchodds:infra:Precompute", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         bucket_arn = pulumi.Output.from_input(args.bucket_arn)
 
-        self.dead_letter_queue = aws.sqs.Queue(
-            f"{name}-dlq",
-            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
-            sqs_managed_sse_enabled=True,
-            opts=child,
+        # Subscribers hear of each version that goes live ("Odds published", services.precompute.events).
+        # One bus per stack, so two stacks in one account do not hear each other.
+        self.event_bus = aws.cloudwatch.EventBus(
+            name, name=f"{EVENT_BUS_NAME}-{pulumi.get_stack()}", opts=pulumi.ResourceOptions(parent=self)
         )
-        self.queue = aws.sqs.Queue(
+        self.queued = QueuedFunction(
             name,
-            visibility_timeout_seconds=QUEUE_VISIBILITY_SECONDS,
-            sqs_managed_sse_enabled=True,
-            redrive_policy=pulumi.Output.json_dumps(
-                {
-                    "deadLetterTargetArn": self.dead_letter_queue.arn,
-                    "maxReceiveCount": PRECOMPUTE_MAX_RECEIVES,
-                }
+            QueuedFunctionArgs(
+                package=PRECOMPUTE,
+                code=args.code,
+                memory_mb=PRECOMPUTE_MEMORY_MB,
+                timeout_seconds=PRECOMPUTE_TIMEOUT_SECONDS,
+                bucket_arn=bucket_arn,
+                account_id=args.account_id,
+                log_retention_days=args.log_retention_days,
+                filter_prefix=POSTERIOR_PREFIX,
+                filter_suffix=POSTERIOR_SUFFIX,
+                max_receives=PRECOMPUTE_MAX_RECEIVES,
+                max_concurrency=MAX_CONCURRENCY,
+                statements=[
+                    allow(["s3:GetObject"], [bucket_arn.apply(lambda arn: f"{arn}/{POSTERIOR_PREFIX}*")]),
+                    # The version's whole odds table as CSV and JSON, and the `latest` copies.
+                    allow(["s3:PutObject"], [bucket_arn.apply(lambda arn: f"{arn}/{EXPORTS_PREFIX}*")]),
+                    allow(PRECOMPUTE_DYNAMODB_ACTIONS, [args.table_arn]),
+                    allow(["events:PutEvents"], [self.event_bus.arn]),
+                ],
+                bucket_name=args.bucket_name,
+                table_name=args.table_name,
+                environment={EVENT_BUS_VARIABLE: self.event_bus.name},
             ),
-            opts=child,
+            parent=self,
         )
-        aws.sqs.RedriveAllowPolicy(
-            f"{name}-dlq",
-            queue_url=self.dead_letter_queue.url,
-            redrive_allow_policy=pulumi.Output.json_dumps(
-                {
-                    "redrivePermission": "byQueue",
-                    "sourceQueueArns": [self.queue.arn],
-                }
-            ),
-            opts=child,
-        )
-        self.queue_policy = aws.sqs.QueuePolicy(
-            name,
-            queue_url=self.queue.url,
-            policy=s3_may_send(self.queue.arn, bucket_arn, args.account_id),
-            opts=child,
-        )
-        # S3 checks that it may send to the queue when the notification is saved, hence depends_on.
+        # The bucket's one notification: this queue's entry first, then the other services'.
         self.notification = aws.s3.BucketNotification(
             name,
             bucket=args.bucket_name,
-            queues=[
-                {
-                    "queue_arn": self.queue.arn,
-                    "events": ["s3:ObjectCreated:*"],
-                    "filter_prefix": POSTERIOR_PREFIX,
-                    "filter_suffix": POSTERIOR_SUFFIX,
-                },
-                *args.other_notifications,
-            ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.queue_policy, *args.other_queue_policies]),
-        )
-        # Subscribers hear of each version that goes live ("Odds published", services.precompute.events).
-        # One bus per stack, so two stacks in one account do not hear each other.
-        self.event_bus = aws.cloudwatch.EventBus(name, name=f"{EVENT_BUS_NAME}-{pulumi.get_stack()}", opts=child)
-
-        self.log_group = aws.cloudwatch.LogGroup(
-            name,
-            name=f"/{pulumi.get_project()}/{pulumi.get_stack()}/{name}",
-            retention_in_days=args.log_retention_days,
-            opts=child,
-        )
-        self.role = ServiceRole(
-            name,
-            "lambda.amazonaws.com",
-            [
-                allow(["s3:GetObject"], [bucket_arn.apply(lambda arn: f"{arn}/{POSTERIOR_PREFIX}*")]),
-                # The version's whole odds table as CSV and JSON, and the `latest` copies.
-                allow(["s3:PutObject"], [bucket_arn.apply(lambda arn: f"{arn}/{EXPORTS_PREFIX}*")]),
-                allow(PRECOMPUTE_DYNAMODB_ACTIONS, [args.table_arn]),
-                allow(EVENT_SOURCE_SQS_ACTIONS, [self.queue.arn]),
-                allow(["events:PutEvents"], [self.event_bus.arn]),
-                write_logs(self.log_group),
-            ],
-            parent=self,
-        )
-        self.function = lambda_function(
-            name,
-            PRECOMPUTE,
-            args.code,
-            PRECOMPUTE_MEMORY_MB,
-            PRECOMPUTE_TIMEOUT_SECONDS,
-            self.role,
-            self.log_group,
-            args.bucket_name,
-            args.table_name,
-            parent=self,
-            environment={EVENT_BUS_VARIABLE: self.event_bus.name},
-        )
-        # Lambda checks the role's SQS permissions when the mapping is created, hence depends_on.
-        self.event_source = aws.lambda_.EventSourceMapping(
-            name,
-            event_source_arn=self.queue.arn,
-            function_name=self.function.arn,
-            batch_size=1,
-            function_response_types=["ReportBatchItemFailures"],
-            scaling_config={"maximum_concurrency": MAX_CONCURRENCY},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role.policy]),
+            queues=[self.queued.notification, *args.other_notifications],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.queued.queue_policy, *args.other_queue_policies]),
         )
 
-        self.register_outputs(
-            {
-                "function_name": self.function.name,
-                "queue_url": self.queue.url,
-                "dead_letter_queue_url": self.dead_letter_queue.url,
-                "dead_letter_queue_name": self.dead_letter_queue.name,
-                "event_bus_name": self.event_bus.name,
-            }
-        )
+        self.register_outputs({**self.queued.outputs, "event_bus_name": self.event_bus.name})

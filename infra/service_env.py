@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.lambda_platform import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, LambdaPackage
+from matchodds.core.refits import FIT_LEDGER_VARIABLE
 from matchodds.core.settings import COMPETITIONS_VARIABLE
 
 BUCKET_VARIABLE = "MATCHODDS_BUCKET"
@@ -23,18 +24,34 @@ SERVICE_NAME_VARIABLE = "POWERTOOLS_SERVICE_NAME"
 
 
 def lambda_environment(
-    bucket_name: pulumi.Input[str], table_name: pulumi.Input[str], service: str, competitions: Sequence[str] = ()
+    bucket_name: pulumi.Input[str] | None,
+    table_name: pulumi.Input[str] | None,
+    service: str,
+    competitions: Sequence[str] = (),
 ) -> dict[str, pulumi.Input[str]]:
-    """A function's variables; `competitions`, the ones the query serves, only for a function that reads them."""
-    served = {COMPETITIONS_VARIABLE: ",".join(competitions)} if competitions else {}
-    return {BUCKET_VARIABLE: bucket_name, TABLE_VARIABLE: table_name, SERVICE_NAME_VARIABLE: service, **served}
+    """A function's variables: the bucket and the odds table for a function that reads them (None: one that
+    does not), and `competitions`, the ones the query serves, only for a function that reads them."""
+    variables: dict[str, pulumi.Input[str]] = {SERVICE_NAME_VARIABLE: service}
+    if bucket_name is not None:
+        variables[BUCKET_VARIABLE] = bucket_name
+    if table_name is not None:
+        variables[TABLE_VARIABLE] = table_name
+    if competitions:
+        variables[COMPETITIONS_VARIABLE] = ",".join(competitions)
+    return variables
 
 
-def fit_environment(bucket_name: pulumi.Input[str], competition: str) -> list[dict[str, pulumi.Input[str]]]:
-    """The fit container's environment, in the task definition's name/value form."""
+def fit_environment(
+    bucket_name: pulumi.Input[str], competition: str, ledger_table_name: pulumi.Input[str]
+) -> list[dict[str, pulumi.Input[str]]]:
+    """The fit container's environment, in the task definition's name/value form.
+
+    The ledger is named on every task; a task the trigger started also carries its lease's holder (a
+    container override at RunTask), and only such a task touches the ledger."""
     return [
         {"name": BUCKET_VARIABLE, "value": bucket_name},
         {"name": COMPETITION_VARIABLE, "value": competition},
+        {"name": FIT_LEDGER_VARIABLE, "value": ledger_table_name},
     ]
 
 
@@ -46,8 +63,8 @@ def lambda_function(
     timeout_seconds: int,
     role: Any,
     log_group: aws.cloudwatch.LogGroup,
-    bucket_name: pulumi.Input[str],
-    table_name: pulumi.Input[str],
+    bucket_name: pulumi.Input[str] | None,
+    table_name: pulumi.Input[str] | None,
     parent: pulumi.Resource,
     reserved_concurrency: int | None = None,
     competitions: Sequence[str] = (),

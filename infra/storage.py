@@ -1,7 +1,9 @@
-"""Storage: the bucket that holds results and posteriors, and the table that holds the odds.
+"""Storage: the bucket that holds results and posteriors, the table that holds the odds, and the fit ledger.
 
-Key names, prefixes and the expiry attribute come from the shared contract, so the table the stack
-makes is the table the services read and write.
+Key names, prefixes and the expiry attribute come from the shared contract, so the tables the stack
+makes are the tables the services read and write. The ledger (matchodds.core.refits) is small, but
+it is state like the odds: its lease is what keeps two fits of one competition from running at once,
+so it is kept the same way (point-in-time recovery, deletion protection, Pulumi's protect).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import pulumi_aws as aws
 from infra.policy_docs import deny_everyone, document
 from matchodds.core.items import EXPIRES_ATTRIBUTE, PARTITION_KEY, SORT_KEY
 from matchodds.core.keys import POSTERIOR_PREFIX
+from matchodds.core.refits import LEDGER_KEY
 
 # An overwritten or deleted object (a re-uploaded results CSV, an expired posterior) stays
 # recoverable this long before S3 removes the old version.
@@ -61,12 +64,13 @@ def bucket_policy(bucket_arn: pulumi.Output[str]) -> pulumi.Output[str]:
 
 
 class Storage(pulumi.ComponentResource):
-    """A private, versioned, encrypted bucket with write-once posteriors, and an on-demand, deletion-protected table."""
+    """A private, versioned, encrypted bucket with write-once posteriors, and two on-demand, deletion-protected
+    tables: the odds and the fit ledger."""
 
     def __init__(self, name: str, posterior_retention_days: int, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("matchodds:infra:Storage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        # The two resources that hold data: Pulumi refuses to delete or replace them (a destroy or a
+        # The resources that hold data: Pulumi refuses to delete or replace them (a destroy or a
         # change that forces replacement stops at preview) until someone unprotects them on purpose.
         kept = pulumi.ResourceOptions(parent=self, protect=True)
 
@@ -138,16 +142,32 @@ class Storage(pulumi.ComponentResource):
             deletion_protection_enabled=True,
             opts=kept,
         )
+        # One item per competition, keyed by its code (a fit task's role reaches only its own item).
+        # No TTL: an item is a competition's running count, never stale. Encrypted at rest with the
+        # AWS-owned key, as the odds table.
+        self.ledger = aws.dynamodb.Table(
+            f"{name}-fit-ledger",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=LEDGER_KEY,
+            attributes=[{"name": LEDGER_KEY, "type": "S"}],
+            point_in_time_recovery={"enabled": True},
+            deletion_protection_enabled=True,
+            opts=kept,
+        )
 
         self.bucket_name = self.bucket.bucket
         self.bucket_arn = self.bucket.arn
         self.table_name = self.table.name
         self.table_arn = self.table.arn
+        self.ledger_name = self.ledger.name
+        self.ledger_arn = self.ledger.arn
         self.register_outputs(
             {
                 "bucket_name": self.bucket_name,
                 "bucket_arn": self.bucket_arn,
                 "table_name": self.table_name,
                 "table_arn": self.table_arn,
+                "ledger_name": self.ledger_name,
+                "ledger_arn": self.ledger_arn,
             }
         )

@@ -31,6 +31,8 @@ PROJECT, STACK = "matchodds", "test"
 FIT_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/matchodds-fit:2025-08-01"
 FIT_REPOSITORY_ARN = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/matchodds-fit"
 ALARM_EMAIL = "odds-alarms@example.com"
+# The stack's two tables, by logical name (infra/storage.py): the odds, and the fit ledger.
+ODDS_TABLE, LEDGER_TABLE = "matchodds-odds", "matchodds-fit-ledger"
 CONFIG = {
     "fitImage": FIT_IMAGE,
     "alarmEmail": ALARM_EMAIL,
@@ -163,6 +165,14 @@ class Deployed:
         found = [resource for resource in self.resources if resource.state.get("arn") == arn]
         assert len(found) == 1, f"expected one resource with ARN {arn}, found {len(found)}"
         return found[0]
+
+    def role_statements(self, role_name: str) -> list[dict[str, Any]]:
+        """The statements of a role's one inline policy (every role in the stack has exactly one)."""
+        role = self.one("aws:iam/role:Role", role_name)
+        policies = [p for p in self.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role["name"]]
+        assert len(policies) == 1, f"{role_name} should carry exactly one inline policy"
+        statements: list[dict[str, Any]] = json.loads(policies[0].inputs["policy"])["Statement"]
+        return statements
 
     def policies(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """(where, document) for every policy document in the stack: inline, trust and resource policies."""

@@ -1,5 +1,5 @@
-"""What keeps the stored data: the bucket policy read as data and applied to requests, the table's
-deletion protection, Pulumi's protect flag, and the cap on the query function's concurrency.
+"""What keeps the stored data: the bucket policy read as data and applied to requests, the tables'
+deletion protection and point-in-time recovery, Pulumi's protect flag, and the cap on the query function's concurrency.
 
 The bucket policy is checked by what it decides, not by how it is spelt: `_denied` applies its
 statements to a request the way IAM does for the few operators it uses (and fails on any other),
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from infra_mocks import RECONFIGURED, Deployed
+from infra_mocks import LEDGER_TABLE, ODDS_TABLE, RECONFIGURED, Deployed
 
 from infra.query_api import DEFAULT_QUERY_RESERVED_CONCURRENCY, QueryApi, QueryApiArgs
 from matchodds.core.keys import DEFAULT_COMPETITION, LATEST_EXPORT, export_key, posterior_key, results_prefix
@@ -155,13 +155,25 @@ def test_the_fits_own_publish_is_allowed_and_the_same_write_without_its_header_i
     assert _denied(policy, "s3:PutObject", resource, context)
 
 
-def test_aws_refuses_to_delete_the_table(deployed: Deployed) -> None:
-    assert deployed.one(TABLE).inputs["deletionProtectionEnabled"] is True
+@pytest.mark.parametrize("table", [ODDS_TABLE, LEDGER_TABLE])
+def test_aws_refuses_to_delete_either_table_and_keeps_its_history(deployed: Deployed, table: str) -> None:
+    """The ledger is kept as the odds are: a lost lease would let two fits of one competition run at once."""
+    inputs = deployed.one(TABLE, table).inputs
+    assert inputs["deletionProtectionEnabled"] is True
+    assert inputs["pointInTimeRecovery"] == {"enabled": True}
+    assert inputs["billingMode"] == "PAY_PER_REQUEST"
+    # Encrypted at rest with the AWS-owned key, the default, for both: neither names a key of its own.
+    assert "serverSideEncryption" not in inputs
 
 
-def test_pulumi_protects_the_bucket_and_the_table_and_nothing_else(deployed: Deployed) -> None:
+def test_pulumi_protects_the_bucket_and_the_tables_and_nothing_else(deployed: Deployed) -> None:
     """`pulumi destroy`, or a change that would replace them, stops before touching the data."""
-    assert deployed.protected == {(BUCKET, deployed.one(BUCKET).name), (TABLE, deployed.one(TABLE).name)}
+    assert sorted(table.name for table in deployed.of_type(TABLE)) == sorted([ODDS_TABLE, LEDGER_TABLE])
+    assert deployed.protected == {
+        (BUCKET, deployed.one(BUCKET).name),
+        (TABLE, ODDS_TABLE),
+        (TABLE, LEDGER_TABLE),
+    }
 
 
 def test_the_query_function_has_a_reserved_concurrency_cap(deployed: Deployed, reconfigured: Deployed) -> None:

@@ -37,3 +37,20 @@ def test_a_fixtures_file_in_the_pricing_dead_letter_queue_raises_the_alarm_at_on
     assert dead_letters["dimensions"] == {"QueueName": queue["name"]}
     assert (dead_letters["metricName"], dead_letters["threshold"]) == ("ApproximateNumberOfMessagesVisible", 0)
     assert dead_letters["alarmActions"] == [deployed.one("aws:sns/topic:Topic")["arn"]]
+
+
+def test_a_results_file_that_could_not_start_its_fit_raises_the_alarm_and_so_does_a_crashed_trigger(
+    deployed: Deployed,
+) -> None:
+    alarms = {alarm.name: alarm.inputs for alarm in deployed.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    topic = deployed.one("aws:sns/topic:Topic")["arn"]
+    dead_letters = alarms["alarms-fit-trigger-dead-letters"]
+    queue = deployed.one("aws:sqs/queue:Queue", "fit-trigger-dlq")
+    assert dead_letters["dimensions"] == {"QueueName": queue["name"]}
+    assert (dead_letters["metricName"], dead_letters["threshold"]) == ("ApproximateNumberOfMessagesVisible", 0)
+    errors = alarms["alarms-fit-trigger-errors"]
+    function = deployed.one("aws:lambda/function:Function", "fit-trigger")
+    assert (errors["namespace"], errors["metricName"]) == ("AWS/Lambda", "Errors")
+    assert errors["dimensions"] == {"FunctionName": function["name"]}
+    for alarm in (dead_letters, errors):
+        assert alarm["alarmActions"] == [topic] and alarm["comparisonOperator"] == "GreaterThanThreshold"

@@ -229,6 +229,8 @@ def test_the_fit_component_refuses_codes_it_would_put_in_a_grant(competitions: l
         account_id="123456789012",
         region="us-east-1",
         log_retention_days=30,
+        ledger_name="ledger",
+        ledger_arn="arn:aws:dynamodb:us-east-1:123456789012:table/ledger",
     )
     with pytest.raises(ValueError, match=message):
         FitJob("fit", args)

@@ -12,7 +12,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
-from infra_mocks import FIT_REPOSITORY_ARN, RECONFIGURED, Deployed, Recorded
+from infra_mocks import FIT_REPOSITORY_ARN, LEDGER_TABLE, ODDS_TABLE, RECONFIGURED, Deployed, Recorded
 
 from infra.competitions import DEFAULT_COMPETITIONS
 from matchodds.core.keys import (
@@ -30,7 +30,8 @@ from matchodds.core.keys import (
 pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+TABLE = "aws:dynamodb/table:Table"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 WRITE_VERBS = ("Put", "Update", "Delete", "BatchWrite", "Create", "Write", "Restore", "Tag", "Untag")
 
 
@@ -40,14 +41,6 @@ def _arn(deployed: Deployed, typ: str, name: str | None = None) -> str:
 
 def _log_streams(deployed: Deployed, log_group: str) -> str:
     return f"{_arn(deployed, 'aws:cloudwatch/logGroup:LogGroup', log_group)}:log-stream:*"
-
-
-def _role_statements(deployed: Deployed, role_name: str) -> list[dict[str, Any]]:
-    role = deployed.one(ROLE, role_name)
-    policies = [p for p in deployed.of_type(ROLE_POLICY) if p.inputs["role"] == role["name"]]
-    assert len(policies) == 1, f"{role_name} should carry exactly one inline policy"
-    statements: list[dict[str, Any]] = json.loads(policies[0].inputs["policy"])["Statement"]
-    return statements
 
 
 def _grants(statements: list[dict[str, Any]]) -> set[tuple[str, str]]:
@@ -64,12 +57,15 @@ def _fit_grants(deployed: Deployed, competition: str) -> dict[str, set[tuple[str
     """One competition's two fit roles: its task reads its own inputs and writes its own posteriors, its
     schedule runs its own task definition and passes the shared execution role and its own task role."""
     bucket = _arn(deployed, "aws:s3/bucket:Bucket")
+    ledger = _arn(deployed, TABLE, LEDGER_TABLE)
     return {
         f"fit-{competition}-task": {
             ("s3:ListBucket", bucket),
             ("s3:GetObject", f"{bucket}/{results_prefix(competition)}*"),
             ("s3:GetObject", f"{bucket}/{fixtures_prefix(competition)}*"),
             ("s3:PutObject", f"{bucket}/{posterior_prefix(competition)}*"),
+            ("dynamodb:GetItem", ledger),
+            ("dynamodb:UpdateItem", ledger),
         },
         f"fit-{competition}-scheduler": {
             ("ecs:RunTask", _arn(deployed, "aws:ecs/taskDefinition:TaskDefinition", f"fit-{competition}")),
@@ -81,9 +77,10 @@ def _fit_grants(deployed: Deployed, competition: str) -> dict[str, set[tuple[str
 
 def _expected_grants(deployed: Deployed, competitions: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
     bucket = _arn(deployed, "aws:s3/bucket:Bucket")
-    table = _arn(deployed, "aws:dynamodb/table:Table")
+    table = _arn(deployed, TABLE, ODDS_TABLE)
     queue = _arn(deployed, "aws:sqs/queue:Queue", "precompute")
     pricing_queue = _arn(deployed, "aws:sqs/queue:Queue", "pricing")
+    trigger_queue = _arn(deployed, "aws:sqs/queue:Queue", "fit-trigger")
     consume = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
     ecr_pull = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 
@@ -122,12 +119,20 @@ def _expected_grants(deployed: Deployed, competitions: Sequence[str]) -> dict[st
             *((action, table) for action in ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query")),
             *logs("query"),
         },
+        "fit-trigger": {
+            *((action, trigger_queue) for action in consume),
+            ("dynamodb:UpdateItem", _arn(deployed, TABLE, LEDGER_TABLE)),
+            *(("ecs:RunTask", _arn(deployed, TASK_DEFINITION, f"fit-{c}")) for c in competitions),
+            ("iam:PassRole", _arn(deployed, ROLE, "fit-execution")),
+            *(("iam:PassRole", _arn(deployed, ROLE, f"fit-{c}-task")) for c in competitions),
+            *logs("fit-trigger"),
+        },
     }
 
 
 def _roles(competitions: Sequence[str]) -> tuple[str, ...]:
     per_competition = [f"fit-{c}-{kind}" for c in competitions for kind in ("task", "scheduler")]
-    return ("fit-execution", *per_competition, "precompute", "pricing", "query")
+    return ("fit-execution", *per_competition, "precompute", "pricing", "query", "fit-trigger")
 
 
 RECONFIGURED_COMPETITIONS: list[str] = json.loads(RECONFIGURED["competitions"])
@@ -147,7 +152,7 @@ def test_the_stack_has_exactly_these_roles_and_no_managed_policies(deployed: Dep
 def test_each_role_grants_exactly_its_listed_actions_on_its_listed_resources(
     deployed: Deployed, role_name: str
 ) -> None:
-    assert _grants(_role_statements(deployed, role_name)) == _expected_grants(deployed, DEFAULT_COMPETITIONS)[role_name]
+    assert _grants(deployed.role_statements(role_name)) == _expected_grants(deployed, DEFAULT_COMPETITIONS)[role_name]
 
 
 @pytest.mark.parametrize(
@@ -159,6 +164,7 @@ def test_each_role_grants_exactly_its_listed_actions_on_its_listed_resources(
         ("precompute", "lambda.amazonaws.com"),
         ("pricing", "lambda.amazonaws.com"),
         ("query", "lambda.amazonaws.com"),
+        ("fit-trigger", "lambda.amazonaws.com"),
     ],
 )
 def test_each_role_is_assumed_by_its_service_alone(deployed: Deployed, role_name: str, service: str) -> None:
@@ -170,7 +176,7 @@ def test_each_role_is_assumed_by_its_service_alone(deployed: Deployed, role_name
 
 
 def test_the_query_role_cannot_write(deployed: Deployed) -> None:
-    for action, _ in _grants(_role_statements(deployed, "query")):
+    for action, _ in _grants(deployed.role_statements("query")):
         service, verb = action.split(":")
         if service == "logs":
             continue
@@ -178,20 +184,26 @@ def test_the_query_role_cannot_write(deployed: Deployed) -> None:
         assert service == "dynamodb", action
 
 
-def test_the_execution_role_cannot_touch_the_bucket_or_the_table(deployed: Deployed) -> None:
+def test_the_execution_role_cannot_touch_the_bucket_or_the_tables(deployed: Deployed) -> None:
     bucket = _arn(deployed, "aws:s3/bucket:Bucket")
-    table = _arn(deployed, "aws:dynamodb/table:Table")
-    for action, resource in _grants(_role_statements(deployed, "fit-execution")):
+    tables = tuple(table["arn"] for table in deployed.of_type(TABLE))
+    assert len(tables) == 2
+    for action, resource in _grants(deployed.role_statements("fit-execution")):
         assert action.split(":")[0] not in {"s3", "dynamodb"}, action
-        assert not resource.startswith((bucket, table)), resource
+        assert not resource.startswith((bucket, *tables)), resource
 
 
-@pytest.mark.parametrize("role_name", FIT_TASK_ROLES)
-def test_the_task_role_cannot_touch_the_table(deployed: Deployed, role_name: str) -> None:
-    table = _arn(deployed, "aws:dynamodb/table:Table")
-    for action, resource in _grants(_role_statements(deployed, role_name)):
-        assert not action.startswith("dynamodb:"), action
-        assert not resource.startswith(table), resource
+@pytest.mark.parametrize("competition", DEFAULT_COMPETITIONS)
+def test_the_task_role_cannot_touch_the_odds_and_reaches_only_its_own_ledger_item(
+    deployed: Deployed, competition: str
+) -> None:
+    odds = _arn(deployed, TABLE, ODDS_TABLE)
+    statements = deployed.role_statements(f"fit-{competition}-task")
+    assert not [resource for _, resource in _grants(statements) if resource.startswith(odds)]
+    (ledger,) = [s for s in statements if any(action.startswith("dynamodb:") for action in s["Action"])]
+    assert ledger["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    assert ledger["Resource"] == [_arn(deployed, TABLE, LEDGER_TABLE)]
+    assert ledger["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [competition]}}
 
 
 @pytest.mark.parametrize("role_name", [*FIT_TASK_ROLES, "precompute", "pricing"])
@@ -199,7 +211,7 @@ def test_no_role_writes_where_its_own_input_lies(deployed: Deployed, role_name: 
     """The fit cannot touch results, precompute posteriors, pricing fixtures: a bug cannot eat its input."""
     bucket = _arn(deployed, "aws:s3/bucket:Bucket")
     read_only = {"precompute": POSTERIOR_PREFIX, "pricing": FIXTURES_PREFIX}.get(role_name, RESULTS_PREFIX)
-    for action, resource in _grants(_role_statements(deployed, role_name)):
+    for action, resource in _grants(deployed.role_statements(role_name)):
         if action.startswith("s3:Put"):
             assert not resource.startswith(f"{bucket}/{read_only}"), (action, resource)
             assert resource != f"{bucket}/*", (action, resource)
@@ -209,7 +221,7 @@ def test_no_role_writes_where_its_own_input_lies(deployed: Deployed, role_name: 
 def test_the_task_role_lists_only_its_competitions_results_and_fixtures_prefixes(
     deployed: Deployed, competition: str
 ) -> None:
-    (listing,) = [s for s in _role_statements(deployed, f"fit-{competition}-task") if s["Action"] == ["s3:ListBucket"]]
+    (listing,) = [s for s in deployed.role_statements(f"fit-{competition}-task") if s["Action"] == ["s3:ListBucket"]]
     prefixes = [f"{results_prefix(competition)}*", f"{fixtures_prefix(competition)}*"]
     assert listing["Condition"] == {"StringLike": {"s3:prefix": prefixes}}
 
@@ -241,7 +253,7 @@ def _listable(statements: list[dict[str, Any]], prefix: str) -> bool:
 def test_a_fit_role_reads_and_writes_its_own_competition_and_no_other(deployed: Deployed, competition: str) -> None:
     """Each competition's task role against real keys of every served competition: its own, and only its own."""
     bucket = _arn(deployed, "aws:s3/bucket:Bucket")
-    statements = _role_statements(deployed, f"fit-{competition}-task")
+    statements = deployed.role_statements(f"fit-{competition}-task")
     for other in DEFAULT_COMPETITIONS:
         mine = other == competition
         objects = _objects(bucket, other)
@@ -264,12 +276,12 @@ def test_another_list_of_competitions_moves_every_fit_grant_with_it(reconfigured
     assert sorted(role.name for role in reconfigured.of_type(ROLE)) == sorted(roles)
     expected = _expected_grants(reconfigured, RECONFIGURED_COMPETITIONS)
     for role_name in roles:
-        assert _grants(_role_statements(reconfigured, role_name)) == expected[role_name], role_name
+        assert _grants(reconfigured.role_statements(role_name)) == expected[role_name], role_name
     bucket = _arn(reconfigured, "aws:s3/bucket:Bucket")
     fit_roles = [role_name for role_name in roles if role_name.startswith("fit-")]
     for dropped in set(DEFAULT_COMPETITIONS) - set(RECONFIGURED_COMPETITIONS):
         for role_name in fit_roles:
-            statements = _role_statements(reconfigured, role_name)
+            statements = reconfigured.role_statements(role_name)
             for kind, key in _objects(bucket, dropped).items():
                 assert not _allowed(statements, "s3:GetObject", key), (role_name, kind)
                 assert not _allowed(statements, "s3:PutObject", key), (role_name, kind)
@@ -279,7 +291,7 @@ def test_another_list_of_competitions_moves_every_fit_grant_with_it(reconfigured
 def test_each_scheduler_runs_only_its_task_on_the_cluster_and_passes_only_its_fit_roles_to_ecs(
     deployed: Deployed, competition: str
 ) -> None:
-    statements = {tuple(s["Action"]): s for s in _role_statements(deployed, f"fit-{competition}-scheduler")}
+    statements = {tuple(s["Action"]): s for s in deployed.role_statements(f"fit-{competition}-scheduler")}
     cluster = _arn(deployed, "aws:ecs/cluster:Cluster")
     assert statements[("ecs:RunTask",)]["Condition"] == {"ArnEquals": {"ecs:cluster": cluster}}
     assert statements[("ecs:RunTask",)]["Resource"] == [
@@ -297,7 +309,7 @@ def test_the_schedulers_together_pass_exactly_the_fit_roles(deployed: Deployed) 
     passed = {
         resource
         for competition in DEFAULT_COMPETITIONS
-        for action, resource in _grants(_role_statements(deployed, f"fit-{competition}-scheduler"))
+        for action, resource in _grants(deployed.role_statements(f"fit-{competition}-scheduler"))
         if action == "iam:PassRole"
     }
     assert passed == {_arn(deployed, ROLE, name) for name in ("fit-execution", *FIT_TASK_ROLES)}
@@ -330,18 +342,16 @@ def test_only_the_ecr_login_has_a_wildcard_resource(deployed: Deployed) -> None:
     wildcard_grants = {
         (role, action)
         for role in ROLES
-        for action, resource in _grants(_role_statements(deployed, role))
+        for action, resource in _grants(deployed.role_statements(role))
         if resource == "*"
     }
     assert wildcard_grants == {("fit-execution", "ecr:GetAuthorizationToken")}
 
 
 def test_resource_policies_admit_only_named_services_from_named_sources(deployed: Deployed) -> None:
-    resource_policies: list[Recorded] = [
-        deployed.one("aws:sqs/queuePolicy:QueuePolicy", "precompute"),
-        deployed.one("aws:sqs/queuePolicy:QueuePolicy", "pricing"),
-        deployed.one("aws:sns/topicPolicy:TopicPolicy"),
-    ]
+    queue_policies = deployed.of_type("aws:sqs/queuePolicy:QueuePolicy")
+    assert sorted(policy.name for policy in queue_policies) == ["fit-trigger", "precompute", "pricing"]
+    resource_policies: list[Recorded] = [*queue_policies, deployed.one("aws:sns/topicPolicy:TopicPolicy")]
     for resource in resource_policies:
         for statement in json.loads(resource.inputs["policy"])["Statement"]:
             assert set(statement["Principal"]) == {"Service"}, resource.name
@@ -352,7 +362,7 @@ def test_resource_policies_admit_only_named_services_from_named_sources(deployed
 def test_the_pricing_role_cannot_write_odds_or_publish(deployed: Deployed) -> None:
     """Pricing reads the table and writes only under priced/: it can neither change odds nor announce them."""
     bucket = _arn(deployed, "aws:s3/bucket:Bucket")
-    for action, resource in _grants(_role_statements(deployed, "pricing")):
+    for action, resource in _grants(deployed.role_statements("pricing")):
         assert not action.startswith("events:"), action
         if action.startswith("dynamodb:"):
             assert not any(verb in action for verb in WRITE_VERBS), action
@@ -365,7 +375,7 @@ def test_only_precompute_may_put_events_and_only_on_its_bus(deployed: Deployed) 
     putters = {
         (role, resource)
         for role in ROLES
-        for action, resource in _grants(_role_statements(deployed, role))
+        for action, resource in _grants(deployed.role_statements(role))
         if action.startswith("events:")
     }
     assert putters == {("precompute", bus)}

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import socket
 import subprocess
 import sys
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import infra.package as package
 from infra.lambda_platform import (
+    FIT_TRIGGER,
     LAMBDA_ARCHITECTURE,
     LAMBDA_RUNTIME,
     MAX_UNZIPPED_BYTES,
@@ -25,6 +29,13 @@ from infra.lambda_platform import (
     QUERY,
     WHEEL_MACHINE,
     WHEEL_PLATFORMS,
+)
+from matchodds.core.refits import (
+    FIT_CLUSTER_VARIABLE,
+    FIT_LEDGER_VARIABLE,
+    FIT_SECURITY_GROUPS_VARIABLE,
+    FIT_SUBNETS_VARIABLE,
+    FIT_TASKS_VARIABLE,
 )
 
 pytestmark = pytest.mark.infra
@@ -85,6 +96,28 @@ def query_zip(tmp_path_factory: pytest.TempPathFactory, wheels: Path) -> package
 def _names(built: package.BuiltZip) -> list[str]:
     with zipfile.ZipFile(built.path) as archive:
         return archive.namelist()
+
+
+def _invoke_in_bare_interpreter(
+    built: package.BuiltZip, tmp_path: Path, script: str, environment: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Unzip the function and run `script` in a bare interpreter on S3's test event; returns what it printed last."""
+    function_dir = tmp_path / "function"
+    with zipfile.ZipFile(built.path) as archive:
+        archive.extractall(function_dir)
+    event = Path(__file__).parents[1] / "events" / "sqs-s3-test-event.json"
+    runtime_dir = _runtime_stand_in(tmp_path / "runtime")
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", script, str(function_dir), str(runtime_dir), str(event)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={**os.environ, **(environment or {})},
+    )
+    assert result.returncode == 0, result.stderr
+    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return report
 
 
 def _runtime_stand_in(directory: Path) -> Path:
@@ -238,27 +271,57 @@ def test_pricing_zip_runs_its_handler_and_prices_by_team_name_without_numpy(tmp_
     top_level = {name.split("/", 1)[0] for name in names}
     assert not top_level & {"numpy", "boto3", "botocore", "pydantic"}
     assert not [name for name in names if name.startswith(("services/query/", "services/precompute/"))]
-    function_dir = tmp_path / "function"
-    with zipfile.ZipFile(built.path) as archive:
-        archive.extractall(function_dir)
-    event = Path(__file__).parents[1] / "events" / "sqs-s3-test-event.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-S",
-            "-c",
-            IMPORT_AND_INVOKE_PRICING,
-            str(function_dir),
-            str(_runtime_stand_in(tmp_path / "runtime")),
-            str(event),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["numpy_imported"] is False and report["handler_file"].startswith(str(function_dir))
+    report = _invoke_in_bare_interpreter(built, tmp_path, IMPORT_AND_INVOKE_PRICING)
+    assert report["numpy_imported"] is False and report["handler_file"].startswith(str(tmp_path / "function"))
     assert report["response"] == {"batchItemFailures": []}
     assert report["priced"] == [0.5, 0.3, 0.2]
+
+
+# The fit trigger's zip in a bare interpreter: the handler reads its environment (the ledger, the task
+# definitions, the network: passed in by the test) and makes its clients, and S3's test event starts no fit.
+IMPORT_AND_INVOKE_FIT_TRIGGER = """
+import json, os, sys, types
+function_dir, runtime_dir, event_path = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.path[:0] = [function_dir, runtime_dir]
+os.environ.update(AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+import importlib.util
+numpy_available = importlib.util.find_spec("numpy") is not None
+import services.fit_trigger.handler as handler
+context = types.SimpleNamespace(function_name="fit-trigger", memory_limit_in_mb=256, aws_request_id="1",
+                                invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:fit-trigger")
+response = handler.lambda_handler(json.load(open(event_path)), context)
+ledger, launcher = handler._dependencies()
+print(json.dumps({
+    "numpy_imported": numpy_available or any(name.split(".")[0] == "numpy" for name in sys.modules),
+    "handler_file": handler.__file__,
+    "response": response,
+    "serves": [launcher.serves("E0"), launcher.serves("D1")],
+    "subnets": list(launcher.subnets),
+}))
+"""
+
+
+def test_fit_trigger_zip_runs_its_handler_without_numpy(tmp_path: Path, wheels: Path) -> None:
+    built = package.build(FIT_TRIGGER, tmp_path / "zip", wheels)
+    assert built.problems == []
+    names = _names(built)
+    assert {"matchodds/core/refits.py", "services/fit_trigger/handler.py", "services/fit_trigger/ledger.py"} <= set(
+        names
+    )
+    top_level = {name.split("/", 1)[0] for name in names}
+    assert not top_level & {"numpy", "boto3", "botocore", "pydantic"}
+    assert {name.split("/")[1] for name in names if name.count("/") > 1 and name.startswith("services/")} == {
+        "fit_trigger"
+    }
+    environment = {
+        FIT_LEDGER_VARIABLE: "ledger",
+        FIT_TASKS_VARIABLE: json.dumps({"E0": "arn:aws:ecs:us-east-1:123456789012:task-definition/fit-E0:1"}),
+        FIT_CLUSTER_VARIABLE: "arn:aws:ecs:us-east-1:123456789012:cluster/fit",
+        FIT_SUBNETS_VARIABLE: "subnet-1,subnet-2",
+        FIT_SECURITY_GROUPS_VARIABLE: "sg-1",
+    }
+    report = _invoke_in_bare_interpreter(built, tmp_path, IMPORT_AND_INVOKE_FIT_TRIGGER, environment)
+    assert report["numpy_imported"] is False and report["handler_file"].startswith(str(tmp_path / "function"))
+    assert report["response"] == {"batchItemFailures": []}
+    assert report["serves"] == [True, False]
+    assert report["subnets"] == ["subnet-1", "subnet-2"]

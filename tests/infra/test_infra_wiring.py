@@ -8,11 +8,11 @@ import re
 from typing import Any
 
 import pytest
-from infra_mocks import ALARM_EMAIL, CONFIG, FIT_IMAGE, REPO_ROOT, Deployed
+from infra_mocks import ALARM_EMAIL, CONFIG, FIT_IMAGE, LEDGER_TABLE, ODDS_TABLE, REPO_ROOT, Deployed
 
 from infra.competitions import DEFAULT_COMPETITIONS
 from infra.fit_job import FIT_CONTAINER, ecr_repository_arn
-from infra.lambda_platform import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, PRECOMPUTE, PRICING, QUERY
+from infra.lambda_platform import FIT_TRIGGER, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, PRECOMPUTE, PRICING, QUERY
 from infra.package import DEFAULT_OUT
 from infra.query_api import QUERY_ROUTES
 from matchodds.core.items import EXPIRES_ATTRIBUTE, PARTITION_KEY, PRECOMPUTE_MAX_RECEIVES, SORT_KEY
@@ -25,6 +25,7 @@ from matchodds.core.keys import (
     PRICED_PREFIX,
     PRICING_MAX_RECEIVES,
 )
+from matchodds.core.refits import FIT_LEDGER_VARIABLE, FIT_TRIGGER_MAX_RECEIVES, LEDGER_KEY
 from matchodds.core.settings import Settings
 
 pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -62,7 +63,7 @@ def test_posterior_notification_reaches_the_precompute_function(deployed: Deploy
     assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
-@pytest.mark.parametrize("name", ["precompute", "pricing"])
+@pytest.mark.parametrize("name", ["precompute", "pricing", "fit-trigger"])
 def test_only_this_bucket_may_send_to_the_queue(deployed: Deployed, name: str) -> None:
     bucket, queue = deployed.one(BUCKET), deployed.one(QUEUE, name)
     queue_policy = deployed.one("aws:sqs/queuePolicy:QueuePolicy", name)
@@ -75,7 +76,12 @@ def test_only_this_bucket_may_send_to_the_queue(deployed: Deployed, name: str) -
 
 
 @pytest.mark.parametrize(
-    ("name", "max_receives"), [("precompute", PRECOMPUTE_MAX_RECEIVES), ("pricing", PRICING_MAX_RECEIVES)]
+    ("name", "max_receives"),
+    [
+        ("precompute", PRECOMPUTE_MAX_RECEIVES),
+        ("pricing", PRICING_MAX_RECEIVES),
+        ("fit-trigger", FIT_TRIGGER_MAX_RECEIVES),
+    ],
 )
 def test_failed_messages_go_to_a_dead_letter_queue(deployed: Deployed, name: str, max_receives: int) -> None:
     queue, dead_letters = deployed.one(QUEUE, name), deployed.one(QUEUE, f"{name}-dlq")
@@ -93,9 +99,11 @@ def test_failed_messages_go_to_a_dead_letter_queue(deployed: Deployed, name: str
 def test_fixtures_notification_reaches_the_pricing_function(deployed: Deployed) -> None:
     queue = deployed.one(QUEUE, "pricing")
     notification = deployed.one("aws:s3/bucketNotification:BucketNotification")
-    assert notification.inputs["queues"][1:] == [
-        {"queueArn": queue["arn"], "events": ["s3:ObjectCreated:*"], "filterPrefix": FIXTURES_PREFIX}
-    ]
+    assert notification.inputs["queues"][1] == {
+        "queueArn": queue["arn"],
+        "events": ["s3:ObjectCreated:*"],
+        "filterPrefix": FIXTURES_PREFIX,
+    }
     assert not PRICED_PREFIX.startswith(FIXTURES_PREFIX)  # its own output never notifies it
     mapping = deployed.one("aws:lambda/eventSourceMapping:EventSourceMapping", "pricing")
     assert mapping.inputs["eventSourceArn"] == queue["arn"]
@@ -161,6 +169,7 @@ def test_fit_container_runs_the_configured_image_on_the_real_bucket(deployed: De
     environment = {variable["name"]: variable["value"] for variable in container["environment"]}
     assert Settings.from_env(environment, need=("bucket",)).bucket == deployed.one(BUCKET)["bucket"]
     assert environment["MATCHODDS_COMPETITION"] == competition
+    assert environment[FIT_LEDGER_VARIABLE] == deployed.one(TABLE, LEDGER_TABLE)["name"]
     logs = container["logConfiguration"]
     assert logs["logDriver"] == "awslogs"
     assert logs["options"]["awslogs-group"] == deployed.one("aws:cloudwatch/logGroup:LogGroup", "fit")["name"]
@@ -182,11 +191,11 @@ def test_every_function_names_the_real_bucket_and_table(deployed: Deployed, name
     variables = _function(deployed, name).inputs["environment"]["variables"]
     settings = Settings.from_env(variables)
     assert settings.bucket == deployed.one(BUCKET)["bucket"]
-    assert settings.table == deployed.one(TABLE)["name"]
+    assert settings.table == deployed.one(TABLE, ODDS_TABLE)["name"]
     assert variables["POWERTOOLS_SERVICE_NAME"] == name
 
 
-@pytest.mark.parametrize("package", [PRECOMPUTE, PRICING, QUERY], ids=lambda package: package.name)
+@pytest.mark.parametrize("package", [PRECOMPUTE, PRICING, QUERY, FIT_TRIGGER], ids=lambda package: package.name)
 def test_functions_run_what_the_build_packages(deployed: Deployed, package: Any) -> None:
     function = _function(deployed, package.name)
     assert function.inputs["runtime"] == LAMBDA_RUNTIME == "python3.12"
@@ -289,11 +298,19 @@ def test_api_stage_throttles_logs_and_allows_the_configured_origins(deployed: De
 
 
 def test_table_follows_the_contract(deployed: Deployed) -> None:
-    table = deployed.one(TABLE)
+    table = deployed.one(TABLE, ODDS_TABLE)
     assert table.inputs["billingMode"] == "PAY_PER_REQUEST"
     assert (table.inputs["hashKey"], table.inputs["rangeKey"]) == (PARTITION_KEY, SORT_KEY)
     assert table.inputs["ttl"] == {"attributeName": EXPIRES_ATTRIBUTE, "enabled": True}
     assert table.inputs["pointInTimeRecovery"] == {"enabled": True}
+
+
+def test_ledger_follows_the_contract(deployed: Deployed) -> None:
+    """One item per competition, keyed by its code: what the fit task roles' LeadingKeys condition names."""
+    ledger = deployed.one(TABLE, LEDGER_TABLE)
+    assert ledger.inputs["billingMode"] == "PAY_PER_REQUEST"
+    assert ledger.inputs["hashKey"] == LEDGER_KEY and "rangeKey" not in ledger.inputs
+    assert ledger.inputs["attributes"] == [{"name": LEDGER_KEY, "type": "S"}]
 
 
 def test_bucket_is_private_versioned_encrypted_and_expires_old_posteriors(deployed: Deployed) -> None:
@@ -331,7 +348,7 @@ def test_alarms_watch_the_dead_letter_queue_the_functions_and_the_fit(deployed: 
     alarms = {alarm.name: alarm.inputs for alarm in deployed.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
     dead_letters = deployed.one(QUEUE, "precompute-dlq")["name"]
     assert alarms["alarms-dead-letters"]["dimensions"] == {"QueueName": dead_letters}
-    for function in ("precompute", "query"):
+    for function in ("precompute", "query", "fit-trigger"):
         dimensions = {"FunctionName": _function(deployed, function)["name"]}
         assert alarms[f"alarms-{function}-errors"]["dimensions"] == dimensions
     schedule_group = deployed.one("aws:scheduler/scheduleGroup:ScheduleGroup")["name"]
@@ -365,7 +382,9 @@ def test_stack_exports_what_a_deployer_needs(deployed: Deployed) -> None:
     exports = deployed.exports
     assert exports["apiUrl"] == deployed.one("aws:apigatewayv2/stage:Stage")["invokeUrl"]
     assert exports["bucketName"] == deployed.one(BUCKET)["bucket"]
-    assert exports["tableName"] == deployed.one(TABLE)["name"]
+    assert exports["tableName"] == deployed.one(TABLE, ODDS_TABLE)["name"]
+    assert exports["fitLedgerTableName"] == deployed.one(TABLE, LEDGER_TABLE)["name"]
+    assert exports["fitTriggerDeadLetterQueueUrl"] == deployed.one(QUEUE, "fit-trigger-dlq")["url"]
     assert exports["fitTaskDefinitionArns"] == {
         competition: deployed.one(TASK_DEFINITION, f"fit-{competition}")["arn"] for competition in DEFAULT_COMPETITIONS
     }
@@ -374,7 +393,7 @@ def test_stack_exports_what_a_deployer_needs(deployed: Deployed) -> None:
 
 
 def test_every_resource_belongs_to_a_component(deployed: Deployed) -> None:
-    components = {"Storage", "FitJob", "Precompute", "Pricing", "QueryApi", "Alarms"}
+    components = {"Storage", "FitJob", "FitTrigger", "Precompute", "Pricing", "QueryApi", "Alarms"}
     assert {r.typ.rsplit(":", 1)[1] for r in deployed.resources if r.typ.startswith("matchodds:infra:")} == components
     aws_urns = [urn for urn in deployed.urns if urn.split("::")[2].split("$")[-1].startswith("aws:")]
     assert len(aws_urns) == len([r for r in deployed.resources if r.typ.startswith("aws:")])
