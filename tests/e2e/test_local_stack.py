@@ -188,7 +188,7 @@ def test_errors_over_http(demo: tuple[str, DemoLog]) -> None:
     assert status == 200 and [c["code"] for c in served["competitions"]] == ["E0", "D1"]
     assert served["competitions"][0]["status"] == "published"
     if served["competitions"][1]["status"] == "pending":  # D1's fit still runs: on its way, not a fault
-        assert get(f"{url}/odds/BAY/DOR?competition=D1")[0] == 503
+        assert get(f"{url}/odds/BAY/BVB?competition=D1")[0] == 503
 
 
 def test_markets_bulk_and_table_over_http(demo: tuple[str, DemoLog]) -> None:
@@ -216,7 +216,7 @@ def test_page_docs_and_exports(demo: tuple[str, DemoLog]) -> None:
     status, _, document = request(f"{url}/openapi.json")
     assert status == 200 and "/odds/{home}/{away}" in json.loads(document)["paths"]
     assert request(f"{url}/docs")[0] == 200
-    moto_url = re.search(r"local AWS \(moto\) on (http://\S+);", log.text()).group(1)
+    moto_url = re.search(r"local AWS \(moto\) on (http://\S+)", log.text()).group(1)
     s3 = boto3.client(
         "s3", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
@@ -227,7 +227,7 @@ def test_page_docs_and_exports(demo: tuple[str, DemoLog]) -> None:
 
 def test_a_fixtures_file_copied_into_the_bucket_comes_out_priced(demo: tuple[str, DemoLog]) -> None:
     url, log = demo
-    moto_url = re.search(r"local AWS \(moto\) on (http://\S+);", log.text()).group(1)
+    moto_url = re.search(r"local AWS \(moto\) on (http://\S+)", log.text()).group(1)
     s3 = boto3.client(
         "s3", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
@@ -273,7 +273,7 @@ def test_the_second_league_arrives_with_no_other_command(demo: tuple[str, DemoLo
     status, served = get(f"{url}/competitions")
     d1 = served["competitions"][1]
     assert (d1["code"], d1["status"], d1["team_count"], d1["data_through"]) == ("D1", "published", 18, "2024-05-18")
-    status, body = get(f"{url}/odds/BAY/DOR?competition=D1")
+    status, body = get(f"{url}/odds/BAY/BVB?competition=D1")
     assert status == 200 and body["home"]["name"] == "Bayern Munich"
 
 
