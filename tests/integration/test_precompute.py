@@ -14,11 +14,18 @@ import numpy as np
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from matchodds.core import grid
 from matchodds.core.grid import ImplausibleOdds
 from matchodds.core.items import EXPIRES_ATTRIBUTE, odds_partition, pointer_key
 from matchodds.core.keys import VERSION_FORMAT, ContractError, posterior_key
 from matchodds.core.markets import MARKET_KEYS
-from matchodds.core.posterior import MAX_CLOCK_SKEW, MAX_POSTERIOR_BYTES, Posterior, encode_posterior
+from matchodds.core.posterior import (
+    MAX_CLOCK_SKEW,
+    MAX_POSTERIOR_BYTES,
+    Posterior,
+    dixon_coles_taus,
+    encode_posterior,
+)
 from matchodds.local import LambdaContext
 from services.precompute import pipeline
 from services.precompute.handler import lambda_handler, s3_objects
@@ -346,11 +353,12 @@ def test_implausible_posteriors_fail_their_record_and_write_nothing(
 def test_a_score_grid_that_is_not_a_distribution_is_refused_before_any_dynamodb_write(
     aws: dict[str, str], make_posterior: Callable[..., Posterior], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Precompute's own check, should a posterior whose grids break get past the contract."""
+    """Precompute's own check, should a grid break past the contract and the grid maths' own bounds."""
     broken = make_posterior(version=V1)
-    broken.draws["rho"] = np.full_like(broken.draws["intercept"], 0.95)  # P(0-0) < 0
+    broken.draws["rho"] = np.full_like(broken.draws["intercept"], 0.95)  # unbounded, P(0-0) < 0
     key = put(aws, make_posterior(version=V1))
     monkeypatch.setattr(pipeline, "decode_posterior", lambda blob, now=None: broken)  # the contract let it through
+    monkeypatch.setattr(grid, "low_score_taus", dixon_coles_taus)  # and the maths lost its hold on rho
     client = boto3.client("dynamodb")
     writes: list[dict[str, Any]] = []
     real_batch_write = client.batch_write_item
