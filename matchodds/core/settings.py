@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,6 +14,20 @@ if TYPE_CHECKING:
     pass
 
 COMPETITIONS_VARIABLE = "MATCHODDS_COMPETITIONS"
+LOG_LEVEL_VARIABLE = "MATCHODDS_LOG_LEVEL"
+# The top-level loggers of everything a Lambda runs of ours: its pipeline (services.*) and the core.
+OUR_LOGGERS = ("services", "matchodds")
+
+
+def log_our_records(environ: Mapping[str, str] | None = None) -> None:
+    """Let our INFO lines through (MATCHODDS_LOG_LEVEL to change it). Lambda's root logger stops at WARNING,
+    so without this a pipeline's "published" or "fit started" lines never reach CloudWatch."""
+    env = os.environ if environ is None else environ
+    level = env.get(LOG_LEVEL_VARIABLE, "INFO").upper()
+    if level not in logging.getLevelNamesMapping():
+        raise RuntimeError(f"{LOG_LEVEL_VARIABLE}={level!r} is not a logging level such as INFO or WARNING")
+    for name in OUR_LOGGERS:
+        logging.getLogger(name).setLevel(level)
 
 
 # --- Settings --------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from matchodds.core.keys import EVENT_BUS_VARIABLE
-from matchodds.core.settings import Settings
+from matchodds.core.settings import Settings, log_our_records
 from services.precompute.events import OddsPublisher
 from services.precompute.pipeline import PosteriorObject, publish_posterior
 from services.precompute.store import OddsWriter
@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
     from mypy_boto3_s3 import S3Client
 
 logger = Logger(service="precompute")
+log_our_records()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 

@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from matchodds.core.settings import Settings
+from matchodds.core.settings import Settings, log_our_records
 from services.pricing.pipeline import price_object
 from services.pricing.store import StoredOdds
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
     from mypy_boto3_s3 import S3Client
 
 logger = Logger(service="pricing")
+log_our_records()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
