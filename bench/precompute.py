@@ -110,7 +110,7 @@ def _publish(teams: int, draws: int, repeats: int) -> dict[str, Any]:
     args = ["publish", *posterior_arguments(None, teams, draws), "--repeats", str(repeats)]
     child = run_child("bench.precompute", args)
     result = {**child.result, "command": child.command, "process_s": child.process_s}
-    for name in ("total_s", *(f"{phase}_s" for phase in PUBLISH_PHASES)):
+    for name in ("total_s", "cpu_s", *(f"{phase}_s" for phase in PUBLISH_PHASES)):
         result[name] = summary(run[name] for run in child.result["runs"])
     print(
         f"publish {result['teams']} teams: {result['total_s']['median']:.2f} s, {result['peak_rss_mb']:.0f} MiB "
@@ -274,10 +274,11 @@ def publish_child(args: argparse.Namespace) -> None:
     session = botocore.session.Session()
     session.set_credentials("bench", "bench")  # signed as in AWS; the sink answers before anything is sent
     sink.attach(session.get_component("event_emitter"))
-    peaks, marks, runs = PhasePeaks(), {}, []
+    peaks, marks, cpu, runs = PhasePeaks(), {}, {}, []
 
     def phase(name: str | None) -> None:
         marks[name or "end"] = time.perf_counter()
+        cpu[name or "end"] = time.process_time()
         peaks.start(name)
 
     def on_write(**_: Any) -> None:
@@ -299,6 +300,7 @@ def publish_child(args: argparse.Namespace) -> None:
         runs.append(
             {
                 "total_s": marks["end"] - marks["compute"],
+                "cpu_s": cpu["end"] - cpu["compute"],  # this process's CPU: less touched by what else runs
                 **{
                     f"{name}_s": marks[after] - marks[name]
                     for name, after in zip(PUBLISH_PHASES, (*PUBLISH_PHASES[1:], "end"), strict=True)
