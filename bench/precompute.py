@@ -153,7 +153,7 @@ def compute_child(args: argparse.Namespace) -> None:
         one_x_two = time.perf_counter()
         list(all_fixtures(PredictionDraws.from_posterior(posterior), markets=True))
         markets = time.perf_counter()
-        items = odds_items(posterior)
+        items = list(odds_items(posterior))
         done = time.perf_counter()
         for name, seconds in zip(
             timings, (decoded - start, one_x_two - decoded, markets - one_x_two, done - markets), strict=True
@@ -162,7 +162,7 @@ def compute_child(args: argparse.Namespace) -> None:
     rss_before_tracing = round(peak_rss_mb(), 1)
     del items
     tracemalloc.start()
-    items = odds_items(decode_posterior(blob))
+    items = list(odds_items(decode_posterior(blob)))
     retained, traced_peak = tracemalloc.get_traced_memory()  # retained: the items, still referenced here
     tracemalloc.stop()
     item_bytes = sorted(len(json.dumps(item, default=str)) for item in items)

@@ -231,8 +231,8 @@ def publish_posterior(
     if (competition, version) != parsed:
         raise ContractError(f"{read} holds {competition} {version}, not {parsed}")
     refuse_if_changed(writer.current_pointer(competition), version, read)
-    # Every score grid is checked before the first write; the fixtures are kept (about 4 KiB each) and
-    # each item is made as the writer takes it, its export row with it, so no list of items is held.
+    # Every score grid is checked before the first write, so the fixtures are kept (about 7 KiB each, an
+    # item 28 KiB) and each item is made as the writer takes it, its export row with it: no list of items.
     fixtures = list(all_fixtures(PredictionDraws.from_posterior(posterior), markets=True))
     pointer = pointer_fields(posterior, len(fixtures), read)
     table = ExportTable(competition, version, pointer)
