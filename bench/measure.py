@@ -93,8 +93,32 @@ def peak_rss_mb() -> float:
 
 
 def report_result(result: dict[str, Any]) -> None:
-    """The child's last word: its result and its own peak memory, on one stdout line."""
-    print(RESULT_PREFIX + json.dumps({**result, "peak_rss_mb": round(peak_rss_mb(), 1)}), flush=True)
+    """The child's last word: its result and its own peak memory (unless it measured that itself), on one line."""
+    print(RESULT_PREFIX + json.dumps({"peak_rss_mb": round(peak_rss_mb(), 1), **result}), flush=True)
+
+
+class PhasePeaks:
+    """The peak resident memory of each phase of a run, from Linux's high-water mark, reset at each phase's start.
+
+    Writing 5 to /proc/self/clear_refs sets the mark (and getrusage's ru_maxrss with it) back to the
+    current resident size, so the process's peak is the largest of the phases', which `overall` keeps.
+    """
+
+    CLEAR_REFS = Path("/proc/self/clear_refs")
+
+    def __init__(self) -> None:
+        self.overall = peak_rss_mb()
+        self.phases: dict[str, float] = {}
+        self.current: str | None = None
+
+    def start(self, phase: str | None) -> None:
+        """End the phase running (recording its peak) and start `phase` (None: only end it)."""
+        if self.current is not None:
+            self.phases[self.current] = round(peak_rss_mb(), 1)
+            self.overall = max(self.overall, peak_rss_mb())
+        self.current = phase
+        if phase is not None:
+            self.CLEAR_REFS.write_text("5")
 
 
 def summary(values: Iterable[float]) -> dict[str, float]:

@@ -3,6 +3,7 @@
     python -m bench.precompute compute   (--posterior P.npz | --teams 20 --draws 4000) [--repeats 5]
     python -m bench.precompute pipeline  (--posterior P.npz | --teams 20 --draws 4000) [--runs 3]
     python -m bench.precompute estimator (--posterior P.npz | --teams 20 --draws 4000) [--seeds 20]
+    python -m bench.precompute publish   (--posterior P.npz | --teams 20 --draws 4000) [--repeats 3]
 
 compute: 1X2 alone (`all_fixtures(markets=False)`), every market (`markets=True`) and the items as
 the Lambda writes them (`odds_items`), repeated in one fresh process; then the process's peak RSS
@@ -12,6 +13,11 @@ posterior put in S3 reaches SQS through the bucket notification, the local polle
 precompute Lambda handler, which writes every item and flips the pointer. Phases are timed by
 botocore hooks on the calls themselves. The first publication has no previous version; every later
 one also retires the version it replaces (its items re-written with a TTL) after the flip.
+publish: the whole precompute path, `publish_posterior` as the Lambda runs it (get the posterior,
+decode, every market checked, items written, pointer flipped, the four export files put), with AWS
+answered in-process by bench/sink.py so that only precompute's own time and memory are counted;
+each phase's time and peak RSS (compute up to the first write; items made and written up to the
+flip; the exports), repeated in one fresh process.
 estimator: the prototype's odds (one posterior draw, 100 simulated games per pair) against the exact
 probabilities, largest absolute error over every pair and outcome, for several seeds.
 """
@@ -28,7 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.measure import CallMarks, peak_rss_mb, report_result, run_child, summary
+from bench.measure import CallMarks, PhasePeaks, peak_rss_mb, report_result, run_child, summary
 from bench.posteriors import posterior_arguments
 
 DRAWS = 4000
@@ -45,9 +51,12 @@ class PrecomputeConfig:
 
 @dataclass(frozen=True)
 class GrowthConfig:
-    teams: tuple[int, ...] = (20, 24, 48, 96)
+    teams: tuple[int, ...] = (20, 24, 48, 96)  # 24: a 46-round league such as E1; 96: four divisions in one
     draws: int = DRAWS
     repeats: int = 3
+
+
+PUBLISH_PHASES = ("compute", "writes", "exports")  # up to the first BatchWriteItem, up to the flip, the rest
 
 
 def _compute(posterior_path: Path | None, teams: int, draws: int, repeats: int, source: str) -> dict[str, Any]:
@@ -97,11 +106,25 @@ def run(config: PrecomputeConfig, fitted: Path | None) -> dict[str, Any]:
     return {"config": asdict(config), "compute": compute, "pipeline": pipeline, "estimator": estimator}
 
 
+def _publish(teams: int, draws: int, repeats: int) -> dict[str, Any]:
+    args = ["publish", *posterior_arguments(None, teams, draws), "--repeats", str(repeats)]
+    child = run_child("bench.precompute", args)
+    result = {**child.result, "command": child.command, "process_s": child.process_s}
+    for name in ("total_s", "cpu_s", *(f"{phase}_s" for phase in PUBLISH_PHASES)):
+        result[name] = summary(run[name] for run in child.result["runs"])
+    print(
+        f"publish {result['teams']} teams: {result['total_s']['median']:.2f} s, {result['peak_rss_mb']:.0f} MiB "
+        f"(phases {result['phase_peak_rss_mb']})",
+        file=sys.stderr,
+    )
+    return result
+
+
 def run_growth(config: GrowthConfig) -> dict[str, Any]:
-    """Compute time, items and memory as the number of teams grows (synthetic posteriors)."""
+    """The whole precompute path's time and memory as the number of teams grows (synthetic posteriors)."""
     return {
         "config": asdict(config),
-        "sizes": [_compute(None, teams, config.draws, config.repeats, "synthetic") for teams in config.teams],
+        "sizes": [_publish(teams, config.draws, config.repeats) for teams in config.teams],
     }
 
 
@@ -130,7 +153,7 @@ def compute_child(args: argparse.Namespace) -> None:
         one_x_two = time.perf_counter()
         list(all_fixtures(PredictionDraws.from_posterior(posterior), markets=True))
         markets = time.perf_counter()
-        items = odds_items(posterior)
+        items = list(odds_items(posterior))
         done = time.perf_counter()
         for name, seconds in zip(
             timings, (decoded - start, one_x_two - decoded, markets - one_x_two, done - markets), strict=True
@@ -139,7 +162,7 @@ def compute_child(args: argparse.Namespace) -> None:
     rss_before_tracing = round(peak_rss_mb(), 1)
     del items
     tracemalloc.start()
-    items = odds_items(decode_posterior(blob))
+    items = list(odds_items(decode_posterior(blob)))
     retained, traced_peak = tracemalloc.get_traced_memory()  # retained: the items, still referenced here
     tracemalloc.stop()
     item_bytes = sorted(len(json.dumps(item, default=str)) for item in items)
@@ -234,6 +257,72 @@ def pipeline_child(args: argparse.Namespace) -> None:
     report_result({"teams": len(base.team_codes), "draws": int(base.draws["intercept"].size), "runs": runs})
 
 
+def publish_child(args: argparse.Namespace) -> None:
+    import boto3
+    import botocore.session
+    from botocore.config import Config
+
+    from bench.sink import SinkAws
+    from matchodds.core.keys import posterior_key
+    from matchodds.core.posterior import encode_posterior
+    from services.precompute.pipeline import publish_posterior
+    from services.precompute.store import OddsWriter
+
+    posterior = _posterior(args)
+    key = posterior_key(posterior.competition, posterior.version)
+    sink = SinkAws({key: encode_posterior(posterior)})
+    session = botocore.session.Session()
+    session.set_credentials("bench", "bench")  # signed as in AWS; the sink answers before anything is sent
+    sink.attach(session.get_component("event_emitter"))
+    peaks, marks, cpu, runs = PhasePeaks(), {}, {}, []
+
+    def phase(name: str | None) -> None:
+        marks[name or "end"] = time.perf_counter()
+        cpu[name or "end"] = time.process_time()
+        peaks.start(name)
+
+    def on_write(**_: Any) -> None:
+        if peaks.current == "compute":
+            phase("writes")
+
+    session.register("before-call.dynamodb.BatchWriteItem", on_write)
+    session.register("after-call.dynamodb.PutItem", lambda **_: phase("exports"))
+    clients = boto3.Session(botocore_session=session, region_name="eu-west-2")
+    s3 = clients.client("s3", config=Config(s3={"addressing_style": "path"}))
+    writer = OddsWriter("matchodds-odds", clients.client("dynamodb"))
+    for _ in range(args.repeats):
+        sink.pointer, sink.items_written, sink.put_bytes = None, 0, {}
+        phase("compute")
+        published = publish_posterior("matchodds-bench", key, s3, writer)
+        phase(None)
+        if published is None or published.promotion.outcome != "promoted" or len(published.exports) != 4:
+            raise RuntimeError(f"precompute did not publish {key} with its exports: {published}")
+        runs.append(
+            {
+                "total_s": marks["end"] - marks["compute"],
+                "cpu_s": cpu["end"] - cpu["compute"],  # this process's CPU: less touched by what else runs
+                **{
+                    f"{name}_s": marks[after] - marks[name]
+                    for name, after in zip(PUBLISH_PHASES, (*PUBLISH_PHASES[1:], "end"), strict=True)
+                },
+                "phase_peak_rss_mb": dict(peaks.phases),
+            }
+        )
+        print(f"publish run: {runs[-1]}", file=sys.stderr)
+    report_result(
+        {
+            "teams": len(posterior.team_codes),
+            "draws": int(posterior.draws["intercept"].size),
+            "pairs": published.pairs,
+            "items": sink.items_written,
+            "export_bytes": sink.put_bytes,
+            "runs": runs,
+            "phase_peak_rss_mb": {name: max(run["phase_peak_rss_mb"][name] for run in runs) for name in PUBLISH_PHASES},
+            "peak_rss_mb": round(peaks.overall, 1),
+        }
+    )
+
+
 def estimator_child(args: argparse.Namespace) -> None:
     import numpy as np
 
@@ -277,14 +366,21 @@ def estimator_child(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.precompute", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, extra, default in (("compute", "--repeats", 5), ("pipeline", "--runs", 3), ("estimator", "--seeds", 20)):
+    for name, extra, default in (
+        ("compute", "--repeats", 5),
+        ("pipeline", "--runs", 3),
+        ("estimator", "--seeds", 20),
+        ("publish", "--repeats", 3),
+    ):
         sub = commands.add_parser(name)
         sub.add_argument("--posterior", type=Path, help="a posterior file; default: a synthetic one")
         sub.add_argument("--teams", type=int, default=20)
         sub.add_argument("--draws", type=int, default=DRAWS)
         sub.add_argument(extra, type=int, default=default)
     args = parser.parse_args(argv)
-    {"compute": compute_child, "pipeline": pipeline_child, "estimator": estimator_child}[args.command](args)
+    children = {"compute": compute_child, "pipeline": pipeline_child, "estimator": estimator_child}
+    children["publish"] = publish_child
+    children[args.command](args)
     return 0
 
 

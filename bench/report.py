@@ -608,42 +608,100 @@ def plural(count: int, one: str, many: str) -> str:
     return f"{count} {one if count == 1 else many}"
 
 
+# The same command on the code before precompute streamed its items and exports (main at ec5af85, with
+# this benchmark added: e8a7a8d), peak RSS MiB by teams; its times were taken on a loaded machine, so the
+# time comparison is GROWTH_TIME_BEFORE_AFTER's, runs of both alternating.
+GROWTH_PEAK_BEFORE_MB = {20: 159, 24: 186, 48: 411, 96: 1185}
+GROWTH_TIME_BEFORE_AFTER = (
+    "Streaming moves work between the phases (the items and their export rows are now made while the "
+    "writes go out) without adding to it. Single runs of `.venv/bin/python -m bench.precompute publish "
+    "--teams N --draws 4000 --repeats 1` on the code before (e8a7a8d) and after, alternating, on the same "
+    "shared machine (2026-12-02): 24 teams, CPU 5.60, 4.52, 6.05 s before against 4.82, 5.64, 5.29 s after; "
+    "96 teams, 82.2 and 81.2 s before against 81.5 and 80.0 s after. "
+)
+
+
 def growth_section(results: dict[str, Any]) -> str:
-    sizes = results["growth"]["sizes"]
-    smallest = sizes[0]
+    from infra.precompute import (  # pulumi: only when the report is written
+        MEMORY_HEADROOM,
+        PRECOMPUTE_MEMORY_MB,
+        PRECOMPUTE_TIMEOUT_SECONDS,
+    )
+
+    growth = results["growth"]
+    sizes = growth["sizes"]
     rows = []
     for row in sizes:
-        growth = row["items_s"]["median"] / smallest["items_s"]["median"]
-        per_item_ms = row["items_s"]["median"] / row["pairs"] * 1000
-        more_pairs = row["pairs"] / smallest["pairs"]
+        phases = row["phase_peak_rss_mb"]
+        exported = sum(row["export_bytes"].values()) / 2 / 2**20  # a version's files and their `latest` copies
+        before = GROWTH_PEAK_BEFORE_MB.get(row["teams"])
         rows.append(
             [
-                *compute_cells(row),
-                f"{per_item_ms:.2f}",
-                f"{growth:.1f}x / {more_pairs:.1f}x",
-                f"{row['peak_rss_mb']:.0f}",
+                f"{row['teams']}",
+                f"{row['pairs']:,}",
+                *(spread(row[name], 2) for name in ("total_s", "cpu_s", "compute_s", "writes_s", "exports_s")),
+                f"{exported:.1f}",
+                " / ".join(f"{phases[name]:.0f}" for name in ("compute", "writes", "exports")),
+                f"**{row['peak_rss_mb']:.0f}**",
+                f"{before}" if before else "–",
             ]
         )
     text = f"""## Growth
 
-`{BENCH_COMMAND} growth`: synthetic EPL-like posteriors of {results["growth"]["config"]["draws"]} draws
-(several leagues in one competition file would look like this), one fresh process per size,
-{results["growth"]["config"]["repeats"]} repeats, median [min–max]. Items = one per ordered pair, n(n − 1).
+`{BENCH_COMMAND} growth`: the whole precompute path as the Lambda runs it, `publish_posterior`
+(get the posterior, decode, every market of every pair checked, the items made and written, the
+pointer flipped, the CSV and JSON exports and their `latest` copies put), for synthetic EPL-like
+posteriors of {growth["config"]["draws"]} draws: 24 teams is a 46-round league such as E1, 96 four
+divisions in one competition. One fresh process per size, {growth["config"]["repeats"]} runs, median
+[min–max]. AWS is answered inside the process (bench/sink.py): botocore builds and signs every request
+as it would send it, and nothing is kept, so the figures are precompute's own (moto would add its own
+copy of every item; AWS adds its round trips, about one per 25 items). Phases: **compute** up to the
+first BatchWriteItem (read, decode, every score grid and market); **items written** up to the pointer
+flip (each item made, serialised and its export row kept as it goes); **exports** the rest. Peak RSS is
+each phase's own (Linux's high-water mark, reset at each phase) and the process's; **before** is the
+same command on the code before this issue streamed the items and exports. Measured at commit
+{growth["machine"]["commit"]}, {growth["machine"]["started_at"][:16].replace("T", " ")} UTC, load average
+{growth["load_average"][0]} at the start and {growth["load_average"][1]} at the end on {growth["machine"]["nproc"]}
+cores: the machine was shared, so wall times are pessimistic; **CPU s** is the process's own.
 
 """
-    text += table([*COMPUTE_COLUMNS, "ms per item", "items time / pairs, vs smallest", "peak RSS MiB"], rows)
+    text += table(
+        [
+            "teams",
+            "pairs (items)",
+            "whole path s",
+            "CPU s",
+            "compute s",
+            "items written s",
+            "exports s",
+            "export MiB (CSV + JSON)",
+            "peak RSS MiB: compute / items written / exports",
+            "peak RSS MiB",
+            "peak RSS MiB before",
+        ],
+        rows,
+    )
     text += "\n" + "\n".join(f"- {row['teams']} teams: `{row['command']}`" for row in sizes) + "\n"
     largest = sizes[-1]
-    items_mb = largest.get("tracemalloc_items_mb", 0.0)
+    headroom = PRECOMPUTE_MEMORY_MB / (largest["peak_rss_mb"] * 2**20 / 1e6)
     text += (
-        "\nTime grows with the number of pairs, n(n − 1): the work is per pair, one home team's pairs at a "
-        "time. Memory grows with the number of teams twice over: one home team's batch of per-draw pmfs "
-        "(pairs x goals x draws) and the list of every item that `odds_items` returns for the writer and "
-        f"the exports. At {largest['teams']} teams the process peaks at {largest['peak_rss_mb']:.0f} MiB "
-        f"(tracemalloc: {largest['tracemalloc_peak_mb']:.0f} MiB at the peak, {items_mb:.0f} MiB of it the "
-        f"{largest['items']:,} items, about {items_mb * 1024 / largest['items']:.0f} KiB each), against the "
-        "precompute Lambda's 1769 MB. Smaller batches of pairs and items handed to the writer as they are "
-        "made would bound it; the write time and DynamoDB's cost stay proportional to the items.\n"
+        f"\nPairs are computed in batches of at most 100,000 pairs x draws (matchodds/core/grid.py), so the "
+        "per-draw pmfs no longer grow with the number of teams, and no pairing's goal rates are kept between "
+        "the pass that sizes the grid and the one that computes it. Every score grid is still checked before "
+        "the first write, so the fixtures are kept until then (numbers, not items); each item is made as "
+        "the writer takes it, 25 at a time, and its export row is kept as CSV and JSON text. What still "
+        "grows with the number of pairs is those fixtures and that text (the exports are "
+        f"{sum(largest['export_bytes'].values()) / 2 / 2**20:.0f} MiB at {largest['teams']} teams). "
+        f"At {largest['teams']} teams the process peaks at {largest['peak_rss_mb']:.0f} MiB, against the "
+        f"precompute Lambda's {PRECOMPUTE_MEMORY_MB} MB ({headroom:.1f}x; infra/precompute.py sizes it to at "
+        f"least {MEMORY_HEADROOM}x the measured peak, and for a full vCPU).\n\n"
+        + GROWTH_TIME_BEFORE_AFTER
+        + f"Time grows with the pairs: at {largest['teams']} teams the whole path takes "
+        f"{largest['cpu_s']['median']:.0f} s of CPU here, and the items-written phase (each nested markets map "
+        "made, serialised by boto3's TypeSerializer and botocore's JSON, and its export row) takes longer "
+        f"than the compute phase. The precompute Lambda's timeout is {PRECOMPUTE_TIMEOUT_SECONDS} s "
+        f"(infra/precompute.py), {PRECOMPUTE_TIMEOUT_SECONDS / largest['cpu_s']['median']:.1f}x that before "
+        "AWS's round trips (one per 25 items); the timeout is not changed here.\n"
     )
     return text
 

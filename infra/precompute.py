@@ -7,6 +7,7 @@ number of receives, parks it in the dead-letter queue where the alarm sees it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +21,19 @@ from infra.queued_function import QueuedFunction, QueuedFunctionArgs
 from matchodds.core.items import PRECOMPUTE_MAX_RECEIVES
 from matchodds.core.keys import EVENT_BUS_NAME, EVENT_BUS_VARIABLE, EXPORTS_PREFIX, POSTERIOR_PREFIX, POSTERIOR_SUFFIX
 
-# Measured (docs/deploy.md): decoding a 20-team posterior and computing its 380 fixtures takes
-# 0.4-5.4 s of CPU (more for a Dixon-Coles posterior whose score grids are larger) and peaks at
-# 93-192 MiB resident. The work is single-threaded numpy, so memory is bought for CPU: at 1769 MB
-# Lambda gives one full vCPU, and it still has 9x the memory needed. The timeout covers the
-# slowest measurement 20 times over, plus 16 batch writes, retiring the previous version and the
-# writer's backoff when DynamoDB throttles.
-PRECOMPUTE_MEMORY_MB = 1769
+# The work is single-threaded numpy, so memory is bought for CPU: at 1769 MB Lambda gives one full
+# vCPU, and less memory gives a fraction of one. The memory must also hold the largest competition with
+# room to spare: `python -m bench growth` (docs/benchmarks.md, Growth) measured the whole path (compute,
+# items written, exports) of a 96-team competition, 9,120 pairs, peaking at 228 MiB resident (142 MiB for
+# a 24-team league such as E1; 1185 MiB at 96 teams before precompute streamed its items and exports).
+# The memory is the larger of one vCPU and MEMORY_HEADROOM times that peak; 1769 MB is 7.4x it.
+# The timeout covers the slowest 20-team measurement (docs/deploy.md, 0.4-5.4 s of CPU) 20 times over,
+# plus 16 batch writes, retiring the previous version and the writer's backoff when DynamoDB throttles.
+# A 96-team competition took about 80 s of CPU on the (shared) benchmark machine: within it, with less room.
+ONE_VCPU_MEMORY_MB = 1769
+MEASURED_PEAK_MIB = 228  # 96 teams, 4000 draws
+MEMORY_HEADROOM = 2  # twice the peak: more teams or draws than measured, and the allocator's slack, still fit
+PRECOMPUTE_MEMORY_MB = max(ONE_VCPU_MEMORY_MB, math.ceil(MEMORY_HEADROOM * MEASURED_PEAK_MIB * 2**20 / 10**6))
 PRECOMPUTE_TIMEOUT_SECONDS = 120
 # Two posteriors at once at most; the pointer flip is conditional, so order does not matter.
 MAX_CONCURRENCY = 2

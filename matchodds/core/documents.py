@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -150,14 +151,23 @@ def table_row(competition: str, version: str, odds: dict[str, Any], names: dict[
     return row
 
 
-def table_csv(rows: list[dict[str, Any]]) -> str:
-    """The odds table as CSV text: a header of TABLE_COLUMNS, empty cells for missing values."""
+def _csv_line(cells: Iterable[Any]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(TABLE_COLUMNS)
-    for row in rows:
-        writer.writerow(["" if row[column] is None else row[column] for column in TABLE_COLUMNS])
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
     return buffer.getvalue()
+
+
+TABLE_CSV_HEADER = _csv_line(TABLE_COLUMNS)
+
+
+def table_csv_line(row: dict[str, Any]) -> str:
+    """One row of the odds table as a CSV line, empty cells for missing values."""
+    return _csv_line("" if row[column] is None else row[column] for column in TABLE_COLUMNS)
+
+
+def table_csv(rows: Iterable[dict[str, Any]]) -> str:
+    """The odds table as CSV text: a header of TABLE_COLUMNS, then a line per row."""
+    return TABLE_CSV_HEADER + "".join(map(table_csv_line, rows))
 
 
 def model_provenance(pointer: dict[str, Any]) -> dict[str, Any]:
@@ -175,5 +185,3 @@ def model_provenance(pointer: dict[str, Any]) -> dict[str, Any]:
 def table_document(competition: str, pointer: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The odds table as JSON: the same rows as the CSV, with the model's provenance once."""
     return {"competition": competition, "model": model_provenance(pointer), "columns": TABLE_COLUMNS, "fixtures": rows}
-
-

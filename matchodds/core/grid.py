@@ -28,6 +28,10 @@ from matchodds.core.posterior import DIXON_COLES_SCORES, Posterior, low_score_ta
 
 TAIL_MASS = 1e-6
 MAX_GRID_GOALS = 60
+# Pairs x draws computed at once. A batch's per-draw pmfs are pairs x goals x draws numbers, several
+# arrays of them, so a batch is at most one home team's pairs and at most this many pairs x draws: at
+# 4000 draws, 25 pairs (about 15 MB per pmf array at 19 goals) whatever the number of teams.
+PAIR_DRAWS_PER_BATCH = 100_000
 # Float rounding allowed around [0, 1] and around the grid's sum: the grids are sums of thousands of
 # products, exact to about 1e-15; a wrong grid is off by far more (rho 0.95 gave a P(0-0) of -0.053).
 GRID_TOLERANCE = 1e-9
@@ -58,6 +62,10 @@ class PredictionDraws:
     @property
     def n_teams(self) -> int:
         return int(self.attack.shape[1])
+
+    @property
+    def n_draws(self) -> int:
+        return int(self.attack.shape[0])
 
     def team(self, index: int) -> str:
         """A team's code when known, else its index."""
@@ -297,26 +305,36 @@ def credible_intervals(outcome_draws: np.ndarray, mass: float = CREDIBLE_MASS) -
     return np.moveaxis(np.quantile(outcome_draws, [tail, 1 - tail], axis=-1), 0, -1)
 
 
-def all_fixtures(draws: PredictionDraws, *, markets: bool = False) -> Iterator[FixtureOdds]:
-    """Odds for every ordered pairing of distinct teams, one home team at a time to bound memory.
-
-    Every pairing's score grid is checked (check_score_grids) before any of its numbers is yielded.
-    With markets=False only the 1X2 numbers, expected goals and likeliest score are made (the fast
-    path); with markets=True each fixture also carries its FixtureMarkets.
-    """
+def pair_batches(draws: PredictionDraws) -> Iterator[tuple[int, np.ndarray]]:
+    """Every ordered pairing of distinct teams as (home, aways), at most PAIR_DRAWS_PER_BATCH pairs x draws each."""
     teams = np.arange(draws.n_teams)
-    chunks = []
+    size = max(1, PAIR_DRAWS_PER_BATCH // draws.n_draws)
     for home in teams:
         aways = teams[teams != home]
+        for start in range(0, len(aways), size):
+            yield int(home), aways[start : start + size]
+
+
+def all_fixtures(draws: PredictionDraws, *, markets: bool = False) -> Iterator[FixtureOdds]:
+    """Odds for every ordered pairing of distinct teams, a bounded batch of pairs at a time (pair_batches).
+
+    Every pairing's goal rates are checked (check_rates) before any fixture is yielded, and each
+    batch's score grids (check_score_grids) before any of its numbers is. With markets=False only
+    the 1X2 numbers, expected goals and likeliest score are made (the fast path); with markets=True
+    each fixture also carries its FixtureMarkets.
+    """
+    # One grid for every pairing, so that each fixture's grid is cut alike. This first pass sizes it
+    # keeping no batch's rates: all of them at once would be teams x teams x draws numbers, twice.
+    max_goals = 0
+    for home, aways in pair_batches(draws):
         home_rate, away_rate = draws.rates(np.full_like(aways, home), aways)
-        check_rates(draws, int(home), aways, home_rate, away_rate)
-        chunks.append((home, aways, home_rate, away_rate))
-    # One grid for every pairing, so that each fixture's grid is cut alike.
-    max_goals = max(grid_size(np.concatenate([home_rate, away_rate])) for *_, home_rate, away_rate in chunks)
-    for home, aways, home_rate, away_rate in chunks:
+        check_rates(draws, home, aways, home_rate, away_rate)
+        max_goals = max(max_goals, grid_size(np.concatenate([home_rate, away_rate])))
+    for home, aways in pair_batches(draws):
+        home_rate, away_rate = draws.rates(np.full_like(aways, home), aways)
         pmfs = _pair_pmfs(home_rate, away_rate, draws.rho, max_goals)
         grids = pmfs.grids()
-        check_score_grids(draws, int(home), aways, grids)
+        check_score_grids(draws, home, aways, grids)
         p_home, p_draw, p_away = outcome_probabilities(grids)
         xg_home, xg_away = home_rate.mean(axis=-1), away_rate.mean(axis=-1)
         normalised = grids / grids.sum(axis=(-2, -1), keepdims=True)
@@ -336,7 +354,7 @@ def all_fixtures(draws: PredictionDraws, *, markets: bool = False) -> Iterator[F
                     likeliest=likeliest_scores(normalised[position]),
                 )
             yield FixtureOdds(
-                home=int(home),
+                home=home,
                 away=int(away),
                 p_home=float(p_home[position]),
                 p_draw=float(p_draw[position]),

@@ -1,7 +1,8 @@
 """Writes a version's whole odds table to S3 as CSV and JSON, and the `latest` copies of both.
 
 The files are made from the very items written to DynamoDB, through the contract's table_row, so a
-download holds the same numbers as `GET /odds?competition=...`.
+download holds the same numbers as `GET /odds?competition=...`. They are made a row at a time while
+the items are written (ExportTable), each row kept only as its CSV line and JSON text.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from matchodds.core.documents import table_csv, table_document, table_row
+from matchodds.core.documents import TABLE_CSV_HEADER, table_csv_line, table_document, table_row
 from matchodds.core.items import odds_from_item
 from matchodds.core.keys import LATEST_EXPORT, export_key
 
@@ -19,20 +20,39 @@ if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
 
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 LATEST_CACHE_CONTROL = "max-age=300"  # `latest` changes weekly; a version's own files never change
+JSON_SEPARATORS = (",", ":")
+FIXTURES_END = b"[]}"  # how the table document with no rows ends: its fixtures are its last member
 
 
-def export_bodies(
-    competition: str, version: str, pointer: dict[str, Any], items: list[dict[str, Any]]
-) -> dict[str, bytes]:
-    """The CSV and JSON files of one version's odds items, by format."""
-    names = {team["code"]: team["name"] for team in pointer["teams"]}
-    rows = [table_row(competition, version, odds_from_item(item), names) for item in items]
-    rows.sort(key=lambda row: (row["home"], row["away"]))
-    document = table_document(competition, {**pointer, "version": version}, rows)
-    return {
-        "csv": table_csv(rows).encode("utf-8"),
-        "json": json.dumps(document, separators=(",", ":")).encode("utf-8"),
-    }
+class ExportTable:
+    """One version's CSV and JSON files, a row added with each item written; `bodies` once every item is in.
+
+    An item is about 28 KiB of Python objects and its row's text about 3 KiB, so rows are kept as
+    text (CSV line, JSON) by pairing, and the files are put together, sorted by (home, away), at the end.
+    """
+
+    def __init__(self, competition: str, version: str, pointer: dict[str, Any]) -> None:
+        self.competition, self.version = competition, version
+        self.names = {team["code"]: team["name"] for team in pointer["teams"]}
+        empty = table_document(competition, {**pointer, "version": version}, [])
+        self.json_head = json.dumps(empty, separators=JSON_SEPARATORS).encode("utf-8")
+        if not self.json_head.endswith(FIXTURES_END):
+            raise RuntimeError("the table document's fixtures are no longer its last member; ExportTable needs them so")
+        self.rows: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+
+    def add(self, item: dict[str, Any]) -> dict[str, Any]:
+        """Keep the row of one written item; returns the item, so that it can sit in the writer's stream."""
+        row = table_row(self.competition, self.version, odds_from_item(item), self.names)
+        text = json.dumps(row, separators=JSON_SEPARATORS).encode("utf-8")
+        self.rows[(row["home"], row["away"])] = (table_csv_line(row).encode("utf-8"), text)
+        return item
+
+    def bodies(self) -> dict[str, bytes]:
+        """The CSV and JSON files, by format: the same bytes as the whole table serialised at once."""
+        ordered = [self.rows[pair] for pair in sorted(self.rows)]
+        csv_body = b"".join([TABLE_CSV_HEADER.encode("utf-8"), *(line for line, _ in ordered)])
+        fixtures = b",".join(text for _, text in ordered)
+        return {"csv": csv_body, "json": b"".join([self.json_head[: -len(FIXTURES_END)], b"[", fixtures, b"]}"])}
 
 
 class ExportWriter:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from matchodds.core.markets import (
 )
 from matchodds.core.posterior import MAX_POSTERIOR_BYTES, Posterior, decode_posterior
 from services.precompute.events import OddsPublisher, odds_published_detail
-from services.precompute.exports import ExportWriter, export_bodies
+from services.precompute.exports import ExportTable, ExportWriter
 from services.precompute.store import OddsWriter, Promotion
 
 if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
@@ -105,14 +106,15 @@ def market_fields(fixture: FixtureOdds, markets: FixtureMarkets) -> dict[str, An
     }
 
 
-def odds_items(posterior: Posterior) -> list[dict[str, Any]]:
+def odds_items(posterior: Posterior, fixtures: Iterable[FixtureOdds] | None = None) -> Iterator[dict[str, Any]]:
+    """The stored item of each fixture (by default every pairing of the posterior's, with every market), as made."""
     codes = posterior.team_codes
-    return [
-        odds_item(
+    if fixtures is None:
+        fixtures = all_fixtures(PredictionDraws.from_posterior(posterior), markets=True)
+    for fixture in fixtures:
+        yield odds_item(
             posterior.competition, posterior.version, codes[fixture.home], codes[fixture.away], fixture_fields(fixture)
         )
-        for fixture in all_fixtures(PredictionDraws.from_posterior(posterior), markets=True)
-    ]
 
 
 def pointer_fields(posterior: Posterior, pairs: int, read: PosteriorObject) -> dict[str, Any]:
@@ -229,17 +231,22 @@ def publish_posterior(
     if (competition, version) != parsed:
         raise ContractError(f"{read} holds {competition} {version}, not {parsed}")
     refuse_if_changed(writer.current_pointer(competition), version, read)
-    items = odds_items(posterior)
-    writer.write_items(items)
-    pointer = pointer_fields(posterior, len(items), read)
+    # Every score grid is checked before the first write, so the fixtures are kept (about 7 KiB each, an
+    # item 28 KiB) and each item is made as the writer takes it, its export row with it: no list of items.
+    fixtures = list(all_fixtures(PredictionDraws.from_posterior(posterior), markets=True))
+    pointer = pointer_fields(posterior, len(fixtures), read)
+    table = ExportTable(competition, version, pointer)
+    pairs = writer.write_items(map(table.add, odds_items(posterior, fixtures)))
+    del fixtures
     promotion = writer.promote(competition, version, pointer)
     if promotion.outcome == "already-current":  # another run may have promoted other bytes since the check
         refuse_if_changed(writer.current_pointer(competition), version, read)
-    logger.info("%s %s: %d pairs written, %s", competition, version, len(items), promotion.outcome)
+    logger.info("%s %s: %d pairs written, %s", competition, version, pairs, promotion.outcome)
     exports: list[str] = []
     if promotion.current_version == version:
         exporter = exporter or ExportWriter(bucket, s3)
-        bodies = export_bodies(competition, version, pointer, items)
+        bodies = table.bodies()
+        del table
         exports = exporter.write(competition, version, bodies)
         still_current = writer.current_version(competition) == version
         if still_current:
@@ -249,4 +256,4 @@ def publish_posterior(
             publisher.publish(odds_published_detail(competition, version, str(pointer["data_through"]), exports))
         elif still_current:
             logger.info("%s %s: no event bus (%s unset); no event published", competition, version, EVENT_BUS_VARIABLE)
-    return Published(competition, version, len(items), promotion, exports)
+    return Published(competition, version, pairs, promotion, exports)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -69,12 +70,20 @@ class OddsWriter:
         self.table, self.client = table, client
         self.max_attempts, self.sleep, self.clock = max_attempts, sleep, clock
 
-    def write_items(self, items: Sequence[dict[str, Any]], expires_at: int | None = None) -> None:
-        """Write every item, retrying unprocessed ones with exponential backoff; all or WriteIncomplete."""
+    def write_items(self, items: Iterable[dict[str, Any]], expires_at: int | None = None) -> int:
+        """Write every item, a batch as soon as it is made, retrying unprocessed ones with exponential backoff.
+
+        All or WriteIncomplete; returns how many were written. Only one batch is held at a time, so
+        `items` may be a generator of any length.
+        """
         expiry = expires_at or int(self.clock()) + UNPUBLISHED_VERSION_TTL_SECONDS
-        for start in range(0, len(items), BATCH_SIZE):
-            batch = [{**item, EXPIRES_ATTRIBUTE: expiry} for item in items[start : start + BATCH_SIZE]]
-            self._write_batch([{"PutRequest": {"Item": _to_dynamo(item)}} for item in batch])
+        pending, written = iter(items), 0
+        while batch := list(islice(pending, BATCH_SIZE)):
+            self._write_batch(
+                [{"PutRequest": {"Item": _to_dynamo({**item, EXPIRES_ATTRIBUTE: expiry})}} for item in batch]
+            )
+            written += len(batch)
+        return written
 
     def _write_batch(self, requests: Sequence[WriteRequestUnionTypeDef]) -> None:
         pending = requests
@@ -133,7 +142,7 @@ class OddsWriter:
         pointer = self.current_pointer(competition)
         return None if pointer is None else str(pointer["version"])
 
-    def version_items(self, competition: str, version: str) -> Iterable[dict[str, Any]]:
+    def version_items(self, competition: str, version: str) -> Iterator[dict[str, Any]]:
         paginator = self.client.get_paginator("query")
         pages = paginator.paginate(
             TableName=self.table,
@@ -147,6 +156,8 @@ class OddsWriter:
 
     def retire(self, competition: str, version: str) -> None:
         """Let a version that is no longer current expire after a grace period."""
-        items = list(self.version_items(competition, version))
-        self.write_items(items, expires_at=int(self.clock()) + RETIRED_VERSION_GRACE_SECONDS)
-        logger.info("retired %s %s (%d items)", competition, version, len(items))
+        # Page by page as they are read: rewriting an item keeps its key, so the query's pages still see each once.
+        retired = self.write_items(
+            self.version_items(competition, version), expires_at=int(self.clock()) + RETIRED_VERSION_GRACE_SECONDS
+        )
+        logger.info("retired %s %s (%d items)", competition, version, retired)

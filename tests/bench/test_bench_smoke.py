@@ -79,10 +79,15 @@ def test_query_answers_in_process_over_http_and_from_cold(results: dict[str, Any
     assert query["zip"] is None  # not built at tiny sizes: it needs the arm64 wheels
 
 
-def test_growth_counts_one_item_per_ordered_pair(results: dict[str, Any]) -> None:
-    assert [(row["teams"], row["items"]) for row in results["growth"]["sizes"]] == [
-        (teams, pairs(teams)) for teams in QUICK.growth.teams
+def test_growth_publishes_every_pair_and_the_exports_and_measures_each_phase(results: dict[str, Any]) -> None:
+    assert [(row["teams"], row["pairs"], row["items"]) for row in results["growth"]["sizes"]] == [
+        (teams, pairs(teams), pairs(teams)) for teams in QUICK.growth.teams
     ]
+    for row in results["growth"]["sizes"]:
+        assert len(row["export_bytes"]) == 4 and all(size > 0 for size in row["export_bytes"].values())
+        assert set(row["phase_peak_rss_mb"]) == {"compute", "writes", "exports"}
+        assert row["peak_rss_mb"] >= max(row["phase_peak_rss_mb"].values()) > 0
+        assert 0 < row["compute_s"]["median"] < row["total_s"]["median"] and row["cpu_s"]["median"] > 0
 
 
 def test_the_report_has_every_section_and_keeps_the_load_section(results: dict[str, Any], tmp_path: Path) -> None:

@@ -39,6 +39,9 @@ ROLE = "aws:iam/role:Role"
 # What the fit was measured to need at peak (docs/deploy.md), and the prototype's size that was too tight.
 MEASURED_FIT_PEAK_MB = 810
 PROTOTYPE_FIT_MEMORY_MB = 512
+# What precompute was measured to need at peak: the whole path for 96 teams (docs/benchmarks.md, Growth).
+MEASURED_PRECOMPUTE_PEAK_MIB = 228
+ONE_VCPU_MEMORY_MB = 1769  # where Lambda gives a whole vCPU to the single-threaded numpy
 
 
 def _function(deployed: Deployed, name: str) -> Any:
@@ -184,6 +187,12 @@ def test_fit_task_is_sized_from_the_measurement(deployed: Deployed, competition:
     memory_mb = int(task.inputs["memory"])
     assert memory_mb > PROTOTYPE_FIT_MEMORY_MB
     assert memory_mb >= 4 * MEASURED_FIT_PEAK_MB
+
+
+def test_precompute_is_sized_from_the_measurement(deployed: Deployed) -> None:
+    memory_mb = int(_function(deployed, "precompute").inputs["memorySize"])
+    assert memory_mb >= ONE_VCPU_MEMORY_MB
+    assert memory_mb * 10**6 >= 2 * MEASURED_PRECOMPUTE_PEAK_MIB * 2**20
 
 
 @pytest.mark.parametrize("name", ["precompute", "pricing", "query"])

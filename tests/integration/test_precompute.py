@@ -108,6 +108,35 @@ def test_the_pointer_moves_only_after_the_last_item(
     assert pointer(aws)["version"] == V1  # type: ignore[index]
 
 
+def test_items_go_to_the_writer_as_they_are_made_and_the_pointer_after_the_last(
+    aws: dict[str, str], make_posterior: Callable[..., Posterior], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No list of every item: each batch of 25 is written before the next is made (memory, not order, is the point)."""
+    made: list[str] = []
+    real_odds_item = pipeline.odds_item
+
+    def counted_odds_item(*args: Any) -> dict[str, Any]:
+        made.append(f"{args[2]}#{args[3]}")
+        return real_odds_item(*args)
+
+    monkeypatch.setattr(pipeline, "odds_item", counted_odds_item)
+    client = boto3.client("dynamodb")
+    made_at_each_write: list[int] = []
+    real_batch_write = client.batch_write_item
+
+    def watching_batch_write(**kwargs: Any) -> dict[str, Any]:
+        made_at_each_write.append(len(made))
+        return real_batch_write(**kwargs)
+
+    client.batch_write_item = watching_batch_write  # type: ignore[method-assign]
+    posterior = make_posterior(codes=("ARS", "AVL", "BOU", "BRE", "BHA", "CHE", "CRY"), version=V1)  # 42 pairs
+    published = publish_posterior(
+        aws["bucket"], put(aws, posterior), boto3.client("s3"), OddsWriter(aws["table"], client)
+    )
+    assert made_at_each_write == [25, 42] and published is not None and published.pairs == 42
+    assert sorted(made) == sorted(item["sk"] for item in version_items(aws, V1)) and pointer(aws)["version"] == V1  # type: ignore[index]
+
+
 def test_the_same_event_twice_gives_the_same_result(
     aws: dict[str, str], make_posterior: Callable[..., Posterior]
 ) -> None:

@@ -6,16 +6,26 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
-from matchodds.core.documents import TABLE_COLUMNS, fair_price, handicap_price, markets_document, table_csv, table_row
+from matchodds.core.documents import (
+    TABLE_COLUMNS,
+    fair_price,
+    handicap_price,
+    markets_document,
+    table_csv,
+    table_document,
+    table_row,
+)
 from matchodds.core.grid import PredictionDraws, all_fixtures
 from matchodds.core.items import odds_from_item, odds_item
 from matchodds.core.keys import ContractError, export_key
 from matchodds.core.markets import ASIAN_HANDICAP_QUARTERS, MARKETS_FIELD, handicap_label
 from matchodds.core.posterior import Posterior
-from services.precompute.pipeline import fixture_fields
+from services.precompute.exports import ExportTable
+from services.precompute.pipeline import fixture_fields, odds_items
 
 pytestmark = pytest.mark.unit
 MAX_ITEM_BYTES = 400 * 1024
@@ -112,6 +122,38 @@ def test_table_rows_and_csv(make_posterior: Callable[..., Posterior]) -> None:
     parsed = list(csv.DictReader(io.StringIO(table_csv(rows))))
     assert len(parsed) == len(rows) and float(parsed[0]["odds_ah_away_+1"]) == first["odds_ah_away_+1"]
     assert parsed[0]["home_name"] == "Team ARS"
+
+
+def test_an_export_made_a_row_at_a_time_is_the_whole_table_serialised_at_once(
+    make_posterior: Callable[..., Posterior],
+) -> None:
+    posterior = make_posterior(codes=("ARS", "CHE", "LIV", "MCI", "NFO"), spread=0.1)
+    posterior = replace(posterior, team_names=("Arsenal", "Chelsea", "Liverpool", "Man City", 'Nott\'m Forest, "é"'))
+    items = list(odds_items(posterior))
+    teams = [
+        {"code": code, "name": name} for code, name in zip(posterior.team_codes, posterior.team_names, strict=True)
+    ]
+    pointer = {
+        "teams": teams,
+        "model": "dixon_coles",
+        "fitted_at": "2025-05-26T06:00:00+00:00",
+        "data_from": "2024-08-16",
+        "data_through": "2025-05-25",
+        "matches": 380,
+    }
+    table = ExportTable("E0", posterior.version, pointer)
+    for item in reversed(items):  # the order written need not be the table's
+        assert table.add(item) is item
+    names = {team["code"]: team["name"] for team in teams}
+    rows = sorted(
+        (table_row("E0", posterior.version, odds_from_item(item), names) for item in items),
+        key=lambda row: (row["home"], row["away"]),
+    )
+    document = table_document("E0", {**pointer, "version": posterior.version}, rows)
+    bodies = table.bodies()
+    assert bodies["json"] == json.dumps(document, separators=(",", ":")).encode("utf-8")
+    assert bodies["csv"] == table_csv(rows).encode("utf-8")
+    assert len(json.loads(bodies["json"])["fixtures"]) == 20 and "é" in bodies["csv"].decode("utf-8")
 
 
 def test_export_keys() -> None:

@@ -20,6 +20,7 @@ from matchodds.core.grid import (
     handicap_weights,
     likeliest_scores,
     outcome_probabilities,
+    pair_batches,
     score_grids,
 )
 from matchodds.core.markets import ASIAN_HANDICAP_QUARTERS, HANDICAP_OUTCOMES, OVER_UNDER_LINES
@@ -308,3 +309,21 @@ def test_grids_of_a_real_sized_dixon_coles_posterior_pass(make_posterior: Callab
     posterior = make_posterior(spread=0.2)
     posterior.draws["rho"] = np.full_like(posterior.draws["intercept"], -0.1)
     assert len(list(all_fixtures(PredictionDraws.from_posterior(posterior), markets=True))) == 12
+
+
+def test_batches_smaller_than_a_home_teams_pairs_give_the_same_fixtures(
+    make_posterior: Callable[..., Posterior], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    posterior = make_posterior(codes=("ARS", "CHE", "LIV", "MCI", "NFO"), spread=0.2)
+    posterior.draws["rho"] = np.full_like(posterior.draws["intercept"], -0.1)
+    draws = PredictionDraws.from_posterior(posterior)
+    whole = list(all_fixtures(draws, markets=True))  # one batch per home team: 4 pairs x 100 draws
+    monkeypatch.setattr("matchodds.core.grid.PAIR_DRAWS_PER_BATCH", 3 * draws.n_draws)
+    assert [len(aways) for _, aways in pair_batches(draws)] == [3, 1] * 5
+    batched = list(all_fixtures(draws, markets=True))
+    assert [(f.home, f.away) for f in batched] == [(f.home, f.away) for f in whole]
+    for one, other in zip(whole, batched, strict=True):
+        assert one.markets is not None and other.markets is not None
+        np.testing.assert_allclose(other.score_grid, one.score_grid, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(other.markets.intervals, one.markets.intervals, rtol=1e-12)
+        assert other.likely_score == one.likely_score and other.p_home == pytest.approx(one.p_home, rel=1e-12)
