@@ -429,8 +429,10 @@ def projection_seed(version: str) -> int:
     return int("".join(character for character in version if character.isdigit()) or "0")
 
 
-def project_posterior(posterior: Posterior, simulations: int = DEFAULT_SIMULATIONS) -> SeasonProjection | None:
-    """The projection of the season a posterior records, seeded by its version; None when it records none."""
+def project_posterior(
+    posterior: Posterior, simulations: int = DEFAULT_SIMULATIONS, seed: int | None = None
+) -> SeasonProjection | None:
+    """The projection of the season a posterior records (seeded by its version unless told); None if it records none."""
     if SEASON_META_KEY not in posterior.meta:
         return None
     record = SeasonRecord.from_meta(posterior.meta[SEASON_META_KEY], posterior.team_codes)
@@ -440,5 +442,5 @@ def project_posterior(posterior: Posterior, simulations: int = DEFAULT_SIMULATIO
         record,
         league_rules(posterior.competition),
         simulations,
-        projection_seed(posterior.version),
+        projection_seed(posterior.version) if seed is None else seed,
     )
