@@ -40,6 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
+from bench.report import write_section  # noqa: E402
 from matchodds import local  # noqa: E402
 from matchodds.core.keys import new_version, posterior_key  # noqa: E402
 from matchodds.core.posterior import POSTERIOR_FORMAT, Posterior, encode_posterior  # noqa: E402
@@ -356,19 +357,6 @@ per stage (docs/deploy.md), so these numbers measure the code path under content
 """
 
 
-def write_section(path: Path, section: str) -> None:
-    """Put `section` into the file under SECTION, replacing only that section (other sections stay as they are)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines(keepends=True)
-    start = next((n for n, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        path.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")
-        return
-    end = next((n for n in range(start + 1, len(lines)) if lines[n].startswith("## ")), len(lines))
-    rest = "".join(lines[end:])
-    path.write_text("".join(lines[:start]) + section + ("\n" + rest if rest else ""), encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32)
@@ -386,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(figures, indent=2))
     if args.write:
         command = "nice -n 19 .venv/bin/python bench/load.py " + " ".join(sys.argv[1:] if argv is None else argv)
-        write_section(args.write, markdown(figures, command.strip()))
+        write_section(args.write, SECTION, markdown(figures, command.strip()))
         print(f"wrote {SECTION!r} into {args.write}")
     failed = figures["server_errors"] or figures["dropped"] or figures["timed_out"]
     return 1 if failed else 0

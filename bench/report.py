@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 LOAD_SECTION = "## Load (issue 8)"
+PROJECTION_SECTION = "## Projection (issue 21)"
+# Sections that their own benchmarks write (bench/load.py, bench/projection.py), kept verbatim at the end.
+KEPT_SECTIONS = (LOAD_SECTION, PROJECTION_SECTION)
 SECTIONS = ("fit", "precompute", "query", "growth")
 BENCH_COMMAND = ".venv/bin/python -m bench"
 
@@ -34,8 +37,22 @@ def kept_section(text: str, heading: str = LOAD_SECTION) -> str:
 
 def write_report(results: dict[str, Any], path: Path) -> None:
     existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    kept = [kept_section(existing, heading) for heading in KEPT_SECTIONS]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(results, kept_section(existing)), encoding="utf-8")
+    path.write_text(render(results, "\n".join(text.rstrip("\n") + "\n" for text in kept if text)), encoding="utf-8")
+
+
+def write_section(path: Path, heading: str, section: str) -> None:
+    """Put `section` into the file under `heading`, replacing only that section (the others stay as they are)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    lines = text.splitlines(keepends=True)
+    start = next((n for n, line in enumerate(lines) if line.rstrip() == heading), None)
+    if start is None:
+        path.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")
+        return
+    end = next((n for n in range(start + 1, len(lines)) if lines[n].startswith("## ")), len(lines))
+    rest = "".join(lines[end:])
+    path.write_text("".join(lines[:start]) + section + ("\n" + rest if rest else ""), encoding="utf-8")
 
 
 # --- formatting -----------------------------------------------------------------------------------------
@@ -744,7 +761,8 @@ below and rewrites this file from its results (kept in build/bench/full/results.
 and keeps the others. Each figure names the command that measures it alone, run from the repository
 root after the README's setup. Figures are medians of several runs with their range [min–max].
 Benchmarks are not part of the test command; `tests/bench/test_bench_smoke.py` runs each one at tiny
-sizes. The section "Load (issue 8)" at the end is bench/load.py's and is kept as it is.
+sizes. The sections "Load (issue 8)" and "Projection (issue 21)" at the end are bench/load.py's and
+bench/projection.py's and are kept as they are.
 """
     if results.get("quick"):
         header += "\n**Quick run (`--quick`): tiny sizes, to check that everything runs; not the figures.**\n"

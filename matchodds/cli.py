@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -306,6 +307,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     price_parser.add_argument("--competition", help="price only this Div's rows (default: each row in its own Div)")
     price_parser.set_defaults(run=run_price)
 
+    project_parser = commands.add_parser(
+        "project",
+        help="fit on a season's results up to a date and project the rest of it: GET /table's JSON",
+        description="Fits the served model on the results up to --through, takes the season's later matches "
+        "as its remaining fixtures, simulates the rest of the season and writes the table with its projection "
+        "as GET /table serves it (a past season's mid-season projection).",
+    )
+    project_parser.add_argument("--results", nargs="+", type=Path, required=True, help="football-data results files")
+    project_parser.add_argument("--competition", default="E0", help="the files' division (default: %(default)s)")
+    project_parser.add_argument(
+        "--through", type=_iso_date, help="the last day of results the fit sees, YYYY-MM-DD (default: the last match)"
+    )
+    project_parser.add_argument("--json", type=Path, required=True, help="where to write the table and projection")
+    project_parser.add_argument("--simulations", type=int, default=10_000, help="seasons simulated (%(default)s)")
+    project_parser.add_argument("--seed", type=int, default=0, help="the fit's and the simulations' seed")
+    project_parser.add_argument("--chains", type=int, default=4)
+    project_parser.add_argument("--warmup", type=int, help="warmup per chain (default: the model's)")
+    project_parser.add_argument("--samples", type=int, help="kept draws per chain (default: the model's)")
+    project_parser.add_argument("--min-ess", type=float, default=400, help="quality gate: least bulk ESS")
+    project_parser.add_argument("--max-r-hat", type=float, default=1.01, help="quality gate: largest r_hat")
+    project_parser.set_defaults(run=run_project)
+
     demo_aws = f"http://127.0.0.1:{DEFAULT_MOTO_PORT}"
     upload_parser = commands.add_parser(
         "upload",
@@ -336,6 +359,20 @@ def run_price(args: argparse.Namespace) -> int:
     from matchodds.pricing import run as price_main
 
     return price_main(args)
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2025-01-05") from None
+
+
+def run_project(args: argparse.Namespace) -> int:
+    """`matchodds project`: the fit (JAX) and the projection (numpy), loaded only now."""
+    from matchodds.project import run as project_main
+
+    return project_main(args)
 
 
 def run_upload(args: argparse.Namespace) -> int:

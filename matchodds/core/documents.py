@@ -170,6 +170,18 @@ def table_csv(rows: Iterable[dict[str, Any]]) -> str:
     return TABLE_CSV_HEADER + "".join(map(table_csv_line, rows))
 
 
+def posterior_provenance(meta: dict[str, Any]) -> dict[str, Any]:
+    """What a version's pointer records of the model and its data, from its posterior's meta."""
+    window = meta["data_window"]
+    return {
+        "fitted_at": meta["created_at"],
+        "data_from": window["first_match"],
+        "data_through": window["last_match"],
+        "matches": window["matches"],
+        "model": meta["model"]["name"],
+    }
+
+
 def model_provenance(pointer: dict[str, Any]) -> dict[str, Any]:
     """What a reply says about the model behind the odds, from the competition's pointer."""
     return {
@@ -185,3 +197,58 @@ def model_provenance(pointer: dict[str, Any]) -> dict[str, Any]:
 def table_document(competition: str, pointer: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The odds table as JSON: the same rows as the CSV, with the model's provenance once."""
     return {"competition": competition, "model": model_provenance(pointer), "columns": TABLE_COLUMNS, "fixtures": rows}
+
+
+# --- The season table and its projection (issue 21): GET /table and exports/<c>/<version>-table.* --------
+SEASON_TABLE_COLUMNS = (
+    "position",
+    "code",
+    "name",
+    "played",
+    "won",
+    "drawn",
+    "lost",
+    "goals_for",
+    "goals_against",
+    "goal_difference",
+    "points",
+)
+PROJECTION_COLUMNS = (
+    "expected_points",
+    "points_low",
+    "points_high",
+    "expected_position",
+    "p_title",
+    "p_europe",
+    "p_playoff",
+    "p_relegation",
+)
+
+
+def season_table_document(competition: str, pointer: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+    """The season table as served: the stored document with the competition and the model's provenance first."""
+    return {"competition": competition, "model": model_provenance(pointer), **stored}
+
+
+def season_table_csv(document: dict[str, Any]) -> str:
+    """The season table as CSV: one row per team in its current position, then P(finishing 1st, 2nd, ...)."""
+    teams = document["teams"]
+    position_columns = [f"p_position_{position}" for position in range(1, len(teams) + 1)]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["competition", "version", "season", *SEASON_TABLE_COLUMNS, *PROJECTION_COLUMNS, *position_columns])
+    for team in teams:
+        projection = team["projection"]
+        interval = projection["points_interval"]
+        numbers = {**projection, "points_low": interval["low"], "points_high": interval["high"]}
+        writer.writerow(
+            [
+                document["competition"],
+                document["model"]["version"],
+                document["season"],
+                *(team[column] for column in SEASON_TABLE_COLUMNS),
+                *("" if numbers[column] is None else numbers[column] for column in PROJECTION_COLUMNS),
+                *projection["positions"],
+            ]
+        )
+    return buffer.getvalue()

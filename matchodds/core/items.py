@@ -1,7 +1,9 @@
-"""The DynamoDB items: one pointer per competition, one odds item per ordered pairing per version."""
+"""The DynamoDB items: one pointer per competition, one odds item per ordered pairing per version, and one
+season table item per version whose posterior records its season."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +36,16 @@ ODDS_FIELDS = (
     "likely_score",
     "likely_score_p",
 )
+# The season table with its projection (matchodds.core.projection), one item in the version's partition
+# beside its odds (so it expires with them), its sort key never a pairing's HOME#AWAY. The document is one
+# JSON string: about 11 KB for 20 teams (DynamoDB allows 400 KB), numbers exact (the seed has 14 digits),
+# and read with one json.loads rather than a map of some 500 numbers. The pointer's TABLE_FIELD says whether
+# the version has one.
+TABLE_SORT_KEY = "TABLE"
+TABLE_ATTRIBUTE = "table"
+TABLE_FIELD = "table"
+
+
 def pointer_key(competition: str) -> dict[str, str]:
     return {PARTITION_KEY: f"COMP#{competition}", SORT_KEY: POINTER_SORT_KEY}
 
@@ -61,6 +73,26 @@ def odds_item(competition: str, version: str, home: str, away: str, odds: dict[s
     if markets is not None:
         item[MARKETS_FIELD] = _to_dynamo_tree({key: markets[key] for key in MARKET_KEYS})
     return item
+
+
+def table_key(competition: str, version: str) -> dict[str, str]:
+    return {PARTITION_KEY: odds_partition(competition, version), SORT_KEY: TABLE_SORT_KEY}
+
+
+def table_item(competition: str, version: str, document: dict[str, Any]) -> dict[str, Any]:
+    """The stored item of a version's season table: the served document (less competition and model) as JSON."""
+    return {**table_key(competition, version), TABLE_ATTRIBUTE: json.dumps(document, separators=(",", ":"))}
+
+
+def table_from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """The season table document of a stored table item."""
+    document: dict[str, Any] = json.loads(item[TABLE_ATTRIBUTE])
+    return document
+
+
+def is_odds_item(item: dict[str, Any]) -> bool:
+    """Whether an item of a version's partition is a pairing's odds (not its season table)."""
+    return bool(item[SORT_KEY] != TABLE_SORT_KEY)
 
 
 def odds_from_item(item: dict[str, Any]) -> dict[str, Any]:

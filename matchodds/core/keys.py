@@ -22,6 +22,7 @@ POSTERIOR_SUFFIX = ".npz"
 EXPORTS_PREFIX = "exports/"
 EXPORT_FORMATS = ("csv", "json")
 LATEST_EXPORT = "latest"
+TABLE_EXPORT_SUFFIX = "-table"  # exports/<competition>/<version>-table.json: the season table (issue 21)
 
 # Anchored with \Z, not $: `$` also matches before a final newline, so "E0\n" would pass as E0 and
 # reach a key. [0-9], not \d, which takes any Unicode digit. Callers upper-case only ASCII text:
@@ -118,6 +119,12 @@ def export_key(competition: str, version: str, export_format: str) -> str:
     if export_format not in EXPORT_FORMATS:
         raise ContractError(f"bad export format {export_format!r}")
     return f"{EXPORTS_PREFIX}{competition}/{version}.{export_format}"
+
+
+def table_export_key(competition: str, version: str, export_format: str) -> str:
+    """exports/<competition>/<version>-table.<csv|json>: the season table and its projection, beside the odds."""
+    odds_key = export_key(competition, version, export_format)
+    return f"{odds_key.removesuffix(f'.{export_format}')}{TABLE_EXPORT_SUFFIX}.{export_format}"
 
 
 def parse_posterior_key(key: str) -> tuple[str, str] | None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 from matchodds.core.keys import COMPETITION_RE, TEAM_CODE_RE, VERSION_RE, ContractError, new_version
+from matchodds.core.season import SEASON_META_KEY, SeasonRecord
 
 # --- The posterior object --------------------------------------------------------------------------
 # An .npz file (numpy's zip of .npy arrays), read with allow_pickle=False. Draw arrays keep the chain
@@ -123,6 +124,8 @@ class Posterior:
         return values.reshape((-1, *values.shape[2:]))
 
 
+# Optional meta: "roster" (which teams the fit predicts and why) and "season" (the season in play, from
+# which precompute projects the table: matchodds.core.season defines and checks it).
 REQUIRED_META = (
     "format",
     "competition",
@@ -283,6 +286,8 @@ def validate_posterior(posterior: Posterior, now: datetime | None = None) -> Non
             raise ContractError(f"draws of {name} have shape {values.shape}, expected {shape}")
         if not np.issubdtype(values.dtype, np.floating) or not np.all(np.isfinite(values)):
             raise ContractError(f"draws of {name} are not all finite numbers")
+    if SEASON_META_KEY in posterior.meta:  # optional: a posterior without it publishes odds and no table
+        SeasonRecord.from_meta(posterior.meta[SEASON_META_KEY], codes)
     check_plausible(posterior)
 
 

@@ -23,7 +23,8 @@ from scipy.stats import rankdata
 from matchodds.core.keys import new_version
 from matchodds.core.posterior import POSTERIOR_FORMAT, Posterior
 from matchodds.core.results import Fixture, Match
-from matchodds.core.roster import season_roster
+from matchodds.core.roster import WITH_PREVIOUS, season_roster
+from matchodds.core.season import SEASON_META_KEY, season_record
 from matchodds.core.teams import TeamTable, default_table
 from services.fit.model import GoalsModel
 
@@ -229,7 +230,9 @@ def fit_posterior(
     """Fit the model to its window of the matches; raises QualityGateError rather than publish junk.
 
     Predicts `predict_teams`, or else the season's roster (matchodds.core.roster: the league as results
-    and fixtures show it, never just the teams that have played so far this season).
+    and fixtures show it, never just the teams that have played so far this season). With a roster
+    whose league is known, the meta records the season in play (matchodds.core.season): its matches and
+    named fixtures, from which precompute projects the table.
 
     A gate that trips is retried once with twice the draws and the next seed: r_hat lands just above
     1.01 now and then by chance, and a rerun is cheaper than a week without new odds.
@@ -286,6 +289,8 @@ def fit_posterior(
     }
     if roster is not None:
         meta["roster"] = roster.describe()
+        if roster.source != WITH_PREVIOUS:  # else the season's league is not known yet: no table to project
+            meta[SEASON_META_KEY] = season_record(roster.season, roster.teams, matches, fixtures).to_meta()
     return Posterior(
         draws=model.prediction_draws(samples, prepared),
         team_codes=tuple(team_codes),

@@ -8,9 +8,17 @@ the items are written (ExportTable), each row kept only as its CSV line and JSON
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from matchodds.core.documents import TABLE_CSV_HEADER, table_csv_line, table_document, table_row
+from matchodds.core.documents import (
+    TABLE_CSV_HEADER,
+    season_table_csv,
+    season_table_document,
+    table_csv_line,
+    table_document,
+    table_row,
+)
 from matchodds.core.items import odds_from_item
 from matchodds.core.keys import LATEST_EXPORT, export_key
 
@@ -55,20 +63,34 @@ class ExportTable:
         return {"csv": csv_body, "json": b"".join([self.json_head[: -len(FIXTURES_END)], b"[", fixtures, b"]}"])}
 
 
+def season_table_bodies(
+    competition: str, version: str, pointer: dict[str, Any], stored: dict[str, Any]
+) -> dict[str, bytes]:
+    """The CSV and JSON files of one version's season table, the same document GET /table serves."""
+    document = season_table_document(competition, {**pointer, "version": version}, stored)
+    return {
+        "csv": season_table_csv(document).encode("utf-8"),
+        "json": json.dumps(document, separators=(",", ":")).encode("utf-8"),
+    }
+
+
+ExportKey = Callable[[str, str, str], str]
+
+
 class ExportWriter:
     """The S3 side of the exports: versioned files, then the `latest` copies."""
 
     def __init__(self, bucket: str, client: S3Client) -> None:
         self.bucket, self.client = bucket, client
 
-    def write(self, competition: str, version: str, bodies: dict[str, bytes]) -> list[str]:
-        """Put each format under the version's own key; returns the keys."""
-        return [self._put(export_key(competition, version, fmt), fmt, body) for fmt, body in bodies.items()]
+    def write(self, competition: str, version: str, bodies: dict[str, bytes], key: ExportKey = export_key) -> list[str]:
+        """Put each format under the version's own key (`key` names it: odds or season table); returns the keys."""
+        return [self._put(key(competition, version, fmt), fmt, body) for fmt, body in bodies.items()]
 
-    def write_latest(self, competition: str, bodies: dict[str, bytes]) -> list[str]:
+    def write_latest(self, competition: str, bodies: dict[str, bytes], key: ExportKey = export_key) -> list[str]:
         """Replace the competition's `latest` files; returns the keys."""
         return [
-            self._put(export_key(competition, LATEST_EXPORT, fmt), fmt, body, cache_control=LATEST_CACHE_CONTROL)
+            self._put(key(competition, LATEST_EXPORT, fmt), fmt, body, cache_control=LATEST_CACHE_CONTROL)
             for fmt, body in bodies.items()
         ]
 

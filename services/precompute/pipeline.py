@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from botocore.exceptions import ClientError
 
+from matchodds.core.documents import posterior_provenance
 from matchodds.core.grid import FixtureMarkets, FixtureOdds, PredictionDraws, all_fixtures
-from matchodds.core.items import odds_item
-from matchodds.core.keys import EVENT_BUS_VARIABLE, ContractError, parse_posterior_key
+from matchodds.core.items import TABLE_FIELD, odds_item, table_item
+from matchodds.core.keys import EVENT_BUS_VARIABLE, ContractError, parse_posterior_key, table_export_key
 from matchodds.core.markets import (
     ASIAN_HANDICAP_QUARTERS,
     MARKETS_FIELD,
@@ -23,8 +24,9 @@ from matchodds.core.markets import (
     handicap_label,
 )
 from matchodds.core.posterior import MAX_POSTERIOR_BYTES, Posterior, decode_posterior
+from matchodds.core.projection import project_posterior
 from services.precompute.events import OddsPublisher, odds_published_detail
-from services.precompute.exports import ExportTable, ExportWriter
+from services.precompute.exports import ExportTable, ExportWriter, season_table_bodies
 from services.precompute.store import OddsWriter, Promotion
 
 if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
@@ -117,17 +119,26 @@ def odds_items(posterior: Posterior, fixtures: Iterable[FixtureOdds] | None = No
         )
 
 
+def season_table(posterior: Posterior) -> dict[str, Any] | None:
+    """The season table with its projection (the stored document), or None when the posterior records no season.
+
+    Part of the version, like its odds: the season record was checked with the posterior, so a projection
+    that fails is a defect of this version, raised (retried, then dead-lettered) before anything is written.
+    """
+    projection = project_posterior(posterior)
+    if projection is None:
+        logger.info("%s %s records no season: no table", posterior.competition, posterior.version)
+        return None
+    names = dict(zip(posterior.team_codes, posterior.team_names, strict=True))
+    return projection.document(names)
+
+
 def pointer_fields(posterior: Posterior, pairs: int, read: PosteriorObject) -> dict[str, Any]:
     """What readers learn from the pointer: the version's provenance (the object it was read from) and its teams."""
-    window = posterior.meta["data_window"]
     return {
         "competition": posterior.competition,
         SOURCE_FIELD: read.source(),
-        "fitted_at": posterior.meta["created_at"],
-        "data_from": window["first_match"],
-        "data_through": window["last_match"],
-        "matches": window["matches"],
-        "model": posterior.meta["model"]["name"],
+        **posterior_provenance(posterior.meta),
         "pairs": pairs,
         "teams": [
             {"code": code, "name": name} for code, name in zip(posterior.team_codes, posterior.team_names, strict=True)
@@ -220,6 +231,10 @@ def publish_posterior(
 
     Then, while it is still current, an "Odds published" event goes to `publisher` (none: skipped
     with a log line, as locally); a failed put raises after the promotion (see services.precompute.events).
+
+    A posterior that records its season also gets its season table (season_table): one item written with
+    the odds items, before the flip, and exports <version>-table.csv and .json (and latest-table.*)
+    beside the odds exports. The event names the odds exports.
     """
     parsed = parse_posterior_key(key)
     if parsed is None:
@@ -234,10 +249,13 @@ def publish_posterior(
     # Every score grid is checked before the first write, so the fixtures are kept (about 7 KiB each, an
     # item 28 KiB) and each item is made as the writer takes it, its export row with it: no list of items.
     fixtures = list(all_fixtures(PredictionDraws.from_posterior(posterior), markets=True))
-    pointer = pointer_fields(posterior, len(fixtures), read)
-    table = ExportTable(competition, version, pointer)
-    pairs = writer.write_items(map(table.add, odds_items(posterior, fixtures)))
+    season = season_table(posterior)  # part of the version: projected before anything is written
+    pointer = {**pointer_fields(posterior, len(fixtures), read), TABLE_FIELD: season is not None}
+    export = ExportTable(competition, version, pointer)
+    pairs = writer.write_items(map(export.add, odds_items(posterior, fixtures)))
     del fixtures
+    if season is not None:
+        writer.write_items([table_item(competition, version, season)])
     promotion = writer.promote(competition, version, pointer)
     if promotion.outcome == "already-current":  # another run may have promoted other bytes since the check
         refuse_if_changed(writer.current_pointer(competition), version, read)
@@ -245,15 +263,19 @@ def publish_posterior(
     exports: list[str] = []
     if promotion.current_version == version:
         exporter = exporter or ExportWriter(bucket, s3)
-        bodies = table.bodies()
-        del table
+        bodies = export.bodies()
+        del export
         exports = exporter.write(competition, version, bodies)
+        tables = season_table_bodies(competition, version, pointer, season) if season else {}
+        table_exports = exporter.write(competition, version, tables, table_export_key)
         still_current = writer.current_version(competition) == version
         if still_current:
             exports += exporter.write_latest(competition, bodies)
-        logger.info("%s %s: exported %s", competition, version, ", ".join(exports))
+            table_exports += exporter.write_latest(competition, tables, table_export_key)
+        logger.info("%s %s: exported %s", competition, version, ", ".join(exports + table_exports))
         if still_current and publisher is not None:
             publisher.publish(odds_published_detail(competition, version, str(pointer["data_through"]), exports))
         elif still_current:
             logger.info("%s %s: no event bus (%s unset); no event published", competition, version, EVENT_BUS_VARIABLE)
+        exports += table_exports
     return Published(competition, version, pairs, promotion, exports)

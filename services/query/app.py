@@ -15,7 +15,14 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
-from matchodds.core.documents import model_provenance, table_csv, table_document, table_row
+from matchodds.core.documents import (
+    model_provenance,
+    season_table_csv,
+    season_table_document,
+    table_csv,
+    table_document,
+    table_row,
+)
 from matchodds.core.keys import COMPETITION_RE
 from services.query.protocol import (
     MAX_PATH_LENGTH,
@@ -35,6 +42,7 @@ from services.query.repository import (
     OddsNotReady,
     OddsReader,
     OddsUnavailable,
+    TableNotProjected,
     UnknownTeam,
 )
 
@@ -169,6 +177,11 @@ def _not_served(error: CompetitionNotServed) -> Response[dict[str, Any]]:
     return _error(404, "not_served", str(error), competition=error.competition)
 
 
+@app.exception_handler(TableNotProjected)
+def _no_table(error: TableNotProjected) -> Response[dict[str, Any]]:
+    return _error(404, "no_table", str(error), competition=error.competition)
+
+
 @app.exception_handler(OddsNotReady)
 def _not_ready(error: OddsNotReady) -> Response[dict[str, Any]]:
     return _error(
@@ -238,13 +251,33 @@ def odds_table() -> Response[dict[str, Any] | str]:
             content_type=content_types.APPLICATION_JSON,
             body=table_document(competition, pointer, rows),
         )
-    filename = f"{competition}-{pointer['version']}.csv"
+    return csv_download(table_csv(rows), f"{competition}-{pointer['version']}.csv")
+
+
+def csv_download(body: str, filename: str) -> Response[dict[str, Any] | str]:
+    """A CSV reply that browsers save as `filename`."""
     return Response(
         status_code=200,
         content_type=CSV_CONTENT_TYPE,
-        body=table_csv(rows),
+        body=body,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@app.get(
+    "/table",
+    operation_id="getSeasonTable",
+    summary="The season's table and its projection to the end, as JSON or CSV",
+    tags=["table"],
+)
+def season_table() -> Response[dict[str, Any] | str]:
+    competition = _competition()
+    table_format = _table_format()
+    stored, pointer = _repository().season_table(competition)
+    document = season_table_document(competition, pointer, stored)
+    if table_format == "json":
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=document)
+    return csv_download(season_table_csv(document), f"{competition}-{pointer['version']}-table.csv")
 
 
 @app.get("/teams", operation_id="getTeams", summary="The teams of a competition's current version", tags=["teams"])

@@ -4,7 +4,8 @@ powertools generates the document from the resolver's routes (paths, methods, pa
 operation ids, summaries). The routes read their query parameters and bodies by hand, so those, the
 replies' schemas and the error replies are declared here as plain OpenAPI, by operation id, and merged
 in. Every example is a real reply: the app's own functions applied to two precomputed fixtures of the
-shipped season (static/example.json), so the examples cannot drift from what the API serves.
+shipped season (static/example.json) and a past season's table projected by `matchodds project`
+(static/table-example.json), so the examples cannot drift from what the API serves.
 
 This module imports pydantic (through powertools' OpenAPI models); only the docs routes import it.
 """
@@ -20,7 +21,14 @@ from typing import Any
 import aws_lambda_powertools
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
-from matchodds.core.documents import TABLE_COLUMNS, model_provenance, table_csv, table_document, table_row
+from matchodds.core.documents import (
+    TABLE_COLUMNS,
+    model_provenance,
+    season_table_csv,
+    table_csv,
+    table_document,
+    table_row,
+)
 from services.query.protocol import (
     MAX_BODY_BYTES,
     MAX_BULK_FIXTURES,
@@ -35,7 +43,7 @@ from services.query.protocol import (
     oversized,
     team_pair,
 )
-from services.query.repository import CompetitionNotServed, OddsNotReady, UnknownTeam
+from services.query.repository import CompetitionNotServed, OddsNotReady, TableNotProjected, UnknownTeam
 
 TITLE = "matchodds"
 API_VERSION = "1"
@@ -67,6 +75,7 @@ ERROR: dict[str, Any] = {
                 "not_served",
                 "not_ready",
                 "unavailable",
+                "no_table",
             ],
         },
         "message": {"type": "string", "description": "What was wrong, naming the value"},
@@ -198,6 +207,74 @@ FIXTURE_ERROR = {
         "teams": ERROR["properties"]["teams"],
     },
 }
+PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}
+ZONE_PROBABILITY = {**PROBABILITY, "type": ["number", "null"]}
+SEASON_TABLE: dict[str, Any] = {
+    "type": "object",
+    "description": "The season's table now and its projection: the rest of the season simulated from every "
+    "posterior draw (docs/projections.md). Teams in their current positions.",
+    "required": ["competition", "model", "season", "through", "simulations", "remaining_matches", "zones", "teams"],
+    "properties": {
+        "competition": {"type": "string"},
+        "model": MODEL,
+        "season": {"type": "string", "example": "2024-25"},
+        "through": {"type": ["string", "null"], "format": "date", "description": "the last match played"},
+        "simulations": {"type": "integer", "description": "seasons simulated"},
+        "seed": {"type": "integer", "description": "the simulations' seed: the same version gives the same table"},
+        "remaining_matches": {"type": "integer"},
+        "remaining_from": {
+            "type": "string",
+            "enum": ["fixtures", "double round robin"],
+            "description": "a whole schedule of named fixtures, else the double round robin less what is played",
+        },
+        "zones": {
+            "type": "object",
+            "description": "places from the top (title, europe: Champions League places) and from the bottom "
+            "(relegation: relegated directly; playoff: the relegation play-off places above them)",
+            "properties": dict.fromkeys(("title", "europe", "relegation", "playoff"), {"type": "integer"}),
+        },
+        "tie_breaks": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "the criteria ranking the table, first to last; what they leave level is a random draw",
+        },
+        "interval_mass": {**NUMBER, "description": "the probability within each points_interval"},
+        "teams": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    **dict.fromkeys(
+                        ("position", "played", "won", "drawn", "lost", "goals_for", "goals_against"),
+                        {"type": "integer"},
+                    ),
+                    "goal_difference": {"type": "integer"},
+                    "points": {"type": "integer"},
+                    "code": {"type": "string"},
+                    "name": {"type": "string"},
+                    "projection": {
+                        "type": "object",
+                        "properties": {
+                            "expected_points": NUMBER,
+                            "points_interval": {
+                                "type": "object",
+                                "properties": {"low": {"type": "integer"}, "high": {"type": "integer"}},
+                            },
+                            "expected_position": NUMBER,
+                            "p_title": PROBABILITY,
+                            **dict.fromkeys(("p_europe", "p_playoff", "p_relegation"), ZONE_PROBABILITY),
+                            "positions": {
+                                "type": "array",
+                                "items": PROBABILITY,
+                                "description": "P(finishing 1st, 2nd, ...): each team's and each position's sum to 1",
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
 SAME_TEAM = (
     "home and away must be different teams: the same code twice (in any case) is a 400. JSON Schema cannot "
     "compare two values, so this rule is stated here and checked by the API."
@@ -257,13 +334,16 @@ def _too_large(path: str = "/", query: str = "", body_bytes: int = 0) -> str:
     return str(refused)
 
 
-def _errors(*statuses: int, bad_request: dict[str, str] | None = None, teams: bool = False) -> dict[str, Any]:
-    """Error replies by status; `bad_request` names this operation's 400 examples (summary -> message), and
-    `teams` says whether an unknown team is its 404 too."""
+def _errors(
+    *statuses: int, bad_request: dict[str, str] | None = None, teams: bool = False, table: bool = False
+) -> dict[str, Any]:
+    """Error replies by status; `bad_request` names this operation's 400 examples (summary -> message),
+    `teams` says whether an unknown team is its 404 too, `table` whether a version without a table is."""
     described = {
         400: "A malformed code, competition, format or body, or the same team twice; the message says",
         404: "A competition this deployment does not serve (GET /competitions lists those it does)"
-        + (", or a team the current version does not know" if teams else ""),
+        + (", or a team the current version does not know" if teams else "")
+        + (", or a current version without a season table (its fit recorded no season)" if table else ""),
         413: f"A body over {MAX_BODY_BYTES} bytes",
         414: f"A path over {MAX_PATH_LENGTH} characters or a query string over {MAX_QUERY_LENGTH}",
         503: "Nothing published yet for a competition this deployment serves (with Retry-After), or the table is busy",
@@ -278,6 +358,7 @@ def _errors(*statuses: int, bad_request: dict[str, str] | None = None, teams: bo
         404: {
             "a competition not served": ("not_served", str(CompetitionNotServed("X9"))),
             **({"an unknown team": ("unknown_team", str(UnknownTeam("E0", ["XYZ"])))} if teams else {}),
+            **({"no season table": ("no_table", str(TableNotProjected("E0", "20250526T060000Z")))} if table else {}),
         },
         413: {"a body too large": ("too_large", _too_large(body_bytes=MAX_BODY_BYTES + 1))},
         414: {
@@ -334,6 +415,7 @@ def operations() -> dict[str, dict[str, Any]]:
         "required": ["competition", *FIXTURE["required"], "model"],
         "properties": {"competition": {"type": "string"}, **FIXTURE["properties"], "model": MODEL},
     }
+    season_table = json.loads((STATIC / "table-example.json").read_text(encoding="utf-8"))["reply"]
     same_team_path = _refusal(lambda: team_pair("ARS", "ars"))
     same_team_body = _refusal(lambda: fixture_list('[{"home": "ARS", "away": "ars"}]'))
     return {
@@ -438,6 +520,25 @@ def operations() -> dict[str, dict[str, Any]]:
                     },
                 },
                 **_errors(400, 404, 414, 503),
+            },
+        },
+        "getSeasonTable": {
+            "description": "The current table of the season in play (played, won, drawn, lost, goals, points) "
+            "and, for each team, the projection to the season's end from the current version: expected points "
+            f"with a {int(season_table['interval_mass'] * 100)} % interval, expected position, P(title), "
+            "P(Champions League places), P(relegation play-off), P(relegation) and the probability of every final "
+            "position. The same table as the S3 export exports/<competition>/latest-table.json. A finished "
+            "season is its final table, every probability 0 or 1.",
+            "parameters": [COMPETITION, FORMAT],
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {
+                        "application/json": {"schema": SEASON_TABLE, "example": season_table},
+                        "text/csv": {"schema": {"type": "string"}, "example": season_table_csv(season_table)},
+                    },
+                },
+                **_errors(400, 404, 414, 503, table=True),
             },
         },
         "getTeams": {

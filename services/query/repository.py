@@ -2,7 +2,8 @@
 
 One fixture is one GetItem; a list of fixtures is one BatchGetItem (100 keys per call, unprocessed
 keys retried with backoff); a whole competition is one paginated Query of the current version's
-partition; the pointers of every served competition are one BatchGetItem. Each read starts from the
+partition (its season table item left out); the season table is one GetItem, when the pointer says the
+version has one; the pointers of every served competition are one BatchGetItem. Each read starts from the
 competition's pointer, and a read that finds the current version gone (the pointer moved on under a
 stale cache) reads the pointer afresh once. A competition the deployment does not serve is refused
 before anything is read.
@@ -17,7 +18,18 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from matchodds.core.items import PARTITION_KEY, from_dynamo, odds_from_item, odds_key, odds_partition, pointer_key
+from matchodds.core.items import (
+    PARTITION_KEY,
+    TABLE_FIELD,
+    from_dynamo,
+    is_odds_item,
+    odds_from_item,
+    odds_key,
+    odds_partition,
+    pointer_key,
+    table_from_item,
+    table_key,
+)
 from matchodds.core.keys import DEFAULT_COMPETITIONS
 
 if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
@@ -54,6 +66,17 @@ class OddsUnavailable(RuntimeError):
     def __init__(self, competition: str, unread: str) -> None:
         super().__init__(f"{unread} could not be read in time; try again")
         self.competition = competition
+
+
+class TableNotProjected(LookupError):
+    """The current version has no season table: its posterior recorded no season."""
+
+    def __init__(self, competition: str, version: str) -> None:
+        super().__init__(
+            f"version {version} of competition {competition} has no season table: its fit recorded no season "
+            f"(a season whose teams are not all known yet, or a version from before tables)"
+        )
+        self.competition, self.version = competition, version
 
 
 class UnknownTeam(LookupError):
@@ -198,9 +221,23 @@ class OddsReader:
         """(every pairing's odds sorted by home then away, pointer) of the current version, by a paginated Query."""
         pointer = self.pointer(competition)
         for attempt in range(2):
-            odds = [odds_from_item(item) for item in self._partition(odds_partition(competition, pointer["version"]))]
+            partition = self._partition(odds_partition(competition, pointer["version"]))
+            odds = [odds_from_item(item) for item in partition if is_odds_item(item)]
             if odds:
                 return sorted(odds, key=lambda entry: (entry["home"], entry["away"])), pointer
+            if attempt == 0:
+                pointer = self._fresh_pointer(competition)
+        raise OddsNotReady(competition)
+
+    def season_table(self, competition: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(the season table document, pointer) of the current version; TableNotProjected when it has none."""
+        pointer = self.pointer(competition)
+        for attempt in range(2):
+            if not pointer.get(TABLE_FIELD):
+                raise TableNotProjected(competition, pointer["version"])
+            response = self.client.get_item(TableName=self.table, Key=_key(table_key(competition, pointer["version"])))
+            if "Item" in response:
+                return table_from_item(_plain(response["Item"])), pointer
             if attempt == 0:
                 pointer = self._fresh_pointer(competition)
         raise OddsNotReady(competition)

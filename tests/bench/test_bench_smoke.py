@@ -127,3 +127,26 @@ def test_the_refit_benchmark_times_a_second_week_that_compiles_nothing(capsys: p
     assert (last_week["matches"], this_week["matches"]) == (370, 380)
     assert last_week["padded_to"] == this_week["padded_to"] == 384
     assert last_week["compile_s"] > 0 and this_week["compile_s"] == 0
+
+
+def test_the_projection_benchmark_times_both_cases_and_writes_its_own_section(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bench.projection import main as projection_main
+    from bench.report import PROJECTION_SECTION
+
+    report = tmp_path / "benchmarks.md"
+    report.write_text(f"# Benchmarks\n\n{LOAD_SECTION}\n\nkept\n")
+    argv = ["--teams", "6", "--draws", "200", "--simulations", "300", "--repeats", "2", "--write", str(report)]
+    assert projection_main(argv) == 0
+    measured = json.loads(capsys.readouterr().out)
+    half, start = measured["cases"]
+    assert (half["played"], half["remaining"]) == (15, 15) and (start["played"], start["remaining"]) == (0, 30)
+    for case in (half, start):
+        assert case["project"]["n"] == 2 and case["project"]["median"] > 0 and case["document_bytes"] > 0
+    text = report.read_text()
+    assert kept_section(text, PROJECTION_SECTION).startswith(PROJECTION_SECTION) and "| half season | 15 | 15 |" in text
+    assert kept_section(text) == f"{LOAD_SECTION}\n\nkept\n\n"  # the load section stays as it was
+    write_report({"quick": True}, report)  # the generated report keeps both sections
+    rewritten = report.read_text()
+    assert kept_section(rewritten, PROJECTION_SECTION) and kept_section(rewritten, LOAD_SECTION)

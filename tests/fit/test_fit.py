@@ -17,7 +17,9 @@ from numpyro.infer.util import log_density
 
 import services.fit  # noqa: F401  (before JAX starts)
 from matchodds.core.posterior import Posterior, decode_posterior
+from matchodds.core.projection import project_posterior
 from matchodds.core.results import Match, read_results_file
+from matchodds.core.season import SEASON_META_KEY, SeasonRecord
 from services.fit.inference import (
     MATCH_ROWS,
     QualityGate,
@@ -75,6 +77,16 @@ def test_recovers_a_known_home_advantage_and_the_order_of_strengths() -> None:
     assert meta["attempts"] == 1  # the first fit passed: no rerun
     assert set(meta["diagnostics"]) >= {"max_r_hat", "min_bulk_ess", "divergences"}
     assert posterior.draws["attack"].shape == (2, 300, 12)
+    # The season in play, for the table (issue 21): every match played, four meetings of each pairing.
+    season = SeasonRecord.from_meta(meta[SEASON_META_KEY], posterior.team_codes)
+    assert (season.season, season.teams, len(season.played), season.fixtures) == (
+        "2024-25",
+        tuple(sorted(CODES)),
+        528,
+        (),
+    )
+    projection = project_posterior(posterior, simulations=100)
+    assert projection is not None and projection.remaining_matches == 0
 
 
 def test_the_sampler_starts_where_numpyros_mcmc_starts_with_the_same_keys() -> None:
@@ -255,5 +267,3 @@ def test_strengths_by_season_know_who_plays_each_season_and_who_is_new() -> None
     assert "promoted" not in prepared.data
     # Predicting within the newest season adds no row.
     assert model.prepare(matches).data["played"].shape == (2, len(codes) - 1)
-
-

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.load import SECTION, query_stack, run_load, write_section
+from bench.load import SECTION, query_stack, run_load
+from bench.report import write_section
 
 
 @pytest.mark.e2e
@@ -23,11 +24,11 @@ def test_the_load_tool_answers_every_request_without_a_5xx_or_a_drop() -> None:
 def test_the_figures_replace_only_their_own_section(tmp_path: Path) -> None:
     benchmarks = tmp_path / "benchmarks.md"
     benchmarks.write_text("# Benchmarks\n\n## Precompute (issue 7)\n\nfast\n")
-    write_section(benchmarks, f"{SECTION}\n\nfirst\n")
-    write_section(benchmarks, f"{SECTION}\n\nsecond\n")
+    write_section(benchmarks, SECTION, f"{SECTION}\n\nfirst\n")
+    write_section(benchmarks, SECTION, f"{SECTION}\n\nsecond\n")
     text = benchmarks.read_text()
     assert text.count(SECTION) == 1 and "second" in text and "first" not in text
     assert "## Precompute (issue 7)\n\nfast\n" in text
     benchmarks.write_text(text + "\n## Query (issue 7)\n\nlater\n")
-    write_section(benchmarks, f"{SECTION}\n\nthird\n")
+    write_section(benchmarks, SECTION, f"{SECTION}\n\nthird\n")
     assert benchmarks.read_text().endswith("third\n\n## Query (issue 7)\n\nlater\n")

@@ -36,6 +36,9 @@ def loaded_after(*argv: str) -> str:
         ("demo", "--help"),
         ("upload", "--help"),
         ("price", "missing.csv", "--api", "http://x"),
+        ("project", "--help"),
+        ("project", "--results", "missing.csv", "--json", "out.json"),  # refused before the fit: no JAX
+        ("project", "--results", "x.csv", "--through", "5 January", "--json", "out.json"),
     ],
 )
 def test_commands_that_do_not_fit_never_import_jax_nor_boto3(argv: tuple[str, ...]) -> None:
