@@ -331,10 +331,16 @@ def uploaded_fixtures() -> Response[dict[str, Any] | str]:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=document)
 
 
+# Where the page takes the model's track record (static/track-record.json, from research.model_quality).
+TRACK_RECORD_SLOT = "/*TRACK_RECORD*/null"
+
+
 @cache
 def page_html() -> str:
-    """The page; it asks /competitions which competitions it can offer."""
-    return (STATIC / "index.html").read_text(encoding="utf-8")
+    """The page with the track record by league in it; it asks /competitions which competitions it can offer."""
+    track_record = (STATIC / "track-record.json").read_text(encoding="utf-8").strip()
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    return page.replace(TRACK_RECORD_SLOT, track_record.replace("</", "<\\/"), 1)
 
 
 @app.get("/", include_in_schema=False)
