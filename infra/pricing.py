@@ -17,14 +17,20 @@ import pulumi
 from infra.lambda_platform import PRICING
 from infra.policy_docs import allow
 from infra.queued_function import QueuedFunction, QueuedFunctionArgs
+from matchodds.core.items import fixtures_partition
 from matchodds.core.keys import FIXTURES_PREFIX, PRICED_PREFIX, PRICING_MAX_RECEIVES
 
-# A fixtures file is a few hundred rows: parsing, one GetItem, a few BatchGetItems and two puts.
+# A fixtures file is a few hundred rows: parsing, one GetItem, a few BatchGetItems, two puts, one Query
+# and a BatchWriteItem per 25 fixtures.
 # Plain Python (no numpy); 512 MB gives a third of a vCPU, plenty for a file of any real size.
 PRICING_MEMORY_MB = 512
 PRICING_TIMEOUT_SECONDS = 60
 MAX_CONCURRENCY = 2  # a burst of uploads waits in the queue instead of drawing on the table at once
 PRICING_DYNAMODB_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:GetItem")
+# The uploaded fixtures it stores for GET /fixtures: writes (and the Query that finds a moved fixture's old
+# item) only in the fixtures partitions, so pricing can still never touch an odds item or a pointer.
+PRICING_FIXTURES_ACTIONS = ("dynamodb:BatchWriteItem", "dynamodb:Query")
+FIXTURES_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [fixtures_partition("*")]}}
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class Pricing(pulumi.ComponentResource):
                     allow(["s3:GetObject"], [bucket_arn.apply(lambda arn: f"{arn}/{FIXTURES_PREFIX}*")]),
                     allow(["s3:PutObject"], [bucket_arn.apply(lambda arn: f"{arn}/{PRICED_PREFIX}*")]),
                     allow(PRICING_DYNAMODB_ACTIONS, [args.table_arn]),
+                    allow(PRICING_FIXTURES_ACTIONS, [args.table_arn], FIXTURES_ONLY),
                 ],
                 bucket_name=args.bucket_name,
                 table_name=args.table_name,

@@ -3,6 +3,7 @@
     python -m research.model_quality run [DIV:SEASON ...]   # one backtest per season (slow: NUTS weekly)
     python -m research.model_quality report                 # the tables of docs/model-quality.md, no refit
     python -m research.model_quality plots                  # the reliability diagrams, no refit
+    python -m research.model_quality track-record           # the page's track record, from the same tables
 
 Each test season is predicted week by week from the three seasons before it plus the season so far,
 exactly as `python -m research.backtest` does, from the football-data files shipped in
@@ -16,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ DATA = ROOT / "data" / "football-data"
 RESULTS = ROOT / "research" / "results" / "seasons-w50"
 # The score-driven rating's forecasts of the development and evaluation seasons (`average`).
 RATING = ROOT / "research" / "results" / "rating"
+# The page's track record (services/query/static/index.html shows it): what `track-record` writes.
+TRACK_RECORD = ROOT / "services" / "query" / "static" / "track-record.json"
 # Each week's prediction draws of a run, for re-pricing without refitting; not in git (223 MB a run).
 POSTERIORS = ROOT / "build" / "research" / "posteriors"
 EVAL = [
@@ -275,26 +278,60 @@ def against(results: Sequence[Path], other: Sequence[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def scored_seasons(results: Sequence[Path]) -> Iterator[tuple[Path, dict[str, np.ndarray], np.ndarray]]:
+    """(file, forecasts by forecaster, outcomes) of each kept season, on the matches every forecaster priced."""
+    for path in kept_seasons(results):
+        stored = np.load(path)
+        usable = np.logical_and.reduce([~np.isnan(stored[name]).any(axis=1) for name in FORECASTERS])
+        yield path, {name: stored[name][usable] for name in FORECASTERS}, stored["outcomes"][usable]
+
+
+def league_rps(results: Sequence[Path]) -> dict[str, tuple[list[str], dict[str, np.ndarray]]]:
+    """By league: its kept seasons, and each forecaster's RPS of every match of them, pooled."""
+    from matchodds.core.evaluation import rps
+
+    leagues: dict[str, tuple[list[str], dict[str, list[np.ndarray]]]] = {}
+    for path, forecasts, outcomes in scored_seasons(results):
+        seasons, scored = leagues.setdefault(path.stem.split("-", 1)[0], ([], {}))
+        seasons.append(path.stem)
+        for name in FORECASTERS:
+            scored.setdefault(name, []).append(rps(forecasts[name], outcomes))
+    return {
+        division: (seasons, {name: np.concatenate(parts) for name, parts in scored.items()})
+        for division, (seasons, scored) in leagues.items()
+    }
+
+
+def track_record(results: Sequence[Path] = (RESULTS,)) -> dict[str, Any]:
+    """The page's track record of the served model, by league: the league table of `report`, as data."""
+    leagues = {}
+    for division, (seasons, r) in league_rps(results).items():
+        model, pinnacle = r["model"].mean(), r["pinnacle_closing"].mean()
+        leagues[division] = {
+            "seasons": [season.removeprefix(division + "-") for season in seasons],
+            "matches": len(r["model"]),
+            "rps": {"model": round(model, 4), "pinnacle_closing": round(pinnacle, 4)},
+            "model_over_pinnacle": round(model / pinnacle, 3),
+        }
+    return {
+        "source": f"python -m research.model_quality track-record: the league table of docs/model-quality.md "
+        f"({label(results)}); RPS (lower is better) of the served model's weekly walk-forward forecasts and of "
+        "Pinnacle's closing prices, on the same matches",
+        "leagues": leagues,
+    }
+
+
 def report(results: Sequence[Path] = (RESULTS,)) -> str:
     """The pooled table, the ratio to Pinnacle, and the tables per league and per season of the kept runs."""
     from matchodds.core.evaluation import paired_bootstrap, rps, scores
 
     rows, pooled_forecasts, pooled_outcomes = [], {name: [] for name in FORECASTERS}, []
-    by_league: dict[str, dict[str, list[np.ndarray]]] = {}
-    for path in kept_seasons(results):
-        stored = np.load(path)
-        usable = np.logical_and.reduce([~np.isnan(stored[name]).any(axis=1) for name in FORECASTERS])
-        outcomes = stored["outcomes"][usable]
+    for path, forecasts, outcomes in scored_seasons(results):
         pooled_outcomes.append(outcomes)
         season_scores = {}
-        league = by_league.setdefault(path.stem.split("-", 1)[0], {"seasons": [], "outcomes": []})
-        league["seasons"].append(path.stem)
-        league["outcomes"].append(outcomes)
         for name in FORECASTERS:
-            forecast = stored[name][usable]
-            pooled_forecasts[name].append(forecast)
-            league.setdefault(name, []).append(forecast)
-            season_scores[name] = scores(forecast, outcomes)
+            pooled_forecasts[name].append(forecasts[name])
+            season_scores[name] = scores(forecasts[name], outcomes)
         settings = json.loads(path.with_suffix(".json").read_text())["settings"]
         rows.append((path.stem, season_scores, settings))
     outcomes = np.concatenate(pooled_outcomes)
@@ -319,14 +356,11 @@ def report(results: Sequence[Path] = (RESULTS,)) -> str:
         " model − Dixon-Coles, 90 % interval |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for division, league in by_league.items():
-        league_outcomes = np.concatenate(league["outcomes"])
-        r = {name: rps(np.concatenate(league[name]), league_outcomes) for name in FORECASTERS}
+    for division, (seasons, r) in league_rps(results).items():
         mean, low, high = paired_bootstrap(r["model"] - r["dixon_coles_mle"])
-        seasons = league["seasons"]
         span = seasons[0] if len(seasons) == 1 else f"{seasons[0]} .. {seasons[-1]} ({len(seasons)})"
         leagues.append(
-            f"| {division} | {span.replace(division + '-', '')} | {len(league_outcomes)} | {r['model'].mean():.4f} | "
+            f"| {division} | {span.replace(division + '-', '')} | {len(r['model'])} | {r['model'].mean():.4f} | "
             f"{r['pinnacle_closing'].mean():.4f} | {r['bet365'].mean():.4f} | {r['dixon_coles_mle'].mean():.4f} | "
             f"{r['model'].mean() / r['pinnacle_closing'].mean():.3f} | {mean:+.4f} [{low:+.4f}, {high:+.4f}] |"
         )
@@ -447,6 +481,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report_parser.add_argument(
         "--against", type=Path, nargs="+", help="instead: these runs' model against another's, paired by match"
     )
+    commands.add_parser("track-record", help=f"write the page's track record ({TRACK_RECORD.relative_to(ROOT)})")
     plots_parser = commands.add_parser("plots", help="the reliability diagrams, from the kept forecasts (no refit)")
     reprice_parser = commands.add_parser("reprice", help="re-price the kept weekly posteriors with stretches")
     reprice_parser.add_argument("--stretch", type=float, nargs="+", default=[1.0, 1.05, 1.1, 1.15])
@@ -482,6 +517,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "average":
             rating = args.rating or (RATING.with_name(RATING.name + "-market") if args.market else RATING)
             print(average(args.results, args.data, rating, args.market))
+        elif args.command == "track-record":
+            TRACK_RECORD.write_text(json.dumps(track_record(), indent=1) + "\n")
+            print(TRACK_RECORD)
         elif args.command == "plots":
             for path in plots(args.results):
                 print(path)

@@ -1,17 +1,18 @@
 """The DynamoDB items: one pointer per competition, one odds item per ordered pairing per version, and one
-season table item per version whose posterior records its season."""
+season table item per version whose posterior records its season, and one item per uploaded fixture with
+its bookmakers' prices."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    pass
+from typing import Any
 
 from matchodds.core.keys import ContractError
 from matchodds.core.markets import MARKET_KEYS, MARKETS_FIELD, STORED_DIGITS
+from matchodds.core.results import Fixture, FixturesFile
 
 # --- DynamoDB items --------------------------------------------------------------------------------
 # One table, keys pk/sk. A pointer item per competition names the current version and carries the
@@ -44,6 +45,11 @@ ODDS_FIELDS = (
 TABLE_SORT_KEY = "TABLE"
 TABLE_ATTRIBUTE = "table"
 TABLE_FIELD = "table"
+# Uploaded fixtures stay queryable for a season after their date, then TTL removes them: a partition
+# per competition never grows past a year or so of rounds.
+FIXTURE_TTL_DAYS = 200
+# Above every character of a team code: `<day>#~` closes a sort-key range on that whole day.
+_DAY_END = "#~"
 
 
 def pointer_key(competition: str) -> dict[str, str]:
@@ -129,3 +135,67 @@ def from_dynamo(value: Any) -> Any:
     return value
 
 
+# --- Fixtures ----------------------------------------------------------------------------------------
+# One partition per competition, sorted by date then teams, so a date range is one Query and the same
+# fixture uploaded again (same day, same teams) overwrites its item.
+def fixtures_partition(competition: str) -> str:
+    return f"FIXTURES#{competition}"
+
+
+def fixture_sort_key(day: date, home: str, away: str) -> str:
+    return f"{day.isoformat()}#{home}#{away}"
+
+
+def fixture_key(competition: str, day: date, home: str, away: str) -> dict[str, str]:
+    return {PARTITION_KEY: fixtures_partition(competition), SORT_KEY: fixture_sort_key(day, home, away)}
+
+
+def fixture_range(first: date, last: date) -> tuple[str, str]:
+    """The sort keys that bound the fixtures from `first` to `last`, both days included (for BETWEEN)."""
+    return first.isoformat(), last.isoformat() + _DAY_END
+
+
+def fixture_item(competition: str, fixture: Fixture, price_columns: Sequence[str], source: str) -> dict[str, Any]:
+    """The stored item of one dated fixture: its teams, kick-off if the file gives one, and the prices it has
+    in `price_columns` (football-data's, e.g. B365H); it expires FIXTURE_TTL_DAYS after its day."""
+    if fixture.date is None:
+        raise ContractError(f"{fixture.home} v {fixture.away} has no date: only dated fixtures are stored")
+    expires = datetime.combine(fixture.date + timedelta(days=FIXTURE_TTL_DAYS), time(), UTC)
+    item: dict[str, Any] = {
+        **fixture_key(competition, fixture.date, fixture.home, fixture.away),
+        "home": fixture.home,
+        "away": fixture.away,
+        "date": fixture.date.isoformat(),
+        "source": source,
+        "prices": {
+            column: to_dynamo_number(fixture.numbers[column], 4)
+            for column in price_columns
+            if column in fixture.numbers
+        },
+        EXPIRES_ATTRIBUTE: int(expires.timestamp()),
+    }
+    if fixture.kickoff:
+        item["kickoff"] = fixture.kickoff
+    return item
+
+
+def fixtures_from_items(competition: str, items: Iterable[dict[str, Any]]) -> FixturesFile:
+    """Stored fixture items (as read, in sort-key order) as a fixtures file, so the one pricing code prices
+    them: football-data's identity columns (dates as YYYY-MM-DD, teams as codes), then every price column
+    any item holds, in the order first seen."""
+    stored = [from_dynamo(item) for item in items]
+    columns = list(dict.fromkeys(column for item in stored for column in item["prices"]))
+    fixtures = []
+    for item in stored:
+        prices = {column: float(value) for column, value in item["prices"].items()}
+        identity = (competition, item["date"], item.get("kickoff", ""), item["home"], item["away"])
+        cells = (*identity, *(_cell(prices.get(column)) for column in columns))
+        day = date.fromisoformat(item["date"])
+        fixtures.append(Fixture(competition, day, item["home"], item["away"], prices, cells, item.get("kickoff", "")))
+    return FixturesFile(
+        fixtures_partition(competition), ("Div", "Date", "Time", "HomeTeam", "AwayTeam", *columns), fixtures
+    )
+
+
+def _cell(price: float | None) -> str:
+    return "" if price is None else f"{price:g}"

@@ -39,6 +39,29 @@ MARKET_COLUMNS = (
 GOALS_SUFFIXES = (f">{GOALS_LINE}", f"<{GOALS_LINE}")
 GOALS_SIDES = ("over_2_5", "under_2_5")
 NOTE_COLUMN = "mo_note"
+# football-data's column prefixes (its notes.txt): the bookmaker, or the market's best and average price.
+# Pinnacle's 1X2 columns are PSH/PSD/PSA, its over/under ones P>2.5/P<2.5.
+BOOKMAKER_NAMES = {
+    "B365": "Bet365",
+    "BF": "Betfair",
+    "BFE": "Betfair Exchange",
+    "BS": "Blue Square",
+    "BW": "Bet&Win",
+    "GB": "Gamebookers",
+    "IW": "Interwetten",
+    "LB": "Ladbrokes",
+    "P": "Pinnacle",
+    "PS": "Pinnacle",
+    "SB": "Sportingbet",
+    "SJ": "Stan James",
+    "SO": "Sporting Odds",
+    "SY": "Stanleybet",
+    "VC": "VC Bet",
+    "WH": "William Hill",
+    "1XB": "1xBet",
+    "Max": "market maximum",
+    "Avg": "market average",
+}
 
 Pair = tuple[str, str]
 
@@ -90,6 +113,13 @@ def bookmakers(header: Iterable[str]) -> list[str]:
 def goals_bookmakers(header: Iterable[str]) -> list[str]:
     """The prefixes with both over/under 2.5 price columns (B365 for B365>2.5, B365<2.5), in file order."""
     return _prefixes(header, GOALS_SUFFIXES)
+
+
+def price_columns(header: Iterable[str]) -> list[str]:
+    """The price columns the pricing reads from a file with this header: each bookmaker's 1X2, then over/under 2.5."""
+    columns = list(header)
+    outcomes = [book + suffix for book in bookmakers(columns) for suffix in OUTCOME_SUFFIXES]
+    return outcomes + [book + suffix for book in goals_bookmakers(columns) for suffix in GOALS_SUFFIXES]
 
 
 def _prefixes(header: Iterable[str], suffixes: tuple[str, ...]) -> list[str]:

@@ -130,7 +130,8 @@ class Match(_Priced):
 class Fixture(_Priced):
     """One match to be played, teams as codes; `cells` is its row as read, `numbers` its numeric cells (odds).
 
-    `date` is None for a row of a plain home,away file, which gives none.
+    `date` is None for a row of a plain home,away file, which gives none; `kickoff` is the file's Time
+    cell as written (football-data's are UK time, e.g. 20:00), empty when it has none.
     """
 
     competition: str
@@ -139,6 +140,7 @@ class Fixture(_Priced):
     away: str
     numbers: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
     cells: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    kickoff: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,12 @@ def season_of(day: date) -> str:
     """The season a date belongs to, e.g. 2024-25 for any date from July 2024 to June 2025."""
     start = day.year if day.month >= 7 else day.year - 1
     return f"{start}-{(start + 1) % 100:02d}"
+
+
+def season_bounds(day: date) -> tuple[date, date]:
+    """The first and last day (1 July, 30 June) of the season `day` belongs to."""
+    start = day.year if day.month >= 7 else day.year - 1
+    return date(start, 7, 1), date(start + 1, 6, 30)
 
 
 def _rows(
@@ -325,7 +333,8 @@ def parse_fixtures(text: str, source: str, teams: TeamTable | None = None) -> Fi
     for line, cells, cell in rows:
         competition, day, home, away = _parse_identity(cell, source, line, table)
         _once(seen, (day, home, away), source, line)
-        fixtures.append(Fixture(competition, day, home, away, _numbers(cell), tuple(cells)))
+        kickoff = cell.get("Time", "").strip()
+        fixtures.append(Fixture(competition, day, home, away, _numbers(cell), tuple(cells), kickoff))
     if not fixtures:
         raise ResultsError(source, None, "no fixtures in the file")
     return FixturesFile(source, tuple(header), fixtures)

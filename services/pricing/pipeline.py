@@ -5,19 +5,24 @@ written. Nothing would come of retrying (the next version can be a week away, lo
 retention); the user reads why in the file itself and uploads again once odds are out. A file that
 cannot be read gets `<name>.error.json` naming the line, and FixturesUnreadable fails the record, so
 SQS retries it and then moves it to the dead-letter queue, where the alarm sees it.
+
+The dated fixtures of a competition with odds are also stored in the table, each bookmaker's prices
+with them, for GET /fixtures (a plain home,away file gives no dates: it is priced, not stored).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from matchodds.core.items import fixture_item
 from matchodds.core.keys import parse_fixtures_key, priced_key
 from matchodds.core.pricing import (
     OddsSource,
     PricedFile,
     not_published_source,
+    price_columns,
     price_file,
     priced_csv,
     priced_document,
@@ -52,8 +57,23 @@ def price_object(bucket: str, key: str, s3: S3Client, odds: StoredOdds) -> list[
         document = {"error": ERROR_CODE, "message": str(error), "line": error.line}
         s3.put_object(Bucket=bucket, Key=error_key, Body=_json(document), ContentType="application/json")
         raise FixturesUnreadable(f"{error} (written to s3://{bucket}/{error_key})") from error
-    priced = price_file(fixtures, _source(competition, fixtures_pairs(fixtures, competition), odds), competition)
-    return _write(bucket, competition, name, priced, s3)
+    pointer = odds.pointer(competition)
+    source = _source(competition, fixtures_pairs(fixtures, competition), odds, pointer)
+    written = _write(bucket, competition, name, price_file(fixtures, source, competition), s3)
+    if pointer is None:
+        logger.info("%s has no odds yet: its fixtures are priced, not stored for GET /fixtures", competition)
+    else:
+        _record(competition, name, fixtures, odds)
+    return written
+
+
+def _record(competition: str, name: str, fixtures: FixturesFile, odds: StoredOdds) -> None:
+    columns = price_columns(fixtures.header)
+    dated = [f for f in fixtures.fixtures if f.competition == competition and f.date is not None]
+    moved = odds.record_fixtures(competition, [fixture_item(competition, f, columns, name) for f in dated])
+    logger.info(
+        "stored %d dated fixtures of %s for GET /fixtures (%d moved from another day)", len(dated), competition, moved
+    )
 
 
 def fixtures_pairs(fixtures: FixturesFile, competition: str) -> list[tuple[str, str]]:
@@ -62,8 +82,9 @@ def fixtures_pairs(fixtures: FixturesFile, competition: str) -> list[tuple[str, 
     return list(dict.fromkeys(pairs))
 
 
-def _source(competition: str, pairs: list[tuple[str, str]], odds: StoredOdds) -> OddsSource:
-    pointer = odds.pointer(competition)
+def _source(
+    competition: str, pairs: list[tuple[str, str]], odds: StoredOdds, pointer: dict[str, Any] | None
+) -> OddsSource:
     if pointer is None:
         return not_published_source(f"no odds have been published for competition {competition} yet")
     version = str(pointer["version"])

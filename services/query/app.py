@@ -7,6 +7,7 @@ every cold start; the OpenAPI document (services/query/openapi.py) is built only
 from __future__ import annotations
 
 import binascii
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -23,18 +24,24 @@ from matchodds.core.documents import (
     table_document,
     table_row,
 )
+from matchodds.core.items import fixtures_from_items
 from matchodds.core.keys import COMPETITION_RE
+from matchodds.core.pricing import price_file, priced_csv, stored_source
 from services.query.protocol import (
     MAX_PATH_LENGTH,
     NOT_READY_RETRY_AFTER_SECONDS,
+    ROUND_DAYS,
     STATIC,
     BadRequest,
     TooLarge,
     ascii_code,
     competition_document,
+    date_range,
     fixture_document,
     fixture_list,
+    fixtures_document,
     oversized,
+    query_date,
     team_pair,
 )
 from services.query.repository import (
@@ -303,10 +310,67 @@ def competitions() -> dict[str, Any]:
     }
 
 
+def _date(name: str) -> date | None:
+    given = app.current_event.get_query_string_value(name)
+    return None if given is None else query_date(given, name)
+
+
+def _fixture_dates(competition: str) -> tuple[date, date, str]:
+    """(from, to, selection) of a /fixtures request: the range asked for, else the next round on or after
+    `from` (today when not given); with neither given and nothing uploaded from today on, the last round."""
+    first, last = _date("from"), _date("to")
+    today = datetime.now(UTC).date()
+    if last is not None:
+        return (*date_range(first or today, last), "range")
+    repository = _repository()
+    start = repository.fixture_day(competition, first or today)
+    if start is not None:
+        return start, start + timedelta(days=ROUND_DAYS - 1), "next_round"
+    end = None if first is not None else repository.fixture_day(competition, today, after=False)
+    if end is not None:
+        return end - timedelta(days=ROUND_DAYS - 1), end, "last_round"
+    return first or today, (first or today) + timedelta(days=ROUND_DAYS - 1), "next_round"
+
+
+@app.get(
+    "/fixtures",
+    operation_id="getFixtures",
+    summary="The uploaded fixtures of a date range with our odds and each bookmaker's edge",
+    tags=["fixtures"],
+)
+def uploaded_fixtures() -> Response[dict[str, Any] | str]:
+    competition = _competition()
+    table_format = _table_format()
+    repository = _repository()
+    repository.pointer(competition)  # a competition not served, or without odds, is refused before any range
+    first, last, selection = _fixture_dates(competition)
+    stored = fixtures_from_items(competition, repository.fixture_items(competition, first, last))
+    odds, pointer = repository.fixtures(competition, [(f.home, f.away) for f in stored.fixtures])
+    names = pointer["team_names"]
+    priced = price_file(stored, stored_source(pointer["version"], names, odds), competition)
+    if table_format == "csv":
+        return csv_download(priced_csv(priced), f"{competition}-fixtures-{first.isoformat()}-{last.isoformat()}.csv")
+    document = {
+        "competition": competition,
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "selection": selection,
+        "model": model_provenance(pointer),
+        **fixtures_document(priced, odds, names),
+    }
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=document)
+
+
+# Where the page takes the model's track record (static/track-record.json, from research.model_quality).
+TRACK_RECORD_SLOT = "/*TRACK_RECORD*/null"
+
+
 @cache
 def page_html() -> str:
-    """The page; it asks /competitions which competitions it can offer."""
-    return (STATIC / "index.html").read_text(encoding="utf-8")
+    """The page with the track record by league in it; it asks /competitions which competitions it can offer."""
+    track_record = (STATIC / "track-record.json").read_text(encoding="utf-8").strip()
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    return page.replace(TRACK_RECORD_SLOT, track_record.replace("</", "<\\/"), 1)
 
 
 @app.get("/", include_in_schema=False)

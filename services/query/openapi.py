@@ -29,18 +29,26 @@ from matchodds.core.documents import (
     table_document,
     table_row,
 )
+from matchodds.core.items import fixture_item, fixtures_from_items
+from matchodds.core.pricing import PricedFile, price_columns, price_file, priced_csv, stored_source
+from matchodds.core.results import parse_fixtures
 from services.query.protocol import (
     MAX_BODY_BYTES,
     MAX_BULK_FIXTURES,
+    MAX_FIXTURE_RANGE_DAYS,
     MAX_PATH_LENGTH,
     MAX_QUERY_LENGTH,
     NOT_READY_RETRY_AFTER_SECONDS,
+    ROUND_DAYS,
     STATIC,
     BadRequest,
     competition_document,
+    date_range,
     fixture_document,
     fixture_list,
+    fixtures_document,
     oversized,
+    query_date,
     team_pair,
 )
 from services.query.repository import CompetitionNotServed, OddsNotReady, TableNotProjected, UnknownTeam
@@ -275,6 +283,68 @@ SEASON_TABLE: dict[str, Any] = {
         },
     },
 }
+BOOK_NUMBERS = {
+    "type": "object",
+    "description": "by outcome (home, draw, away) and, where the file quotes them, over_2_5 and under_2_5",
+    "additionalProperties": {"type": ["number", "null"]},
+}
+ROUND_FIXTURE: dict[str, Any] = {
+    "type": "object",
+    "description": "An uploaded fixture with our odds and each bookmaker's prices and edges",
+    "required": ["date", "kickoff", "home", "away", "probabilities", "fair_odds", "bookmakers"],
+    "additionalProperties": False,
+    "properties": {
+        "date": {"type": "string", "format": "date"},
+        "kickoff": {"type": ["string", "null"], "description": "the file's Time, as written (football-data: UK time)"},
+        **{name: FIXTURE["properties"][name] for name in ("home", "away", "probabilities", "fair_odds")},
+        **{name: FIXTURE["properties"][name] for name in ("expected_goals", "most_likely_score")},
+        "over_2_5": PRICED,
+        "under_2_5": PRICED,
+        "bookmakers": {
+            "type": "object",
+            "description": "by football-data's column prefix (B365, PS, Max, Avg, ...): the file's prices, and each "
+            "price's edge against our probability, price x probability - 1 (positive: longer than our fair price); "
+            "null where the file has no price",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["prices", "edges"],
+                "properties": {"prices": BOOK_NUMBERS, "edges": BOOK_NUMBERS},
+            },
+        },
+    },
+}
+ROUND_FIXTURE_ERROR: dict[str, Any] = {
+    "type": "object",
+    "description": "An uploaded fixture with a team the current version does not know",
+    "required": ["date", "kickoff", "home", "away", "error", "message", "teams"],
+    "additionalProperties": False,
+    "properties": {
+        **{name: ROUND_FIXTURE["properties"][name] for name in ("date", "kickoff", "home", "away")},
+        "error": {"type": "string", "enum": ["unknown_team"]},
+        **{name: ERROR["properties"][name] for name in ("message", "teams")},
+    },
+}
+FIXTURES_REPLY = {
+    "type": "object",
+    "required": ["competition", "from", "to", "selection", "model", "bookmakers", "fixtures"],
+    "properties": {
+        "competition": {"type": "string"},
+        "from": {"type": "string", "format": "date"},
+        "to": {"type": "string", "format": "date"},
+        "selection": {
+            "type": "string",
+            "enum": ["range", "next_round", "last_round"],
+            "description": "range: from and to as asked; next_round, last_round: the round chosen without `to`",
+        },
+        "model": MODEL,
+        "bookmakers": {
+            "type": "object",
+            "description": "the name of each column prefix the fixtures' prices have",
+            "additionalProperties": {"type": "string"},
+        },
+        "fixtures": {"type": "array", "items": {"oneOf": [ROUND_FIXTURE, ROUND_FIXTURE_ERROR]}},
+    },
+}
 SAME_TEAM = (
     "home and away must be different teams: the same code twice (in any case) is a 400. JSON Schema cannot "
     "compare two values, so this rule is stated here and checked by the API."
@@ -305,6 +375,22 @@ HOME = _parameter("home", "path", "home team's three-letter code, case-insensiti
 AWAY = _parameter(
     "away", "path", "away team's three-letter code, case-insensitive; not the home team's", TEAM_CODE, "MCI"
 )
+DATE = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+FROM = _parameter(
+    "from",
+    "query",
+    f"first day, YYYY-MM-DD; default today (UTC). Without `to`: the next round, the fixtures of the {ROUND_DAYS} "
+    "days from the first one uploaded on or after this day",
+    DATE,
+    "2025-01-25",
+)
+TO = _parameter(
+    "to",
+    "query",
+    f"last day, YYYY-MM-DD, included; at most {MAX_FIXTURE_RANGE_DAYS} days after `from`",
+    DATE,
+    "2025-02-02",
+)
 FORMAT = _parameter(
     "format",
     "query",
@@ -316,6 +402,13 @@ FORMAT = _parameter(
 
 def _json(schema: dict[str, Any], example: Any, description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema, "example": example}}}
+
+
+def _json_or_csv(schema: dict[str, Any], example: Any, csv_example: str) -> dict[str, Any]:
+    """A 200 that is JSON, or CSV when asked for (format=csv or Accept: text/csv)."""
+    reply = _json(schema, example)
+    reply["content"]["text/csv"] = {"schema": {"type": "string"}, "example": csv_example}
+    return reply
 
 
 def _refusal(call: Callable[[], object]) -> str:
@@ -340,7 +433,7 @@ def _errors(
     """Error replies by status; `bad_request` names this operation's 400 examples (summary -> message),
     `teams` says whether an unknown team is its 404 too, `table` whether a version without a table is."""
     described = {
-        400: "A malformed code, competition, format or body, or the same team twice; the message says",
+        400: "A malformed code, competition, date, format or body, or the same team twice; the message says",
         404: "A competition this deployment does not serve (GET /competitions lists those it does)"
         + (", or a team the current version does not know" if teams else "")
         + (", or a current version without a season table (its fit recorded no season)" if table else ""),
@@ -416,6 +509,8 @@ def operations() -> dict[str, dict[str, Any]]:
         "properties": {"competition": {"type": "string"}, **FIXTURE["properties"], "model": MODEL},
     }
     season_table = json.loads((STATIC / "table-example.json").read_text(encoding="utf-8"))["reply"]
+    odds_by_pair = {(entry["home"], entry["away"]): entry for entry in odds}
+    fixtures_example = _fixtures_example(example, pointer, names, odds_by_pair)
     same_team_path = _refusal(lambda: team_pair("ARS", "ars"))
     same_team_body = _refusal(lambda: fixture_list('[{"home": "ARS", "away": "ars"}]'))
     return {
@@ -498,27 +593,22 @@ def operations() -> dict[str, dict[str, Any]]:
             "S3 export exports/<competition>/latest.csv). The ah columns are the home team's handicap.",
             "parameters": [COMPETITION, FORMAT],
             "responses": {
-                "200": {
-                    "description": "OK",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "competition": {"type": "string"},
-                                    "model": MODEL,
-                                    "columns": {"type": "array", "items": {"type": "string"}},
-                                    "fixtures": {
-                                        "type": "array",
-                                        "items": {"type": "object", "properties": dict.fromkeys(TABLE_COLUMNS, {})},
-                                    },
-                                },
+                "200": _json_or_csv(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "competition": {"type": "string"},
+                            "model": MODEL,
+                            "columns": {"type": "array", "items": {"type": "string"}},
+                            "fixtures": {
+                                "type": "array",
+                                "items": {"type": "object", "properties": dict.fromkeys(TABLE_COLUMNS, {})},
                             },
-                            "example": table_document(competition, pointer, rows),
                         },
-                        "text/csv": {"schema": {"type": "string"}, "example": table_csv(rows)},
                     },
-                },
+                    table_document(competition, pointer, rows),
+                    table_csv(rows),
+                ),
                 **_errors(400, 404, 414, 503),
             },
         },
@@ -559,6 +649,43 @@ def operations() -> dict[str, dict[str, Any]]:
                 **_errors(400, 404, 414, 503),
             },
         },
+        "getFixtures": {
+            "description": "The fixtures uploaded for the competition (matchodds upload fixtures.csv, or a file put "
+            "under fixtures/<competition>/: football-data's fixtures files, whose rows have dates and prices) from "
+            "`from` to `to`, by date then teams, each with our odds and, where the file has them, each bookmaker's "
+            f"prices and edges. Without `to`, the next round: the {ROUND_DAYS} days from the first fixture on or "
+            "after `from` (today by default); with neither, and nothing uploaded from today on, the last round "
+            "uploaded (`selection` says which). A fixture with a team the current version does not know gets an "
+            "error entry; the others are priced. A later upload of the same fixture replaces it, on its new day "
+            "if it moved. CSV (`format=csv`): the priced file's columns (teams as codes, dates as YYYY-MM-DD).",
+            "parameters": [COMPETITION, FROM, TO, FORMAT],
+            "responses": {
+                "200": _json_or_csv(
+                    FIXTURES_REPLY,
+                    {
+                        "competition": competition,
+                        "from": "2025-01-25",
+                        "to": "2025-02-02",
+                        "selection": "range",
+                        "model": model,
+                        **fixtures_document(fixtures_example, odds_by_pair, names),
+                    },
+                    priced_csv(fixtures_example),
+                ),
+                **_errors(
+                    400,
+                    404,
+                    414,
+                    503,
+                    bad_request={
+                        "a malformed date": _refusal(lambda: query_date("16/08/2025", "from")),
+                        "to before from": _refusal(
+                            lambda: date_range(query_date("2025-08-17", "from"), query_date("2025-08-16", "to"))
+                        ),
+                    },
+                ),
+            },
+        },
         "getCompetitions": {
             "description": "Every competition this deployment serves, in its configured order: the code and name, "
             "and once odds are published the current version, when it was fitted, the last match it knows and "
@@ -578,6 +705,22 @@ def operations() -> dict[str, dict[str, Any]]:
             },
         },
     }
+
+
+def _fixtures_example(
+    example: dict[str, Any],
+    pointer: dict[str, Any],
+    names: dict[str, str],
+    odds: dict[tuple[str, str], dict[str, Any]],
+) -> PricedFile:
+    """The example fixtures file as GET /fixtures serves it: stored as the pricing Lambda stores it, read back,
+    and priced from the example's odds."""
+    competition = pointer["competition"]
+    uploaded = parse_fixtures(example["fixtures_file"]["text"], "example")
+    columns = price_columns(uploaded.header)
+    items = [fixture_item(competition, fixture, columns, "example.csv") for fixture in uploaded.fixtures]
+    stored = fixtures_from_items(competition, items)
+    return price_file(stored, stored_source(pointer["version"], names, odds), competition)
 
 
 def _merge_parameters(generated: list[dict[str, Any]], declared: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -6,11 +6,21 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from matchodds.core.documents import markets_document
+from matchodds.core.documents import complement, markets_document, priced
 from matchodds.core.keys import TEAM_CODE_RE, competition_name
+from matchodds.core.pricing import (
+    BOOKMAKER_NAMES,
+    GOALS_SIDES,
+    GOALS_SUFFIXES,
+    OUTCOME_SUFFIXES,
+    OUTCOMES,
+    PricedFile,
+    PricedFixture,
+)
 
 STATIC = Path(__file__).with_name("static")
 MAX_BULK_FIXTURES = 100
@@ -28,6 +38,12 @@ NOT_READY_RETRY_AFTER_SECONDS = 3600
 # Far below Python's int() limit (sys.get_int_max_str_digits(), 4300 by default): a longer integer
 # in a body would make json.loads raise a plain ValueError.
 MAX_JSON_INTEGER_DIGITS = 100
+# GET /fixtures without `to`: the next round, taken as the fixtures of the four days from the first one
+# uploaded on or after `from` (a Friday-to-Monday weekend round, or a Tuesday-to-Thursday midweek one).
+ROUND_DAYS = 4
+# A season is under a year: a longer range is a mistake, and would only make a bigger reply.
+MAX_FIXTURE_RANGE_DAYS = 366
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 
 class BadRequest(ValueError):
@@ -149,3 +165,74 @@ def competition_document(competition: str, pointer: dict[str, Any] | None) -> di
         "data_through": pointer["data_through"],
         "team_count": len(pointer["teams"]),
     }
+
+
+def query_date(text: str, name: str) -> date:
+    """A query parameter's date as YYYY-MM-DD; anything else is a BadRequest naming the parameter."""
+    try:
+        if _ISO_DATE.match(text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise BadRequest(f"{name} {text[:20]!r} is not a date as YYYY-MM-DD, such as 2025-08-16")
+
+
+def date_range(first: date, last: date) -> tuple[date, date]:
+    """`first` to `last` when `to` is not before `from` and the span is at most MAX_FIXTURE_RANGE_DAYS."""
+    if last < first:
+        raise BadRequest(f"to {last.isoformat()} is before from {first.isoformat()}")
+    if (last - first).days >= MAX_FIXTURE_RANGE_DAYS:
+        raise BadRequest(
+            f"from {first.isoformat()} to {last.isoformat()} spans {(last - first).days + 1} days; "
+            f"at most {MAX_FIXTURE_RANGE_DAYS} are served at once"
+        )
+    return first, last
+
+
+def fixtures_document(
+    priced_file: PricedFile, odds: dict[tuple[str, str], dict[str, Any]], names: dict[str, str]
+) -> dict[str, Any]:
+    """The uploaded fixtures of a date range, priced: the bookmakers found, and one entry per fixture with our
+    odds (as GET /odds/{home}/{away} gives them, without the markets) and each bookmaker's prices and edges."""
+    books = list(dict.fromkeys([*priced_file.books, *priced_file.goals_books]))
+    return {
+        "bookmakers": {book: BOOKMAKER_NAMES.get(book, book) for book in books},
+        "fixtures": [_round_fixture(row, priced_file, odds, names) for row in priced_file.rows],
+    }
+
+
+def _round_fixture(
+    row: PricedFixture, priced_file: PricedFile, odds: dict[tuple[str, str], dict[str, Any]], names: dict[str, str]
+) -> dict[str, Any]:
+    fixture = row.fixture
+    identity: dict[str, Any] = {
+        "date": fixture.date.isoformat() if fixture.date else None,
+        "kickoff": fixture.kickoff or None,
+        "home": {"code": fixture.home, "name": names.get(fixture.home)},
+        "away": {"code": fixture.away, "name": names.get(fixture.away)},
+    }
+    if row.priced.probabilities is None:
+        unknown = [code for code in dict.fromkeys((fixture.home, fixture.away)) if code not in names]
+        return {**identity, "error": "unknown_team", "message": row.priced.note or "", "teams": unknown}
+    ours = fixture_document({**odds[(fixture.home, fixture.away)], "markets": None}, names)
+    document = {**identity, **{key: value for key, value in ours.items() if key not in identity}}
+    if row.over is not None:
+        document["over_2_5"] = priced(row.over)
+        document["under_2_5"] = priced(complement(row.over))
+    prices: dict[str, dict[str, float | None]] = {}
+    for book in priced_file.books:
+        prices[book] = {o: fixture.numbers.get(book + s) for o, s in zip(OUTCOMES, OUTCOME_SUFFIXES, strict=True)}
+    for book in priced_file.goals_books:
+        goals = {side: fixture.numbers.get(book + s) for side, s in zip(GOALS_SIDES, GOALS_SUFFIXES, strict=True)}
+        prices.setdefault(book, {}).update(goals)
+    document["bookmakers"] = {
+        book: {"prices": book_prices, "edges": {key: _rounded(edge) for key, edge in row.edges[book].items()}}
+        for book, book_prices in prices.items()
+        if any(price is not None for price in book_prices.values())
+    }
+    return document
+
+
+def _rounded(edge: float | None) -> float | None:
+    """An edge to six places, as stored probabilities are: the rest is the float noise of price x p - 1."""
+    return None if edge is None else round(edge, 6)

@@ -3,7 +3,8 @@
 One fixture is one GetItem; a list of fixtures is one BatchGetItem (100 keys per call, unprocessed
 keys retried with backoff); a whole competition is one paginated Query of the current version's
 partition (its season table item left out); the season table is one GetItem, when the pointer says the
-version has one; the pointers of every served competition are one BatchGetItem. Each read starts from the
+version has one; the pointers of every served competition are one BatchGetItem; the uploaded fixtures of a
+date range are one paginated Query of the competition's fixtures partition. Each read starts from the
 competition's pointer, and a read that finds the current version gone (the pointer moved on under a
 stale cache) reads the pointer afresh once. A competition the deployment does not serve is refused
 before anything is read.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -20,7 +22,10 @@ from botocore.exceptions import ClientError
 
 from matchodds.core.items import (
     PARTITION_KEY,
+    SORT_KEY,
     TABLE_FIELD,
+    fixture_range,
+    fixtures_partition,
     from_dynamo,
     is_odds_item,
     odds_from_item,
@@ -242,12 +247,43 @@ class OddsReader:
                 pointer = self._fresh_pointer(competition)
         raise OddsNotReady(competition)
 
-    def _partition(self, partition: str) -> Iterable[dict[str, Any]]:
+    def fixture_items(self, competition: str, first: date, last: date) -> list[dict[str, Any]]:
+        """The uploaded fixture items of a competition from `first` to `last` (both included), by date then teams."""
+        low, high = fixture_range(first, last)
+        return list(
+            self._partition(
+                fixtures_partition(competition),
+                "#pk = :pk AND #sk BETWEEN :low AND :high",
+                {":low": {"S": low}, ":high": {"S": high}},
+            )
+        )
+
+    def fixture_day(self, competition: str, day: date, *, after: bool = True) -> date | None:
+        """The first day on or after `day` with an uploaded fixture (after=False: the last on or before it)."""
+        low, high = fixture_range(day, day)
+        response = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression=f"#pk = :pk AND #sk {'>=' if after else '<='} :day",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+            ExpressionAttributeValues={
+                ":pk": {"S": fixtures_partition(competition)},
+                ":day": {"S": low if after else high},
+            },
+            ScanIndexForward=after,
+            Limit=1,
+        )
+        items = response["Items"]
+        return date.fromisoformat(_plain(items[0])["date"]) if items else None
+
+    def _partition(
+        self, partition: str, condition: str = "#pk = :pk", values: Mapping[str, Any] | None = None
+    ) -> Iterable[dict[str, Any]]:
+        names = {"#pk": PARTITION_KEY, **({"#sk": SORT_KEY} if "#sk" in condition else {})}
         pages = self.client.get_paginator("query").paginate(
             TableName=self.table,
-            KeyConditionExpression="#pk = :pk",
-            ExpressionAttributeNames={"#pk": PARTITION_KEY},
-            ExpressionAttributeValues={":pk": {"S": partition}},
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={":pk": {"S": partition}, **(values or {})},
         )
         for page in pages:
             yield from (_plain(item) for item in page["Items"])

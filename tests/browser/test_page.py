@@ -1,23 +1,32 @@
 """The page in a real browser: headless Chromium (Debian's chromium and chromium-driver) against the API.
 
 The API is the query handler behind the local stack's HTTP bridge, on moto; the test picks two teams
-as a person would and checks that the numbers on the page are the numbers the API returns.
+as a person would and checks that the numbers on the page are the numbers the API returns. The page
+opens on a league: its round (the shipped fixtures file, priced by the pricing Lambda's own code),
+its projected table and its track record, checked at a phone's width and a desktop's. GET /table is
+served by a test double of the HTTP layer only (tests/events/table.json, in the route's shape).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from matchodds.cli import get_json
 from matchodds.core.posterior import Posterior
 from matchodds.local import serve_http_api
+from services.pricing.pipeline import price_object
+from services.pricing.store import StoredOdds
 from services.query import handler
+from services.query.protocol import STATIC
+from tests.conftest import DATA, EVENTS
 from tests.integration.conftest import publish
 
 pytestmark = pytest.mark.browser
@@ -33,7 +42,11 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
     "--window-size=1200,2200",
 )
-CODES = ("ARS", "CHE", "LIV", "MCI", "NEW", "TOT")
+# The teams of the shipped fixtures file (16 and 17 August 2024) but Ipswich, whose fixture then shows its error.
+CODES = ("ARS", "BHA", "BOU", "CHE", "EVE", "FUL", "LIV", "MCI", "MUN", "NEW", "NFO", "SOU", "TOT", "WOL")
+FIXTURES_FILE = DATA / "football-data" / "E0-2024-25-fixtures.csv"
+TABLE = EVENTS / "table.json"
+PHONE, DESKTOP = (375, 812), (1280, 800)
 # Waits end when the page shows what is awaited; the bound only has to outlast a loaded machine.
 WAIT_SECONDS = 300
 
@@ -66,16 +79,43 @@ def browser(chromium_present: None, tmp_path: Path) -> Iterator[Any]:
         shutil.rmtree(tmp_path / "profile", ignore_errors=True)
 
 
-@pytest.fixture
-def site(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> Iterator[str]:
-    publish(aws, make_posterior(codes=CODES, version="20250526T060000Z", spread=0.1))
+def serve(api: Callable[[dict[str, Any], Any], dict[str, Any]]) -> Iterator[str]:
     handler.reader.cache_clear()
-    server = serve_http_api(handler.lambda_handler, 0)  # any free port: no race with a parallel test
+    server = serve_http_api(api, 0)  # any free port: no race with a parallel test
     try:
         yield f"http://127.0.0.1:{server.server_port}/"
     finally:
         server.shutdown()
         handler.reader.cache_clear()
+
+
+@pytest.fixture
+def site(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> Iterator[str]:
+    """A published E0 and nothing else: no fixtures uploaded, no projected table."""
+    publish(aws, make_posterior(codes=CODES, version="20250526T060000Z", spread=0.1))
+    yield from serve(handler.lambda_handler)
+
+
+def with_table(api: Callable[[dict[str, Any], Any], dict[str, Any]]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The query handler, but GET /table answered from tests/events/table.json (a double of the HTTP layer)."""
+    body = TABLE.read_text(encoding="utf-8")
+
+    def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if event["rawPath"] == "/table":
+            return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": body}
+        return api(event, context)
+
+    return answer
+
+
+@pytest.fixture
+def league(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> Iterator[str]:
+    """A published E0 with the shipped fixtures file priced and stored as the pricing Lambda does it, and a table."""
+    publish(aws, make_posterior(codes=CODES, version="20250526T060000Z", spread=0.1))
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=aws["bucket"], Key="fixtures/E0/opening.csv", Body=FIXTURES_FILE.read_bytes())
+    price_object(aws["bucket"], "fixtures/E0/opening.csv", s3, StoredOdds(aws["table"], boto3.client("dynamodb")))
+    yield from serve(with_table(handler.lambda_handler))
 
 
 def percent_close(text: str, probability: float) -> bool:
@@ -182,3 +222,119 @@ def test_a_deep_link_to_a_competition_without_odds_says_why(
     # The visitor can still pick the competition that has odds, and the deep link's teams come with it.
     pick(browser, "competition", "E0")
     wait.until(lambda d: d.find_element(By.ID, "result").get_attribute("data-fixture") == "CHE-TOT")
+
+
+def at_size(driver: Any, size: tuple[int, int]) -> None:
+    """The viewport of a phone or a desktop, as the device's own browser would lay the page out."""
+    width, height = size
+    metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+
+
+def width_of(element: Any) -> float:
+    return float(element.rect["width"])
+
+
+def assert_fits(driver: Any) -> None:
+    """No horizontal scroll, and no text cut off or pushed past the right edge."""
+    scroll, client = driver.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert scroll <= client, f"the page scrolls sideways: {scroll} > {client}"
+    clipped = driver.execute_script(
+        """return [...document.querySelectorAll(
+             '.fixture > *, .wdl-numbers span, #projection td, #track-text, .outcome > div, #grid td, #status')]
+           .filter((el) => el.offsetParent !== null)
+           .filter((el) => el.scrollWidth > el.clientWidth + 1 || el.getBoundingClientRect().right > innerWidth + 0.5)
+           .map((el) => el.className + ': ' + el.textContent.slice(0, 40))"""
+    )
+    assert clipped == []
+
+
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_the_page_opens_on_a_league_with_its_round_table_and_track_record(
+    browser: Any, league: str, size: tuple[int, int]
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    at_size(browser, size)
+    wait = WebDriverWait(browser, WAIT_SECONDS)
+    browser.get(league)
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#round-fixtures .fixture")) == 6)
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#projection tr[data-team]")) == 20)
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#home option")) == len(CODES) + 1)
+    assert browser.execute_script("return innerWidth") == size[0]
+
+    # The round: nothing uploaded after August 2024, so the last round uploaded, with the API's numbers.
+    status, round_ = get_json(f"{league}fixtures?competition=E0")
+    assert status == 200 and round_["selection"] == "last_round"
+    assert browser.find_element(By.ID, "round").get_attribute("data-selection") == "last_round"
+    assert browser.find_element(By.ID, "round-title").text.startswith("Last round uploaded")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#round-fixtures .fixture")
+    for row, fixture in zip(rows, round_["fixtures"], strict=True):
+        assert row.get_attribute("data-fixture") == f"{fixture['home']['code']}-{fixture['away']['code']}"
+        if "error" in fixture:
+            assert "unknown team IPS in competition E0" in row.text and not row.find_elements(By.CSS_SELECTOR, ".wdl")
+            continue
+        bar = row.find_element(By.CSS_SELECTOR, ".wdl")
+        for segment in bar.find_elements(By.CSS_SELECTOR, ".seg"):
+            probability = fixture["probabilities"][segment.get_attribute("data-outcome")]
+            assert float(segment.get_attribute("data-probability")) == probability
+            assert width_of(segment) > 0 and abs(width_of(segment) - probability * width_of(bar)) <= 1.5
+        pinnacle = row.find_element(By.CSS_SELECTOR, ".book")
+        assert pinnacle.get_attribute("data-book") == "PS" and pinnacle.text.startswith("Pinnacle: ")
+        home_price = fixture["bookmakers"]["PS"]["prices"]["home"]
+        assert f"{home_price:.2f} (" in pinnacle.text
+    assert sum("error" in fixture for fixture in round_["fixtures"]) == 1
+
+    # The projected table from GET /table: a bar per zone, as wide as its probability.
+    table = json.loads(TABLE.read_text())
+    for team in table["teams"]:
+        line = browser.find_element(By.CSS_SELECTOR, f'#projection tr[data-team="{team["code"]}"]')
+        for zone in ("title", "europe", "relegation"):
+            cell = line.find_element(By.CSS_SELECTOR, f'.pcell[data-zone="{zone}"]')
+            probability = team["projection"][f"p_{zone}"]
+            assert float(cell.get_attribute("data-probability")) == probability
+            track, fill = cell.find_element(By.CSS_SELECTOR, ".pbar"), cell.find_element(By.CSS_SELECTOR, ".pbar span")
+            assert width_of(track) >= 30, "a probability bar squeezed to nothing"
+            assert abs(width_of(fill) - probability * width_of(track)) <= 1.0
+    leader = table["teams"][0]
+    assert browser.find_element(By.CSS_SELECTOR, "#projection tr[data-team] td").text == "1"
+    assert leader["projection"]["p_title"] > 0.5  # so its title bar is drawn, not an empty track
+
+    # The track record: the backtest's numbers for E0, as the shipped file has them.
+    record = json.loads((STATIC / "track-record.json").read_text())["leagues"]["E0"]
+    text = browser.find_element(By.ID, "track-text").text
+    assert f"{record['rps']['model']:.4f}" in text and f"{record['rps']['pinnacle_closing']:.4f}" in text
+    assert "docs/model-quality.md" in browser.find_element(By.ID, "track-record").text
+    assert_fits(browser)
+
+    # The pairing tool still works, from a fixture of the round: its bars keep their width at any size.
+    browser.find_element(By.CSS_SELECTOR, '.fixture[data-fixture="MUN-FUL"] button.teams').click()
+    wait.until(lambda d: d.find_element(By.ID, "result").get_attribute("data-fixture") == "MUN-FUL")
+    status, odds = get_json(f"{league}odds/MUN/FUL?competition=E0")
+    for outcome in ("home", "draw", "away"):
+        row = browser.find_element(By.CSS_SELECTOR, f".outcome[data-outcome={outcome}]")
+        track, bar = row.find_element(By.CSS_SELECTOR, ".track"), row.find_element(By.CSS_SELECTOR, ".bar")
+        assert width_of(track) >= 200
+        assert abs(width_of(bar) - odds["probabilities"][outcome] * width_of(track)) <= 1.5
+        assert percent_close(row.find_element(By.CSS_SELECTOR, ".p").text, odds["probabilities"][outcome])
+    assert_fits(browser)
+
+
+def test_without_fixtures_or_a_projection_the_page_says_so(browser: Any, site: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    at_size(browser, PHONE)
+    wait = WebDriverWait(browser, WAIT_SECONDS)
+    browser.get(site)
+    wait.until(lambda d: "matchodds upload fixtures.csv" in d.find_element(By.ID, "round-note").text)
+    wait.until(lambda d: d.find_element(By.ID, "projection-note").text.startswith("No projected table for this league"))
+    assert browser.find_elements(By.CSS_SELECTOR, "#round-fixtures .fixture") == []
+    assert browser.find_elements(By.CSS_SELECTOR, "#projection tr") == []
+    pick(browser, "home", "LIV")
+    pick(browser, "away", "ARS")
+    wait.until(lambda d: d.find_element(By.ID, "result").get_attribute("data-fixture") == "LIV-ARS")
+    assert_fits(browser)

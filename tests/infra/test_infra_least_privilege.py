@@ -15,6 +15,7 @@ import pytest
 from infra_mocks import FIT_REPOSITORY_ARN, LEDGER_TABLE, ODDS_TABLE, RECONFIGURED, Deployed, Recorded
 
 from infra.competitions import DEFAULT_COMPETITIONS
+from matchodds.core.items import fixtures_partition, odds_partition, pointer_key
 from matchodds.core.keys import (
     EXPORTS_PREFIX,
     FIXTURES_PREFIX,
@@ -111,7 +112,10 @@ def _expected_grants(deployed: Deployed, competitions: Sequence[str]) -> dict[st
         "pricing": {
             ("s3:GetObject", f"{bucket}/{FIXTURES_PREFIX}*"),
             ("s3:PutObject", f"{bucket}/{PRICED_PREFIX}*"),
-            *((action, table) for action in ("dynamodb:BatchGetItem", "dynamodb:GetItem")),
+            *(
+                (action, table)
+                for action in ("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:Query")
+            ),
             *((action, pricing_queue) for action in consume),
             *logs("pricing"),
         },
@@ -360,14 +364,23 @@ def test_resource_policies_admit_only_named_services_from_named_sources(deployed
 
 
 def test_the_pricing_role_cannot_write_odds_or_publish(deployed: Deployed) -> None:
-    """Pricing reads the table and writes only under priced/: it can neither change odds nor announce them."""
+    """Pricing reads the odds, writes only under priced/ and in the fixtures partitions of the table (the
+    uploaded fixtures, for GET /fixtures): it can neither change odds nor announce them."""
     bucket = _arn(deployed, "aws:s3/bucket:Bucket")
-    for action, resource in _grants(deployed.role_statements("pricing")):
+    statements = deployed.role_statements("pricing")
+    for action, resource in _grants(statements):
         assert not action.startswith("events:"), action
-        if action.startswith("dynamodb:"):
-            assert not any(verb in action for verb in WRITE_VERBS), action
         if action.startswith("s3:Put"):
             assert resource == f"{bucket}/{PRICED_PREFIX}*", resource
+    for statement in statements:
+        writes = [a for a in statement["Action"] if a.startswith("dynamodb:") and any(v in a for v in WRITE_VERBS)]
+        if writes:
+            assert writes == ["dynamodb:BatchWriteItem"]
+            assert statement["Condition"] == {
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [fixtures_partition("*")]}
+            }
+            assert not fnmatchcase(pointer_key("E0")["pk"], fixtures_partition("*"))
+            assert not fnmatchcase(odds_partition("E0", "20250526T060000Z"), fixtures_partition("*"))
 
 
 def test_only_precompute_may_put_events_and_only_on_its_bus(deployed: Deployed) -> None:

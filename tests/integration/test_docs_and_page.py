@@ -89,6 +89,8 @@ def test_the_page(api: Callable[..., Reply], published: Posterior) -> None:
     # The page asks the API which competitions have odds, rather than carrying a list of its own.
     assert 'api("competitions")' in page.text and "Premier League" not in page.text
     assert "fetch(BASE + path" in page.text and "https://" not in page.text.replace("football-data.co.uk", "")
+    # The backtest's track record by league is in the page as served, not left for a request of its own.
+    assert "/*TRACK_RECORD*/null" not in page.text and '"model_over_pinnacle": 1.029' in page.text
 
 
 def test_odds_requests_do_not_load_pydantic() -> None:
