@@ -61,6 +61,9 @@ _CONTRACT = (
     "matchodds/__init__.py",
     "matchodds/core/__init__.py",
     *(f"matchodds/core/{module}.py" for module in ("keys", "items", "markets", "documents", "settings")),
+    # items reads uploaded fixtures' dates and football-data names (results, teams and the team table).
+    *(f"matchodds/core/{module}.py" for module in ("results", "teams")),
+    "matchodds/data/teams.csv",
     "services/__init__.py",
 )
 
@@ -71,25 +74,25 @@ QUERY = LambdaPackage(
     name="query",
     handler="services.query.handler.lambda_handler",
     distributions=("aws-lambda-powertools", "pydantic"),
-    sources=(*_CONTRACT, "services/query/*.py", "services/query/static/*"),
+    # pricing: GET /fixtures prices the stored fixtures with the same code as the pricing Lambda.
+    sources=(*_CONTRACT, "matchodds/core/pricing.py", "services/query/*.py", "services/query/static/*"),
 )
 PRECOMPUTE = LambdaPackage(
     name="precompute",
     handler="services.precompute.handler.lambda_handler",
     distributions=("numpy", "aws-lambda-powertools"),
-    sources=(*_CONTRACT, "matchodds/core/posterior.py", "matchodds/core/grid.py", "services/precompute/*.py"),
+    sources=(
+        *_CONTRACT,
+        *(f"matchodds/core/{module}.py" for module in ("posterior", "grid", "season", "projection")),
+        "services/precompute/*.py",
+    ),
 )
 # Fixtures in, priced fixtures out: the core's pricing reads stored odds, so no numpy, like the query.
 PRICING = LambdaPackage(
     name="pricing",
     handler="services.pricing.handler.lambda_handler",
     distributions=("aws-lambda-powertools",),
-    sources=(
-        *_CONTRACT,
-        *(f"matchodds/core/{module}.py" for module in ("pricing", "results", "teams")),
-        "matchodds/data/teams.csv",  # the team table, for football-data names in a fixtures file
-        "services/pricing/*.py",
-    ),
+    sources=(*_CONTRACT, "matchodds/core/pricing.py", "services/pricing/*.py"),
 )
 # Results uploads in, fits out: the ledger's requests and one RunTask; plain Python.
 FIT_TRIGGER = LambdaPackage(

@@ -23,9 +23,11 @@ QUERY_ROUTES = (
     "GET /",
     "GET /competitions",
     "GET /docs",
+    "GET /fixtures",
     "GET /odds",
     "GET /odds/{home}/{away}",
     "GET /openapi.json",
+    "GET /table",
     "GET /teams",
     "POST /odds",
 )

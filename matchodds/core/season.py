@@ -14,6 +14,7 @@ versions, or a season whose teams are not all known yet) still publishes its odd
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ SEASON_RE = re.compile(r"^[0-9]{4}-[0-9]{2}\Z")
 # record of a 20-team season is about 13 KB of JSON in the posterior's meta.
 MAX_SEASON_TEAMS = 40
 MAX_SEASON_ROWS = 2000
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -151,10 +154,22 @@ def season_record(
     """
     played = sorted((m for m in matches if m.season == season), key=lambda m: (m.date, m.home, m.away))
     done = {(m.date, m.home, m.away) for m in played}
+    in_season = [f for f in fixtures if (f.date is None or season_of(f.date) == season)]
+    # A user's fixtures file may name a team the league does not have (a typo, a cup tie): pricing says so
+    # on its row; here such a fixture is left out of the season, never a reason to refuse the week's odds.
+    league = set(teams)
+    strangers = [f for f in in_season if f.home not in league or f.away not in league or f.home == f.away]
+    if strangers:
+        logger.warning(
+            "%d fixture(s) of %s name a team outside its league (%s): left out of the season's fixtures",
+            len(strangers),
+            season,
+            ", ".join(f"{f.home} v {f.away}" for f in strangers[:3]),
+        )
     named = [
         NamedFixture(f.date, f.home, f.away)
-        for f in fixtures
-        if (f.date is None or season_of(f.date) == season) and (f.date, f.home, f.away) not in done
+        for f in in_season
+        if f not in strangers and (f.date, f.home, f.away) not in done
     ]
     record = SeasonRecord(
         season,

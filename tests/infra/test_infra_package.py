@@ -169,6 +169,9 @@ def test_query_zip_holds_its_libraries_and_the_contract_but_no_numpy_or_boto3(qu
         "matchodds/__init__.py",
         "matchodds/core/__init__.py",
         *(f"matchodds/core/{module}.py" for module in ("documents", "items", "keys", "markets", "settings")),
+        # GET /fixtures: the stored fixtures' parsing and pricing, with the team table it names teams by.
+        *(f"matchodds/core/{module}.py" for module in ("pricing", "results", "teams")),
+        "matchodds/data/teams.csv",
         "services/__init__.py",
         *(path.relative_to(package.REPO_ROOT).as_posix() for path in query_files),
     ]

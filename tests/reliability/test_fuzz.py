@@ -41,7 +41,15 @@ def api_schema(stack: QueryStack) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_url(f"{stack.api_url}/openapi.json")
 
 
-OPERATIONS = ("GET /odds/{home}/{away}", "POST /odds", "GET /odds", "GET /teams", "GET /competitions")
+OPERATIONS = (
+    "GET /odds/{home}/{away}",
+    "POST /odds",
+    "GET /odds",
+    "GET /teams",
+    "GET /competitions",
+    "GET /table",
+    "GET /fixtures",
+)
 # /competitions takes no input: one valid case is all there is to draw, and no invalid one.
 EXAMPLES["GET /competitions"] = 1
 CASES = [

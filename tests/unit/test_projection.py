@@ -272,3 +272,18 @@ def test_leagues_without_a_zone_report_none_for_it(make_posterior: Callable[...,
     team = projection.document({})["teams"][0]
     assert team["projection"]["p_title"] is not None
     assert team["projection"]["p_europe"] is None and team["projection"]["p_relegation"] is None
+
+
+def test_a_fixture_naming_a_team_outside_the_league_is_left_out_not_refused(caplog: pytest.LogCaptureFixture) -> None:
+    """Found by the demo: a user's fixtures file with `LIV,XYZ` made the next fit refuse the week's posterior."""
+    from matchodds.core.results import Fixture
+    from matchodds.core.season import season_record
+
+    fixtures = [
+        Fixture("E0", None, "ARS", "LIV"),
+        Fixture("E0", None, "LIV", "XYZ"),
+        Fixture("E0", date(2025, 1, 14), "ARS", "ARS"),
+    ]
+    record = season_record("2024-25", ("ARS", "CHE", "LIV", "MCI"), [], fixtures)
+    assert record.fixtures == (NamedFixture(None, "ARS", "LIV"),)
+    assert "2 fixture(s) of 2024-25 name a team outside its league (LIV v XYZ, ARS v ARS)" in caplog.text
