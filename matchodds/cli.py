@@ -130,6 +130,8 @@ def start_stack(
         raise SystemExit(f"the fit of {first} did not publish (exit {status}); see the messages above")
     version = local.wait_for_version(names.table, first)
     print(f"precompute published {first} version {version}", flush=True)
+    if first == "E0":  # a round for the page (GET /fixtures): priced and stored by the pricing Lambda
+        print(f"uploaded {', '.join(upload_files(s3, names.bucket, [local.SAMPLE_FIXTURES]))}", flush=True)
     http_server = local.serve_http_api(query_handler, api_port)
     # The bound port, not the asked one: --port 0 takes any free port, as the tests do.
     api_url = f"http://127.0.0.1:{http_server.server_port}"

@@ -51,6 +51,8 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 # Longer than the demo's batching window plus the trigger's work (a few DynamoDB calls).
 FIT_TRIGGER_VISIBILITY_SECONDS = 60  # API Gateway refuses a larger request payload itself
 SAMPLE_SEASON = Path(__file__).with_name("data") / "sample" / "E0-2024-25.csv"
+# A round of real fixtures with football-data's prices (README.md beside it), uploaded once E0 is published.
+SAMPLE_FIXTURES = SAMPLE_SEASON.with_name("fixtures-E0-2024-25.csv")
 # The served model fits the newest season with three before it, time-decayed: the demo ships all four.
 SAMPLE_RESULTS = sorted(SAMPLE_SEASON.parent.glob("E0-*.csv"))
 # Every season the project ships (data/football-data, credited there), for the demo's other leagues.

@@ -225,6 +225,22 @@ def test_page_docs_and_exports(demo: tuple[str, DemoLog]) -> None:
     assert latest == json.loads(request(f"{url}/odds")[2])
 
 
+def test_the_demo_serves_a_round_of_real_fixtures_with_their_prices(demo: tuple[str, DemoLog]) -> None:
+    """The demo uploads the opening round of 2024-25 once E0 is out; GET /fixtures lists it, priced."""
+    url, _ = demo
+    # Uploaded before the API came up; the pricing poller stores it soon after. The bound only has to
+    # outlast a loaded machine (the pricing Lambda's own log lines are not in the demo's log to wait on).
+    deadline = time.monotonic() + 300
+    while len((round_ := get(f"{url}/fixtures?competition=E0&from=2024-08-16&to=2024-08-17")[1])["fixtures"]) < 6:
+        assert time.monotonic() < deadline, "the demo's round was not stored for GET /fixtures"
+        time.sleep(0.5)
+    assert len(round_["fixtures"]) == 6
+    united = round_["fixtures"][0]
+    assert (united["date"], united["home"]["code"], united["away"]["code"]) == ("2024-08-16", "MUN", "FUL")
+    assert united["bookmakers"]["PS"]["prices"] == {"home": 1.63, "draw": 4.38, "away": 5.3}
+    assert united["probabilities"] == get(f"{url}/odds/MUN/FUL")[1]["probabilities"]
+
+
 def test_a_fixtures_file_copied_into_the_bucket_comes_out_priced(demo: tuple[str, DemoLog]) -> None:
     url, log = demo
     moto_url = re.search(r"local AWS \(moto\) on (http://\S+)", log.text()).group(1)
