@@ -47,9 +47,9 @@ if TYPE_CHECKING:  # the stubs are a dev dependency
 
 logger = logging.getLogger(__name__)
 REGION = "us-east-1"
-MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway refuses a larger request payload itself
 # Longer than the demo's batching window plus the trigger's work (a few DynamoDB calls).
-FIT_TRIGGER_VISIBILITY_SECONDS = 60  # API Gateway refuses a larger request payload itself
+FIT_TRIGGER_VISIBILITY_SECONDS = 60
 SAMPLE_SEASON = Path(__file__).with_name("data") / "sample" / "E0-2024-25.csv"
 # A round of real fixtures with football-data's prices (README.md beside it), uploaded once E0 is published.
 SAMPLE_FIXTURES = SAMPLE_SEASON.with_name("fixtures-E0-2024-25.csv")

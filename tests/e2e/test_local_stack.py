@@ -279,7 +279,9 @@ def test_a_client_that_disconnects_mid_reply_is_one_line_in_the_log(demo: tuple[
         # Closed with a reset (linger 0), as a killed client's connection ends: the rest has nowhere to go.
         client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     line = log.wait_for("disconnected", "Traceback", doing="log the disconnect", start=start)
-    assert log.lines[start:] == [line] and "client 127.0.0.1 disconnected during 'GET /odds HTTP/1.1'" in line
+    # Other leagues' fits log beside it (they run in the background): the disconnect itself is one line.
+    about_it = [seen for seen in log.lines[start:] if "disconnect" in seen or "Traceback" in seen or "Error" in seen]
+    assert about_it == [line] and "client 127.0.0.1 disconnected during 'GET /odds HTTP/1.1'" in line
     assert get(f"{url}/teams")[0] == 200  # and the server carries on
 
 
