@@ -369,10 +369,6 @@ class LocalFitTasks:
                     raise RuntimeError("the local stack stopped")
                 self._changed.wait(1)
 
-    def launches(self, competition: str) -> int:
-        with self._changed:
-            return self._launches.get(competition, 0)
-
     def wait(self, competition: str, runs: int = 1) -> int:
         """Block until the competition's `runs`-th fit process has ended; returns its exit status."""
         with self._changed:
@@ -381,10 +377,6 @@ class LocalFitTasks:
                     raise RuntimeError("the local stack stopped")
                 self._changed.wait(1)
             return self._exits[competition][runs - 1]
-
-    def exits(self, competition: str) -> list[int]:
-        with self._changed:
-            return list(self._exits.get(competition, []))
 
     def close(self) -> None:
         """Stop the running fit (its lease lapses, as a stopped task's does) and start no other."""

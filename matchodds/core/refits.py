@@ -66,9 +66,6 @@ class LedgerEntry:
     holder: str | None = None
     lease_until: float = 0.0
 
-    def held_at(self, now: float) -> bool:
-        return self.holder is not None and self.lease_until > now
-
 
 def _key(competition: str) -> dict[str, Any]:
     if not COMPETITION_RE.match(competition):
