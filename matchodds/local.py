@@ -347,19 +347,25 @@ class LocalFitTasks:
             competition, holder = launched
             command = [sys.executable, "-m", "services.fit", "--bucket", self.bucket, "--competition", competition]
             command += ["--ledger", self.ledger, "--holder", holder, *self.fit_args]
-            logger.info("fit of %s started", competition)
             with self._changed:
                 if self._closed:
                     return
+                logger.info("fit of %s started", competition)
                 # Its log goes to ours, as a task's goes to CloudWatch. Its own session: Ctrl-C at the terminal
                 # reaches the demo, which stops the fit (close), not the fit with a traceback of its own.
                 self._process = subprocess.Popen(command, start_new_session=True)
             status = self._process.wait()
-            logger.log(logging.INFO if status == 0 else logging.ERROR, "fit of %s ended (exit %d)", competition, status)
+            stopped = status != 0 and self.closing()  # terminated by close(): the stack is stopping
+            level = logging.INFO if status == 0 or stopped else logging.ERROR
+            logger.log(level, "fit of %s %s (exit %d)", competition, "stopped" if stopped else "ended", status)
             with self._changed:
                 self._process = None
                 self._exits.setdefault(competition, []).append(status)
                 self._changed.notify_all()
+
+    def closing(self) -> bool:
+        with self._changed:
+            return self._closed
 
     def wait_launched(self, competition: str, launches: int = 1) -> None:
         """Block until the competition's fit has been launched `launches` times (by the fit trigger)."""
