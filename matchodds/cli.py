@@ -130,8 +130,7 @@ def start_stack(
         raise SystemExit(f"the fit of {first} did not publish (exit {status}); see the messages above")
     version = local.wait_for_version(names.table, first)
     print(f"precompute published {first} version {version}", flush=True)
-    if first == "E0":  # a round for the page (GET /fixtures): priced and stored by the pricing Lambda
-        print(f"uploaded {', '.join(upload_files(s3, names.bucket, [local.SAMPLE_FIXTURES]))}", flush=True)
+    upload_sample_round(names.bucket, first)
     http_server = local.serve_http_api(query_handler, api_port)
     # The bound port, not the asked one: --port 0 takes any free port, as the tests do.
     api_url = f"http://127.0.0.1:{http_server.server_port}"
@@ -179,12 +178,31 @@ def demo_fixtures(api_url: str, competition: str) -> list[tuple[str, str]]:
     return list(zip(codes[0:10:2], codes[1:10:2], strict=False))
 
 
-def announce(api_url: str, first: str, first_version: str) -> Any:
-    """What the demo prints when a competition's new version goes live (another league, or a refit)."""
+def upload_sample_round(bucket: str, competition: str) -> None:
+    """A round for the page and GET /fixtures, once the league is published: priced and stored by the pricing Lambda."""
+    import boto3
+
+    from matchodds import local
+    from matchodds.upload import upload_files
+
+    if (round_ := local.sample_round(competition)) is not None:
+        keys = upload_files(boto3.client("s3"), bucket, [round_])
+        print(f"uploaded {competition}'s sample round to s3://{bucket}/{', '.join(keys)}", flush=True)
+
+
+def announce(api_url: str, bucket: str, first: str, first_version: str) -> Any:
+    """What the demo prints when a competition's new version goes live (another league, or a refit).
+
+    A league's first version also uploads its sample round (the first league's went up when it was published).
+    """
+    rounds_uploaded = {first}
 
     def on_version(competition: str, version: str) -> None:
         if (competition, version) == (first, first_version):
             return
+        if competition not in rounds_uploaded:
+            rounds_uploaded.add(competition)
+            upload_sample_round(bucket, competition)
         status, body = get_json(f"{api_url}/teams?competition={competition}")
         codes = [team["code"] for team in body.get("teams", [])] if status == 200 else []
         example = f"curl '{api_url}/odds/{codes[0]}/{codes[1]}?competition={competition}'" if len(codes) > 1 else ""
@@ -245,9 +263,8 @@ Ctrl-C stops everything.""",
         stack.close()
         return 0
     stopped = threading.Event()
-    local.watch_versions(
-        stack.names.table, lambda: list(stack.deployment.competitions), announce(api, first, version), stopped
-    )
+    on_version = announce(api, stack.names.bucket, first, version)
+    local.watch_versions(stack.names.table, lambda: list(stack.deployment.competitions), on_version, stopped)
     for each in (signal.SIGINT, signal.SIGTERM):
         signal.signal(each, lambda *_: stopped.set())
     # A timed wait: Python runs signal handlers in the main thread only, and when the kernel hands

@@ -51,8 +51,6 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway refuses a larger request pay
 # Longer than the demo's batching window plus the trigger's work (a few DynamoDB calls).
 FIT_TRIGGER_VISIBILITY_SECONDS = 60
 SAMPLE_SEASON = Path(__file__).with_name("data") / "sample" / "E0-2024-25.csv"
-# A round of real fixtures with football-data's prices (README.md beside it), uploaded once E0 is published.
-SAMPLE_FIXTURES = SAMPLE_SEASON.with_name("fixtures-E0-2024-25.csv")
 # The served model fits the newest season with three before it, time-decayed: the demo ships all four.
 SAMPLE_RESULTS = sorted(SAMPLE_SEASON.parent.glob("E0-*.csv"))
 # Every season the project ships (data/football-data, credited there), for the demo's other leagues.
@@ -69,6 +67,15 @@ def shipped_results(competition: str, seasons: int = DEMO_SEASONS) -> list[Path]
         shipped = sorted(path.name for path in SHIPPED_SEASONS.iterdir() if path.is_dir())
         raise ValueError(f"no shipped seasons of {competition} under {SHIPPED_SEASONS} (shipped: {', '.join(shipped)})")
     return files[-seasons:]
+
+
+def sample_round(competition: str) -> Path | None:
+    """A shipped league's opening round with football-data's prices (README.md beside it), if the demo has one.
+
+    The demo uploads it once the league is published, so GET /fixtures and the page show a round.
+    """
+    rounds = sorted(SAMPLE_SEASON.parent.glob(f"fixtures-{competition}-*.csv"))
+    return rounds[-1] if rounds else None
 
 
 def watch_versions(

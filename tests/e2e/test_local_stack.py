@@ -295,6 +295,35 @@ def test_the_second_league_arrives_with_no_other_command(demo: tuple[str, DemoLo
     assert status == 200 and body["home"]["name"] == "Bayern Munich"
 
 
+@pytest.mark.parametrize(
+    ("competition", "teams", "round_size", "champion"), [("E0", 20, 10, "LIV"), ("D1", 18, 9, "LEV")]
+)
+def test_every_league_of_the_demo_serves_its_table_and_a_round(
+    demo: tuple[str, DemoLog], competition: str, teams: int, round_size: int, champion: str
+) -> None:
+    """The issue's "done when": /table and /fixtures serve on the demo for every competition it serves."""
+    url, log = demo
+    if competition != "E0":
+        log.wait_for(f"{competition} served: version", doing=f"serve {competition}")
+    status, table = get(f"{url}/table?competition={competition}")
+    # The shipped seasons are finished (E0 2024-25, the others 2023-24): the projection is the final table.
+    assert status == 200 and len(table["teams"]) == teams, table
+    leader = table["teams"][0]
+    assert (leader["position"], leader["code"], leader["projection"]["p_title"]) == (1, champion, 1.0)
+    status, _, text = request(f"{url}/table?competition={competition}&format=csv")
+    assert status == 200 and len(list(csv.DictReader(io.StringIO(text)))) == teams
+    # The league's opening round, uploaded by the demo once the league is out, stored by the pricing poller.
+    deadline = time.monotonic() + 300
+    while len((round_ := get(f"{url}/fixtures?competition={competition}")[1])["fixtures"]) < round_size:
+        assert time.monotonic() < deadline, f"{competition}'s sample round was not stored for GET /fixtures"
+        time.sleep(0.5)
+    assert len(round_["fixtures"]) == round_size
+    first = round_["fixtures"][0]
+    pair = f"{first['home']['code']}/{first['away']['code']}"
+    assert first["probabilities"] == get(f"{url}/odds/{pair}?competition={competition}")[1]["probabilities"]
+    assert first["bookmakers"]["B365"]["prices"]["home"] > 1
+
+
 def test_uploads_end_in_new_odds_a_new_league_and_priced_fixtures(demo: tuple[str, DemoLog], tmp_path: Any) -> None:
     """The issue's "done when": a newer results file of a served league ends in its new version; a file of a
     division the project has never seen ends in that league being served; each with no other command."""
