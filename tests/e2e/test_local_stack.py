@@ -231,10 +231,10 @@ def test_the_demo_serves_a_round_of_real_fixtures_with_their_prices(demo: tuple[
     # Uploaded before the API came up; the pricing poller stores it soon after. The bound only has to
     # outlast a loaded machine (the pricing Lambda's own log lines are not in the demo's log to wait on).
     deadline = time.monotonic() + 300
-    while len((round_ := get(f"{url}/fixtures?competition=E0&from=2024-08-16&to=2024-08-17")[1])["fixtures"]) < 6:
+    while len((round_ := get(f"{url}/fixtures?competition=E0&from=2024-08-16&to=2024-08-17")[1])["fixtures"]) < 7:
         assert time.monotonic() < deadline, "the demo's round was not stored for GET /fixtures"
         time.sleep(0.5)
-    assert len(round_["fixtures"]) == 6
+    assert len(round_["fixtures"]) == 7  # of the round's 10 (16 to 19 August): the range asked for
     united = round_["fixtures"][0]
     assert (united["date"], united["home"]["code"], united["away"]["code"]) == ("2024-08-16", "MUN", "FUL")
     assert united["bookmakers"]["PS"]["prices"] == {"home": 1.63, "draw": 4.38, "away": 5.3}
