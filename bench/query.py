@@ -114,6 +114,7 @@ def serving(fitted: Path | None, teams: int, draws: int) -> Iterator[tuple[dict[
 
 def cold_starts(ready: dict[str, Any], runs: int) -> dict[str, Any]:
     env = {**DUMMY_AWS, "AWS_ENDPOINT_URL": ready["endpoint"], "MATCHODDS_TABLE": ready["table"]}
+    env["MATCHODDS_BUCKET"] = ready["bucket"]
     home, away = ready["codes"][:2]
     results = []
     for _ in range(runs):
@@ -122,7 +123,10 @@ def cold_starts(ready: dict[str, Any], runs: int) -> dict[str, Any]:
             raise BenchError(f"the cold-start request answered {child.result['status']}")
         results.append({**child.result, "process_s": child.process_s})
     return {
-        "command": f"AWS_ENDPOINT_URL=<moto> MATCHODDS_TABLE={ready['table']} {child.command}",
+        "command": (
+            f"AWS_ENDPOINT_URL=<moto> MATCHODDS_TABLE={ready['table']} MATCHODDS_BUCKET={ready['bucket']} "
+            f"{child.command}"
+        ),
         "runs": results,
         **{name: summary(entry[name] for entry in results) for name in ("import_s", "first_request_s", "process_s")},
         "peak_rss_mb": summary(entry["peak_rss_mb"] for entry in results),
@@ -297,7 +301,13 @@ def serve_child(args: argparse.Namespace) -> None:
 
         port = free_port()
         server = serve_http_api(lambda_handler, port)
-        ready = {"port": port, "endpoint": stack.endpoint, "table": stack.names.table, "codes": posterior.team_codes}
+        ready = {
+            "port": port,
+            "endpoint": stack.endpoint,
+            "table": stack.names.table,
+            "bucket": stack.names.bucket,
+            "codes": posterior.team_codes,
+        }
         print(READY_PREFIX + json.dumps(ready), flush=True)
         sys.stdin.read()  # until the parent closes our stdin
         server.shutdown()
