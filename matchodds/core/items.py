@@ -88,7 +88,8 @@ def odds_item(competition: str, version: str, home: str, away: str, odds: dict[s
     if missing:
         raise ContractError(f"odds for {home} v {away} lack {missing}")
     served: dict[str, Any] = {
-        name: odds[name] if isinstance(odds[name], str) else round(float(odds[name]), ODDS_PLACES) for name in ODDS_FIELDS
+        name: value if isinstance(value, str) else round(float(value), ODDS_PLACES)
+        for name, value in ((name, odds[name]) for name in ODDS_FIELDS)
     }
     if markets is not None:
         served[MARKETS_FIELD] = _stored_tree({key: markets[key] for key in MARKET_KEYS})

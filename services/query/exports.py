@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from matchodds.core.keys import export_key
@@ -66,10 +67,15 @@ class ExportReader:
         self._cached: dict[str, tuple[str, dict[str, Export | float]]] = {}
 
     @property
+    def cached_versions(self) -> dict[str, str]:
+        """The version whose exports are kept, by competition: one each."""
+        return {competition: version for competition, (version, _) in self._cached.items()}
+
+    @property
     def client(self) -> S3Client:
         """The S3 client, made on first use: only GET /odds needs it, and making it loads S3's service model."""
-        if self._client is None:
-            self._client = boto3.client("s3")
+        if self._client is None:  # Signature Version 4, which presigned URLs need in every region
+            self._client = boto3.client("s3", config=Config(signature_version="s3v4"))
         return self._client
 
     def table(self, competition: str, version: str, export_format: str) -> Export | None:
@@ -93,7 +99,8 @@ class ExportReader:
         except ClientError as error:
             if error.response["Error"]["Code"] not in MISSING_CODES:
                 raise
-            logger.info("no export s3://%s/%s (%s): the items answer", self.bucket, key, error.response["Error"]["Code"])
+            code = error.response["Error"]["Code"]
+            logger.info("no export s3://%s/%s (%s): the items answer", self.bucket, key, code)
             return None
         body, size = response["Body"], response["ContentLength"]
         if size > self.inline_reply_bytes:  # at least as large once encoded: not read

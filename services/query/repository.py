@@ -120,7 +120,7 @@ class OddsReader:
         sleep: Callable[[float], None] = time.sleep,
         exports: ExportReader | None = None,
     ) -> None:
-        """`exports` reads the versions' exports in S3 for the whole table; without it the table is read from the items."""
+        """`exports` reads the versions' exports in S3 for the whole table; without it, the table is the items."""
         self.table, self.client, self.clock = table, client, clock
         self.exports = exports
         self.competitions = tuple(competitions)
