@@ -50,7 +50,7 @@ ODDS_PLACES = 6  # decimal places of the stored ODDS_FIELDS
 ODDS_SCHEMA_ATTRIBUTE = "schema"
 ODDS_SCHEMA = 2
 ODDS_ATTRIBUTE = "odds"
-ODDS_COMPRESSION_LEVEL = 9  # the same size as zlib's default 6 on these items (measured), and no slower to read
+ODDS_COMPRESSION_LEVEL = 6  # zlib's default: level 9 makes these items no smaller (measured, bench/items.py)
 # The season table with its projection (matchodds.core.projection), one item in the version's partition
 # beside its odds (so it expires with them), its sort key never a pairing's HOME#AWAY. The document is one
 # JSON string: about 11 KB for 20 teams (DynamoDB allows 400 KB), numbers exact (the seed has 14 digits),
@@ -113,7 +113,8 @@ def _stored_tree(value: Any) -> Any:
         return [_stored_tree(item) for item in value]
     if isinstance(value, str):
         return value
-    return from_dynamo(Decimal(f"{float(value):.{STORED_DIGITS}g}"))
+    text = f"{float(value):.{STORED_DIGITS}g}"
+    return int(text) if text.lstrip("-").isdigit() else float(text)  # as from_dynamo reads Decimal(text)
 
 
 def table_key(competition: str, version: str) -> dict[str, str]:
