@@ -32,6 +32,7 @@ from matchodds.core.documents import (
 from matchodds.core.items import fixture_item, fixtures_from_items
 from matchodds.core.pricing import PricedFile, price_columns, price_file, priced_csv, stored_source
 from matchodds.core.results import parse_fixtures
+from services.query.exports import INLINE_REPLY_BYTES, PRESIGNED_URL_SECONDS
 from services.query.protocol import (
     MAX_BODY_BYTES,
     MAX_BULK_FIXTURES,
@@ -51,7 +52,6 @@ from services.query.protocol import (
     query_date,
     team_pair,
 )
-from services.query.exports import INLINE_REPLY_BYTES, PRESIGNED_URL_SECONDS
 from services.query.repository import CompetitionNotServed, OddsNotReady, TableNotProjected, UnknownTeam
 
 TITLE = "matchodds"
