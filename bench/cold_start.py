@@ -1,6 +1,7 @@
 """Cold start of the query Lambda: a fresh interpreter imports its handler and answers one request.
 
-    AWS_ENDPOINT_URL=<moto> MATCHODDS_TABLE=matchodds-odds python -m bench.cold_start --home ARS --away AVL
+    AWS_ENDPOINT_URL=<moto> MATCHODDS_TABLE=matchodds-odds MATCHODDS_BUCKET=matchodds-local \
+        python -m bench.cold_start --home ARS --away AVL
 
 Nothing but `sys` and `time` is imported before the handler, so that the import is timed from an
 interpreter that has loaded no more than Lambda's Python runtime has before the handler module.

@@ -2,13 +2,19 @@
 
     python -m bench.query inprocess (--posterior P.npz | --teams 20) [--requests 2000] [--prototype-requests 300]
     python -m bench.query serve     (--posterior P.npz | --teams 20)   # the local HTTP API until stdin closes
+    python -m bench.query tables    (--posterior P.npz | --teams 96 --draws 400) [--table-requests 200]
 
 inprocess: moto in-process (`mock_aws`, no sockets); a version published by precompute; then
 `GET /odds/{home}/{away}` events, every ordered pairing in turn, through `lambda_handler`, each one
-timed; then, over the same moto, the prototype's way of answering (bench/prototype_odds.py: the
+timed; then POST /odds of 100 fixtures (every pairing in turn) and GET /odds as JSON and as CSV (from the
+version's export: the first request reads it, the others answer from memory); then, over the same moto, the
+prototype's way of answering (bench/prototype_odds.py: the
 posterior object read from S3 on every request, one draw, 100 simulated games).
 serve: moto in server mode and the local HTTP API of `make demo` (`matchodds.local.serve_http_api`),
 both in this child, on loopback; the parent drives 32 concurrent keep-alive clients at it.
+tables: GET /odds of a league of any size (96 teams: four divisions in one competition) whose items are not
+written, only its pointer and the exports precompute makes from them; above the Lambda reply's limit it is a
+redirect. Draws do not change an export's size, so fewer draws keep this quick.
 Cold start (bench/cold_start.py): a fresh interpreter imports `services.query.handler` and answers
 one request against the serve child's moto, timing the import and the first request.
 """
@@ -60,14 +66,33 @@ class QueryConfig:
     seconds: float = 20.0
     cold_runs: int = 7
     build_zip: bool = True
+    bulk_requests: int = 300
+    table_requests: int = 200
+    large_teams: int = 96  # GET /odds and the item sizes of a league this large (synthetic)
+    large_draws: int = 400  # enough for the item sizes and the exports' size, which draws do not change
 
 
 def run(config: QueryConfig, fitted: Path | None, teams: int = 20, draws: int = 4000) -> dict[str, Any]:
     """Every query figure, on the fitted posterior when there is one."""
     source = ["--requests", str(config.requests), "--prototype-requests", str(config.prototype_requests)]
+    source += ["--bulk-requests", str(config.bulk_requests), "--table-requests", str(config.table_requests)]
     child = run_child("bench.query", ["inprocess", *posterior_arguments(fitted, teams, draws), *source])
     inprocess = {**child.result, "command": child.command, "source": "fitted" if fitted else "synthetic"}
     print(f"query in-process: {inprocess['handler']} vs prototype {inprocess['prototype']}", file=sys.stderr)
+    large = ["--teams", str(config.large_teams), "--draws", str(config.large_draws)]
+    child = run_child("bench.query", ["tables", *large, "--table-requests", str(config.table_requests)])
+    large_tables = {**child.result, "command": child.command}
+    items = []
+    for arguments in (posterior_arguments(fitted, teams, draws), large):
+        child = run_child("bench.items", arguments)
+        items.append(
+            {
+                **child.result,
+                "command": child.command,
+                "source": "fitted" if "--posterior" in arguments else "synthetic",
+            }
+        )
+    print(f"query items: {items}", file=sys.stderr)
     with serving(fitted, teams, draws) as (ready, serve_command):
         cold = cold_starts(ready, config.cold_runs)
         load = drive_load(ready, config.clients, config.seconds)
@@ -76,6 +101,8 @@ def run(config: QueryConfig, fitted: Path | None, teams: int = 20, draws: int = 
     return {
         "config": asdict(config),
         "inprocess": inprocess,
+        "large_tables": large_tables,
+        "items": items,
         "cold": cold,
         "load": load,
         "zip": query_zip() if config.build_zip else None,
@@ -114,6 +141,7 @@ def serving(fitted: Path | None, teams: int, draws: int) -> Iterator[tuple[dict[
 
 def cold_starts(ready: dict[str, Any], runs: int) -> dict[str, Any]:
     env = {**DUMMY_AWS, "AWS_ENDPOINT_URL": ready["endpoint"], "MATCHODDS_TABLE": ready["table"]}
+    env["MATCHODDS_BUCKET"] = ready["bucket"]
     home, away = ready["codes"][:2]
     results = []
     for _ in range(runs):
@@ -122,7 +150,10 @@ def cold_starts(ready: dict[str, Any], runs: int) -> dict[str, Any]:
             raise BenchError(f"the cold-start request answered {child.result['status']}")
         results.append({**child.result, "process_s": child.process_s})
     return {
-        "command": f"AWS_ENDPOINT_URL=<moto> MATCHODDS_TABLE={ready['table']} {child.command}",
+        "command": (
+            f"AWS_ENDPOINT_URL=<moto> MATCHODDS_TABLE={ready['table']} MATCHODDS_BUCKET={ready['bucket']} "
+            f"{child.command}"
+        ),
         "runs": results,
         **{name: summary(entry[name] for entry in results) for name in ("import_s", "first_request_s", "process_s")},
         "peak_rss_mb": summary(entry["peak_rss_mb"] for entry in results),
@@ -254,6 +285,8 @@ def inprocess_child(args: argparse.Namespace) -> None:
             ours.append(time.perf_counter() - started)
             ours_in_moto.append(calls.stand_in_seconds())
             errors += response["statusCode"] != 200
+        bulk = timed_requests(handler, context, calls, bulk_events(pairs, BULK_FIXTURES, args.bulk_requests))
+        tables = table_timings(handler, context, calls, args.table_requests)
         s3, rng = boto3.client("s3"), np.random.default_rng(0)
         posterior_object_bytes = s3.head_object(Bucket=names.bucket, Key=key)["ContentLength"]
         answer(s3, names.bucket, key, *pairs[0], rng)
@@ -283,6 +316,108 @@ def inprocess_child(args: argparse.Namespace) -> None:
                 "handler": latency_summary(ours_in_moto)["p50_ms"],
                 "prototype": latency_summary(theirs_in_moto)["p50_ms"],
             },
+            "bulk": bulk,
+            "tables": tables,
+        }
+    )
+
+
+BULK_FIXTURES = 100  # POST /odds's limit
+
+
+def bulk_events(pairs: Sequence[tuple[str, str]], size: int, count: int) -> list[dict[str, Any]]:
+    """`count` POST /odds events of `size` fixtures each, every pairing in turn."""
+    from matchodds.local import http_api_event
+
+    events = []
+    for index in range(count):
+        chosen = [pairs[(index * size + offset) % len(pairs)] for offset in range(size)]
+        body = json.dumps([{"home": home, "away": away} for home, away in chosen]).encode()
+        events.append(http_api_event("POST", "/odds?competition=E0", HEADERS, body, "127.0.0.1"))
+    return events
+
+
+def timed_requests(handler: Any, context: Any, calls: CallMarks, events: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Each event through the handler (the first 10 again first, as warm-up): latencies, moto's share, statuses."""
+    for event in events[:10]:
+        handler.lambda_handler(event, context)
+    latencies, in_moto, statuses = [], [], set()
+    for event in events:
+        calls.clear()
+        started = time.perf_counter()
+        response = handler.lambda_handler(event, context)
+        latencies.append(time.perf_counter() - started)
+        in_moto.append(calls.stand_in_seconds())
+        statuses.add(response["statusCode"])
+    own = [total - emulated for total, emulated in zip(latencies, in_moto, strict=True)]
+    return {**latency_summary(latencies), "without_moto": latency_summary(own), "statuses": sorted(statuses)}
+
+
+def table_timings(handler: Any, context: Any, calls: CallMarks, requests: int) -> dict[str, Any]:
+    """GET /odds as JSON and as CSV: the first request of the process for each (the first of all also makes the S3
+    client, once per Lambda instance; each reads its export) and then `requests` more (from memory), with the
+    reply's status and size."""
+    from matchodds.local import http_api_event
+
+    timings = {}
+    for table_format in ("json", "csv"):
+        event = http_api_event("GET", f"/odds?competition=E0&format={table_format}", HEADERS, b"", "127.0.0.1")
+        started = time.perf_counter()
+        response = handler.lambda_handler(event, context)
+        first_ms = (time.perf_counter() - started) * 1000
+        warm = timed_requests(handler, context, calls, [event] * requests)
+        timings[table_format] = {
+            "first_ms": first_ms,
+            "status": response["statusCode"],
+            "body_bytes": len(response.get("body") or ""),
+            **warm,
+        }
+    return timings
+
+
+def tables_child(args: argparse.Namespace) -> None:
+    """GET /odds of a league of --teams teams whose items are not written (only its pointer and exports, made by
+    precompute's own code from its items), so that a 96-team league is measured without 9,120 writes to moto."""
+    from matchodds.local import LocalNames
+
+    names = LocalNames()
+    os.environ.update({**DUMMY_AWS, "MATCHODDS_TABLE": names.table, "MATCHODDS_BUCKET": names.bucket})
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    import boto3
+    from moto import mock_aws
+
+    from bench.posteriors import load_posterior
+    from matchodds.local import LambdaContext, provision
+    from services.precompute.exports import ExportTable, ExportWriter
+    from services.precompute.pipeline import PosteriorObject, odds_items, pointer_fields
+    from services.precompute.store import OddsWriter
+
+    calls = CallMarks()
+    with mock_aws():
+        provision(names)
+        posterior = load_posterior(args.posterior, args.teams, args.draws)
+        pointer = pointer_fields(posterior, len(posterior.team_codes) ** 2, PosteriorObject(names.bucket, "bench"))
+        export = ExportTable(posterior.competition, posterior.version, pointer)
+        for item in odds_items(posterior):
+            export.add(item)
+        OddsWriter(names.table, boto3.client("dynamodb")).promote(posterior.competition, posterior.version, pointer)
+        bodies = export.bodies()
+        ExportWriter(names.bucket, boto3.client("s3")).write(posterior.competition, posterior.version, bodies)
+        events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+        calls.watch(events, "dynamodb", "*")
+        calls.watch(events, "s3", "*")
+        from matchodds.local import http_api_event
+        from services.query import handler
+
+        context = LambdaContext("matchodds-query")
+        handler.lambda_handler(http_api_event("GET", "/teams", HEADERS, b"", "127.0.0.1"), context)  # DynamoDB's client
+        tables = table_timings(handler, context, calls, args.table_requests)
+    report_result(
+        {
+            "teams": len(posterior.team_codes),
+            "draws": int(posterior.flat("intercept").size),
+            "export_bytes": {name: len(body) for name, body in bodies.items()},
+            "tables": tables,
         }
     )
 
@@ -297,7 +432,13 @@ def serve_child(args: argparse.Namespace) -> None:
 
         port = free_port()
         server = serve_http_api(lambda_handler, port)
-        ready = {"port": port, "endpoint": stack.endpoint, "table": stack.names.table, "codes": posterior.team_codes}
+        ready = {
+            "port": port,
+            "endpoint": stack.endpoint,
+            "table": stack.names.table,
+            "bucket": stack.names.bucket,
+            "codes": posterior.team_codes,
+        }
         print(READY_PREFIX + json.dumps(ready), flush=True)
         sys.stdin.read()  # until the parent closes our stdin
         server.shutdown()
@@ -306,7 +447,7 @@ def serve_child(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.query", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("inprocess", "serve"):
+    for name in ("inprocess", "serve", "tables"):
         sub = commands.add_parser(name)
         sub.add_argument("--posterior", type=Path, help="a posterior file; default: a synthetic one")
         sub.add_argument("--teams", type=int, default=20)
@@ -314,8 +455,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name == "inprocess":
             sub.add_argument("--requests", type=int, default=2000)
             sub.add_argument("--prototype-requests", type=int, default=300)
+            sub.add_argument("--bulk-requests", type=int, default=300, help=f"POST /odds of {BULK_FIXTURES} fixtures")
+        if name in ("inprocess", "tables"):
+            sub.add_argument("--table-requests", type=int, default=200, help="GET /odds of each format")
     args = parser.parse_args(argv)
-    {"inprocess": inprocess_child, "serve": serve_child}[args.command](args)
+    {"inprocess": inprocess_child, "serve": serve_child, "tables": tables_child}[args.command](args)
     return 0
 
 

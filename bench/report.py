@@ -165,11 +165,15 @@ PRECOMPUTE_CLOSING = (
     "the whole posterior."
 )
 QUERY_CLOSING = (
-    "the gap is moto's emulation of GetItem: moto serialises the nested markets map (about 500 numbers) in "
-    "Python, while our side (powertools, the route, botocore's parsing of the item) stays within the target. "
-    "Storing the markets as one compressed JSON string per item would make every read cheaper (moto, "
-    "botocore and DynamoDB's read units), but it changes the odds-table contract that precompute, query "
-    "and the exports share, so it is not done here."
+    "most of it is moto's emulation of the read: its response serialiser visits every possible member of every "
+    "AttributeValue of the item in Python (an odds item is now five attributes, one of them the compressed "
+    "odds: matchodds/core/items.py, layout 2). A ProjectionExpression that leaves out pk and expires_at would "
+    "cut that by about two fifths; in AWS the read is DynamoDB's, a few milliseconds at most."
+)
+BULK_CLOSING = (
+    "moto serialises 100 items' attributes in Python, and the reply is about 0.8 MB of JSON (every market "
+    "of 100 fixtures with its fair prices) that markets_document builds and powertools serialises; "
+    "a ProjectionExpression (see above) and a leaner markets document would close part of it."
 )
 
 
@@ -521,6 +525,47 @@ def query_targets(results: dict[str, Any]) -> list[Target]:
             "-c 'import services.query.handler'`.",
         ),
     ]
+    bulk = data["inprocess"].get("bulk")
+    if bulk:
+        targets.append(
+            Target(
+                "query POST /odds, 100 fixtures, in-process over moto: p99",
+                "≤ 20 ms",
+                f"{num(bulk['p99_ms'], 1)} ms (p50 {num(bulk['p50_ms'], 1)}); without moto's time: "
+                f"p99 {num(bulk['without_moto']['p99_ms'], 1)} ms",
+                bulk["p99_ms"] <= 20,
+                f"{bulk['p99_ms'] - 20:+.1f} ms",
+                BULK_CLOSING,
+            )
+        )
+    for teams, tables in table_cases(data):
+        worst = max(entry["p99_ms"] for entry in tables.values())
+        first = max(entry["first_ms"] for entry in tables.values())
+        statuses = sorted({status for entry in tables.values() for status in entry["statuses"]})
+        targets.append(
+            Target(
+                f"query GET /odds (JSON and CSV), {teams} teams: handler p99, the export in memory",
+                "≤ 50 ms",
+                f"{num(worst, 1)} ms (statuses {', '.join(map(str, statuses))}); the first request of the "
+                f"process {num(first, 0)} ms",
+                worst <= 50,
+                f"{worst - 50:+.1f} ms",
+                "the time is the reply's own (powertools and the handler); the first request of an instance also "
+                "makes the S3 client and reads the export once per version and format.",
+            )
+        )
+    for items in data.get("items", []):
+        new, old = items["layout_2"], items["layout_1"]
+        targets.append(
+            Target(
+                f"odds item size as DynamoDB counts it, every item of the {items['source']} {items['teams']}-team "
+                "posterior",
+                "≤ 4 KB (one read unit)",
+                f"max {new['max_bytes']:,} B (layout 1: {old['max_bytes']:,} B)",
+                new["over_one_read_unit"] == 0,
+                f"{new['over_one_read_unit']} items over",
+            )
+        )
     if zipped and "zipped_mb" in zipped:
         targets.append(
             Target(
@@ -543,6 +588,70 @@ def query_targets(results: dict[str, Any]) -> list[Target]:
         )
     )
     return targets
+
+
+def table_cases(data: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    """(teams, GET /odds timings by format) of the in-process run and of the large league."""
+    cases = []
+    if "tables" in data["inprocess"]:
+        cases.append((data["inprocess"]["teams"], data["inprocess"]["tables"]))
+    if "large_tables" in data:
+        cases.append((data["large_tables"]["teams"], data["large_tables"]["tables"]))
+    return cases
+
+
+def items_text(data: dict[str, Any]) -> str:
+    """The odds items in both layouts, and GET /odds from the exports."""
+    text = ""
+    if data.get("items"):
+        rows = []
+        for items in data["items"]:
+            for layout in ("layout_2", "layout_1"):
+                entry = items[layout]
+                rows.append(
+                    [
+                        f"{items['source']}, {items['teams']} teams ({items['items']:,} items)",
+                        layout.replace("_", " ") + (" (written)" if layout == "layout_2" else " (before)"),
+                        f"{entry['max_bytes']:,}",
+                        f"{entry['median_bytes']:,.0f}",
+                        num(entry["write_us"], 0),
+                        num(entry["read_us"], 0),
+                    ]
+                )
+        text += (
+            "\n**Odds items** (`.venv/bin/python -m bench.items`, one run each: "
+            + ", ".join(f"`{items['command']}`" for items in data["items"])
+            + "): the size DynamoDB counts (`matchodds.core.items.item_size`, names and values, the expiry "
+            "included) and the median cost to make one (the item and boto3's serialisation) and to read one "
+            "(boto3's deserialiser and `odds_from_item`), in microseconds.\n\n"
+        )
+        text += table(["posterior", "layout", "max bytes", "median bytes", "write µs", "read µs"], rows)
+    cases = table_cases(data)
+    if cases:
+        rows = []
+        for teams, tables in cases:
+            for table_format, entry in tables.items():
+                rows.append(
+                    [
+                        str(teams),
+                        table_format,
+                        str(entry["status"]),
+                        f"{entry['body_bytes']:,}",
+                        num(entry["first_ms"], 1),
+                        num(entry["p50_ms"], 2),
+                        num(entry["p99_ms"], 2),
+                    ]
+                )
+        large = data.get("large_tables", {})
+        text += (
+            "\n**GET /odds from the exports** (services/query/exports.py; the in-process run above, and "
+            f"`{large.get('command', '')}` for a league whose items are not written): the first request of the "
+            "process makes the S3 client and reads the version's export (or, above the Lambda reply's limit, "
+            "only its size, and answers 303 to a presigned URL); the others answer from memory. Reply bytes are "
+            "the body the handler returns.\n\n"
+        )
+        text += table(["teams", "format", "status", "reply bytes", "first ms", "p50 ms", "p99 ms"], rows)
+    return text
 
 
 def query_section(results: dict[str, Any]) -> str:
@@ -578,7 +687,7 @@ the rest, which is what our code, powertools and botocore cost.
         f"{num(inprocess['p50_ratio_without_moto'], 2)} without moto's time.** Over moto the prototype looks "
         f"{'faster' if inprocess['p50_ratio'] < 1 else 'slower'}: moto's DynamoDB spends "
         f"{num(inprocess['moto_p50_ms']['handler'], 1)} ms per GetItem building the response for our "
-        f"item (every market, about 3 KB of nested numbers), while its S3 hands back the "
+        f"item (five attributes, the markets compressed in one), while its S3 hands back the "
         f"{inprocess['posterior_object_bytes'] / 2**20:.2f} MiB posterior object from memory in "
         f"{num(inprocess['moto_p50_ms']['prototype'], 1)} ms. Without the emulator, our side answers in "
         f"{num(ho['p50_ms'], 2)} ms and the prototype's in {num(po['p50_ms'], 2)} ms before it has fetched "
@@ -586,6 +695,14 @@ the rest, which is what our code, powertools and botocore cost.
         "from S3 on every request where ours reads one item, and its answer changes from request to "
         "request (see the estimator above).\n"
     )
+    bulk = inprocess.get("bulk")
+    if bulk:
+        text += (
+            f"\n**POST /odds, 100 fixtures** (the same run; {bulk['n']:,} requests, every pairing in turn): "
+            f"p50 {num(bulk['p50_ms'], 1)} ms, p99 {num(bulk['p99_ms'], 1)} ms; without moto's time p50 "
+            f"{num(bulk['without_moto']['p50_ms'], 1)} ms, p99 {num(bulk['without_moto']['p99_ms'], 1)} ms.\n"
+        )
+    text += items_text(data)
     text += f"""
 **Local HTTP endpoint under load** (`{load["command"]}` serves moto and the HTTP bridge of
 `make demo` in one child process on loopback; {load["clients"]} keep-alive clients in the benchmark's

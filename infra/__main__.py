@@ -102,6 +102,7 @@ query = QueryApi(
     QueryApiArgs(
         code=DEFAULT_OUT / QUERY.zip_name,
         bucket_name=storage.bucket_name,
+        bucket_arn=storage.bucket_arn,
         table_name=storage.table_name,
         table_arn=storage.table_arn,
         cors_allow_origins=config.get_object("corsAllowOrigins") or [],

@@ -14,7 +14,7 @@ import pulumi_aws as aws
 from infra.lambda_platform import QUERY
 from infra.policy_docs import ServiceRole, allow, write_logs
 from infra.service_env import lambda_function
-from matchodds.core.keys import DEFAULT_COMPETITIONS
+from matchodds.core.keys import DEFAULT_COMPETITIONS, EXPORTS_PREFIX
 from matchodds.core.settings import parse_competitions
 
 # The routes of services.query.app (the infra tests read the app's decorators to keep these in
@@ -46,6 +46,10 @@ QUERY_TIMEOUT_SECONDS = 10
 DEFAULT_QUERY_RESERVED_CONCURRENCY = 50
 # Read-only: the pointer and single fixtures, up to 100 fixtures at once, a version's whole table.
 QUERY_DYNAMODB_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query")
+# GET /odds answers from a version's export (services/query/exports.py): reads under exports/ only, which also
+# sign the redirect's presigned URL for a table too large for a Lambda reply. No s3:ListBucket, so a missing
+# export is a 403, which the query takes as missing.
+QUERY_S3_ACTIONS = ("s3:GetObject",)
 ACCESS_LOG_FORMAT = json.dumps(
     {
         "requestId": "$context.requestId",
@@ -68,6 +72,11 @@ def route_slug(route_key: str) -> str:
     return f"{slug}-root" if route_key.endswith(" /") else slug
 
 
+def exports_objects(bucket_arn: str) -> str:
+    """The ARN of every export object of the bucket (exports/<competition>/...), and of nothing else."""
+    return f"{bucket_arn}/{EXPORTS_PREFIX}*"
+
+
 def served_competitions(competitions: Sequence[str]) -> tuple[str, ...]:
     """The config's `competitions`, checked at `pulumi preview` rather than by a function failing its first request."""
     if isinstance(competitions, str) or not all(isinstance(code, str) for code in competitions):
@@ -79,6 +88,7 @@ def served_competitions(competitions: Sequence[str]) -> tuple[str, ...]:
 class QueryApiArgs:
     code: Path
     bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
     table_name: pulumi.Input[str]
     table_arn: pulumi.Input[str]
     cors_allow_origins: Sequence[str]
@@ -114,7 +124,11 @@ class QueryApi(pulumi.ComponentResource):
         self.role = ServiceRole(
             name,
             "lambda.amazonaws.com",
-            [allow(QUERY_DYNAMODB_ACTIONS, [args.table_arn]), write_logs(self.log_group)],
+            [
+                allow(QUERY_DYNAMODB_ACTIONS, [args.table_arn]),
+                allow(QUERY_S3_ACTIONS, [pulumi.Output.from_input(args.bucket_arn).apply(exports_objects)]),
+                write_logs(self.log_group),
+            ],
             parent=self,
         )
         self.function = lambda_function(

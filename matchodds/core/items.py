@@ -5,6 +5,7 @@ its bookmakers' prices."""
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -37,6 +38,19 @@ ODDS_FIELDS = (
     "likely_score",
     "likely_score_p",
 )
+ODDS_PLACES = 6  # decimal places of the stored ODDS_FIELDS
+# How an odds item is stored. Layout 1 (no ODDS_SCHEMA_ATTRIBUTE; written until 2026-12): each of ODDS_FIELDS
+# an attribute, MARKETS_FIELD a nested map of some 200 numbers, about 1.5 KB as DynamoDB counts it and a few
+# milliseconds of parsing in every layer that reads it (botocore, boto3's deserializer, moto). Layout 2: the
+# served fields, markets included, as one compact JSON document compressed with zlib in ODDS_ATTRIBUTE
+# (binary), about 0.85 KB, decoded by one zlib.decompress and one json.loads. The numbers are the very values
+# a reader of layout 1 gets back (ODDS_PLACES decimal places; markets to STORED_DIGITS significant digits), so
+# what is served does not depend on the layout. The pairing is the sort key (HOME#AWAY). Readers take both
+# layouts (odds_from_item), so a version written before the change stays readable; the writer writes layout 2.
+ODDS_SCHEMA_ATTRIBUTE = "schema"
+ODDS_SCHEMA = 2
+ODDS_ATTRIBUTE = "odds"
+ODDS_COMPRESSION_LEVEL = 6  # zlib's default: level 9 makes these items no smaller (measured, bench/items.py)
 # The season table with its projection (matchodds.core.projection), one item in the version's partition
 # beside its odds (so it expires with them), its sort key never a pairing's HOME#AWAY. The document is one
 # JSON string: about 11 KB for 20 teams (DynamoDB allows 400 KB), numbers exact (the seed has 14 digits),
@@ -65,20 +79,42 @@ def odds_key(competition: str, version: str, home: str, away: str) -> dict[str, 
 
 
 def odds_item(competition: str, version: str, home: str, away: str, odds: dict[str, Any]) -> dict[str, Any]:
-    """The stored item of one ordered pairing; `odds` holds ODDS_FIELDS (and MARKETS_FIELD) as plain numbers."""
+    """The stored item of one ordered pairing (layout ODDS_SCHEMA); `odds` holds ODDS_FIELDS (and MARKETS_FIELD)
+    as plain numbers."""
     missing = [name for name in ODDS_FIELDS if name not in odds]
     markets = odds.get(MARKETS_FIELD)
     if markets is not None:
         missing += [f"{MARKETS_FIELD}.{key}" for key in MARKET_KEYS if key not in markets]
     if missing:
         raise ContractError(f"odds for {home} v {away} lack {missing}")
-    item: dict[str, Any] = {**odds_key(competition, version, home, away), "home": home, "away": away}
-    for name in ODDS_FIELDS:
-        value = odds[name]
-        item[name] = value if isinstance(value, str) else to_dynamo_number(value)
+    served: dict[str, Any] = {
+        name: value if isinstance(value, str) else round(float(value), ODDS_PLACES)
+        for name, value in ((name, odds[name]) for name in ODDS_FIELDS)
+    }
     if markets is not None:
-        item[MARKETS_FIELD] = _to_dynamo_tree({key: markets[key] for key in MARKET_KEYS})
-    return item
+        served[MARKETS_FIELD] = _stored_tree({key: markets[key] for key in MARKET_KEYS})
+    try:
+        text = json.dumps(served, separators=(",", ":"), allow_nan=False)
+    except ValueError as error:
+        raise ContractError(f"odds for {home} v {away} hold a number that is not finite: {error}") from None
+    return {
+        **odds_key(competition, version, home, away),
+        ODDS_SCHEMA_ATTRIBUTE: ODDS_SCHEMA,
+        ODDS_ATTRIBUTE: zlib.compress(text.encode("ascii"), ODDS_COMPRESSION_LEVEL),
+    }
+
+
+def _stored_tree(value: Any) -> Any:
+    """Maps, lists and numbers as a reader of layout 1 gets them back: each number kept to STORED_DIGITS
+    significant digits, then an int when those digits are a whole number (0, 1), else a float."""
+    if isinstance(value, dict):
+        return {str(key): _stored_tree(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_stored_tree(item) for item in value]
+    if isinstance(value, str):
+        return value
+    text = f"{float(value):.{STORED_DIGITS}g}"
+    return int(text) if text.lstrip("-").isdigit() else float(text)  # as from_dynamo reads Decimal(text)
 
 
 def table_key(competition: str, version: str) -> dict[str, str]:
@@ -102,26 +138,50 @@ def is_odds_item(item: dict[str, Any]) -> bool:
 
 
 def odds_from_item(item: dict[str, Any]) -> dict[str, Any]:
-    """The served fields of a stored odds item, numbers as floats; `markets` is None on an older item."""
+    """The served fields of a stored odds item of either layout, numbers as floats (an int where a market's
+    stored digits are whole); `markets` is None on an item written before markets existed."""
+    schema = item.get(ODDS_SCHEMA_ATTRIBUTE, 1)
+    if schema == ODDS_SCHEMA:
+        home, _, away = item[SORT_KEY].partition("#")
+        odds: dict[str, Any] = {"home": home, "away": away, **json.loads(zlib.decompress(bytes(item[ODDS_ATTRIBUTE])))}
+        odds.setdefault(MARKETS_FIELD, None)
+        return odds
+    if schema != 1:
+        raise ContractError(
+            f"odds item {item.get(PARTITION_KEY)} {item.get(SORT_KEY)} has layout {schema}; this reader knows 1 and "
+            f"{ODDS_SCHEMA} (deploy the readers before the writer)"
+        )
     odds = {name: from_dynamo(item[name]) for name in ("home", "away", *ODDS_FIELDS)}
     odds[MARKETS_FIELD] = from_dynamo(item[MARKETS_FIELD]) if MARKETS_FIELD in item else None
     return odds
 
 
+def item_size(item: dict[str, Any]) -> int:
+    """The size DynamoDB counts for an item of plain values (str, bytes, numbers, maps, lists), in bytes: what
+    its read and write units are charged by (one read unit per 4 KB)."""
+    return sum(len(name.encode("utf-8")) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode("utf-8"))
+    if isinstance(value, bytes | bytearray):
+        return len(value)
+    if isinstance(value, bool) or value is None:
+        return 1
+    if isinstance(value, int | float | Decimal):
+        digits = len(Decimal(str(value)).normalize().as_tuple().digits)
+        return (digits + 1) // 2 + 1
+    if isinstance(value, dict):
+        return 3 + sum(len(str(key).encode("utf-8")) + _value_size(entry) + 1 for key, entry in value.items())
+    if isinstance(value, list | tuple):
+        return 3 + sum(_value_size(entry) + 1 for entry in value)
+    raise TypeError(f"no DynamoDB size for {type(value).__name__}")
+
+
 def to_dynamo_number(value: float, places: int = 6) -> Decimal:
     """Round a float for storage; DynamoDB numbers are decimals, never binary floats."""
     return Decimal(str(round(float(value), places)))
-
-
-def _to_dynamo_tree(value: Any) -> Any:
-    """Maps, lists and numbers for DynamoDB, numbers to STORED_DIGITS significant digits."""
-    if isinstance(value, dict):
-        return {str(key): _to_dynamo_tree(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_to_dynamo_tree(item) for item in value]
-    if isinstance(value, str):
-        return value
-    return Decimal(f"{float(value):.{STORED_DIGITS}g}")
 
 
 def from_dynamo(value: Any) -> Any:

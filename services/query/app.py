@@ -248,26 +248,58 @@ def bulk_odds() -> dict[str, Any]:
 
 @app.get("/odds", operation_id="getOddsTable", summary="Every pairing of a competition, as JSON or CSV", tags=["odds"])
 def odds_table() -> Response[dict[str, Any] | str]:
+    """From the version's export (read once per warm Lambda); a redirect to it when too large to answer; from the
+    items when it has none."""
     competition = _competition()
     table_format = _table_format()
-    odds, pointer = _repository().table_odds(competition)
-    rows = [table_row(competition, pointer["version"], entry, pointer["team_names"]) for entry in odds]
+    repository = _repository()
+    version = repository.pointer(competition)["version"]
+    if _table_etag(competition, version, table_format) in _if_none_match():
+        return Response(status_code=304, body="", headers={"ETag": _table_etag(competition, version, table_format)})
+    exports = repository.exports
+    export = exports.table(competition, version, table_format) if exports is not None else None
+    if exports is None or export is None:
+        odds, pointer = repository.table_odds(competition)
+        rows = [table_row(competition, pointer["version"], entry, pointer["team_names"]) for entry in odds]
+        document = table_document(competition, pointer, rows) if table_format == "json" else table_csv(rows)
+        return _table_reply(competition, pointer["version"], table_format, document)
+    if export.text is None:
+        location = exports.url(export, _table_filename(competition, version) if table_format == "csv" else None)
+        return Response(status_code=303, body="", headers={"Location": location})
+    return _table_reply(competition, version, table_format, export.text)
+
+
+def _table_etag(competition: str, version: str, table_format: str) -> str:
+    return f'"{competition}-{version}-{table_format}"'  # a version's table never changes
+
+
+def _table_filename(competition: str, version: str) -> str:
+    return f"{competition}-{version}.csv"
+
+
+def _if_none_match() -> set[str]:
+    """The entity tags of the request's If-None-Match, weak ones as their strong form."""
+    given = app.current_event.headers.get("if-none-match") or ""
+    return {tag.strip().removeprefix("W/") for tag in given.split(",") if tag.strip()}
+
+
+def _table_reply(
+    competition: str, version: str, table_format: str, body: dict[str, Any] | str
+) -> Response[dict[str, Any] | str]:
+    """The odds table of `version` (a JSON document or text, or CSV text), tagged with its version."""
+    etag = {"ETag": _table_etag(competition, version, table_format)}
     if table_format == "json":
-        return Response(
-            status_code=200,
-            content_type=content_types.APPLICATION_JSON,
-            body=table_document(competition, pointer, rows),
-        )
-    return csv_download(table_csv(rows), f"{competition}-{pointer['version']}.csv")
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body, headers=etag)
+    return csv_download(str(body), _table_filename(competition, version), etag)
 
 
-def csv_download(body: str, filename: str) -> Response[dict[str, Any] | str]:
+def csv_download(body: str, filename: str, headers: dict[str, str] | None = None) -> Response[dict[str, Any] | str]:
     """A CSV reply that browsers save as `filename`."""
     return Response(
         status_code=200,
         content_type=CSV_CONTENT_TYPE,
         body=body,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', **(headers or {})},
     )
 
 

@@ -32,6 +32,7 @@ from matchodds.core.documents import (
 from matchodds.core.items import fixture_item, fixtures_from_items
 from matchodds.core.pricing import PricedFile, price_columns, price_file, priced_csv, stored_source
 from matchodds.core.results import parse_fixtures
+from services.query.exports import INLINE_REPLY_BYTES, PRESIGNED_URL_SECONDS
 from services.query.protocol import (
     MAX_BODY_BYTES,
     MAX_BULK_FIXTURES,
@@ -589,10 +590,29 @@ def operations() -> dict[str, dict[str, Any]]:
             },
         },
         "getOddsTable": {
-            "description": "Every ordered pairing of the current version, one flat row each (the same table as the "
-            "S3 export exports/<competition>/latest.csv). The ah columns are the home team's handicap.",
-            "parameters": [COMPETITION, FORMAT],
+            "description": "Every ordered pairing of the current version, one flat row each: the version's S3 "
+            "export (exports/<competition>/<version>.json or .csv), read once and kept by the function. The ah "
+            "columns are the home team's handicap. A table too large for one reply (over "
+            f"{INLINE_REPLY_BYTES:,} bytes as the reply carries it: about 40 teams and more) is a 303 to a "
+            f"presigned URL of the export, valid {PRESIGNED_URL_SECONDS} s. The ETag names the version and "
+            "format; If-None-Match with it is a 304 until a new version is published.",
+            "parameters": [
+                COMPETITION,
+                FORMAT,
+                _parameter(
+                    "If-None-Match",
+                    "header",
+                    "the ETag of a table already held: 304 while the version is current",
+                    {"type": "string"},
+                    '"E0-20261202T082836Z-json"',
+                ),
+            ],
             "responses": {
+                "303": {
+                    "description": "See Other: the table is too large for a reply; GET it from S3 at Location",
+                    "headers": {"Location": {"description": "a presigned S3 URL", "schema": {"type": "string"}}},
+                },
+                "304": {"description": "Not Modified: the version named by If-None-Match is still current"},
                 "200": _json_or_csv(
                     {
                         "type": "object",

@@ -2,7 +2,8 @@
 
 One fixture is one GetItem; a list of fixtures is one BatchGetItem (100 keys per call, unprocessed
 keys retried with backoff); a whole competition is one paginated Query of the current version's
-partition (its season table item left out); the season table is one GetItem, when the pointer says the
+partition (its season table item left out), when the version has no export in S3 to answer with
+(services.query.exports: the reader holds one); the season table is one GetItem, when the pointer says the
 version has one; the pointers of every served competition are one BatchGetItem; the uploaded fixtures of a
 date range are one paginated Query of the competition's fixtures partition. Each read starts from the
 competition's pointer, and a read that finds the current version gone (the pointer moved on under a
@@ -36,6 +37,7 @@ from matchodds.core.items import (
     table_key,
 )
 from matchodds.core.keys import DEFAULT_COMPETITIONS
+from services.query.exports import ExportReader
 
 if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -116,8 +118,11 @@ class OddsReader:
         competitions: Sequence[str] = DEFAULT_COMPETITIONS,
         max_attempts: int = 6,
         sleep: Callable[[float], None] = time.sleep,
+        exports: ExportReader | None = None,
     ) -> None:
+        """`exports` reads the versions' exports in S3 for the whole table; without it, the table is the items."""
         self.table, self.client, self.clock = table, client, clock
+        self.exports = exports
         self.competitions = tuple(competitions)
         self.max_attempts, self.sleep = max_attempts, sleep
         self._pointers: dict[str, tuple[float, dict[str, Any]]] = {}

@@ -190,6 +190,7 @@ def test_a_reserved_concurrency_that_caps_nothing_is_refused(value: int) -> None
     args = QueryApiArgs(
         code=Path("query.zip"),
         bucket_name="bucket",
+        bucket_arn="arn:aws:s3:::bucket",
         table_name="table",
         table_arn="arn:aws:dynamodb:us-east-1:123456789012:table/table",
         cors_allow_origins=[],

@@ -46,7 +46,7 @@ IMPORT_AND_INVOKE_QUERY = """
 import json, os, sys, types
 function_dir, runtime_dir = sys.argv[1], sys.argv[2]
 sys.path[:0] = [function_dir, runtime_dir]
-os.environ.update(MATCHODDS_TABLE="odds", AWS_DEFAULT_REGION="us-east-1",
+os.environ.update(MATCHODDS_TABLE="odds", MATCHODDS_BUCKET="bucket", AWS_DEFAULT_REGION="us-east-1",
                   AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
 import importlib.util
 numpy_available = importlib.util.find_spec("numpy") is not None

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from matchodds.core import grid
 from matchodds.core.grid import ImplausibleOdds
-from matchodds.core.items import EXPIRES_ATTRIBUTE, odds_partition, pointer_key
+from matchodds.core.items import EXPIRES_ATTRIBUTE, odds_from_item, odds_partition, pointer_key
 from matchodds.core.keys import VERSION_FORMAT, ContractError, posterior_key
 from matchodds.core.markets import MARKET_KEYS
 from matchodds.core.posterior import (
@@ -79,7 +79,7 @@ def test_writes_every_pair_then_flips_the_pointer(
     key = put(aws, posterior)
     published = publish_posterior(aws["bucket"], key, boto3.client("s3"), writer(aws))
     assert published is not None and published.pairs == 12 and published.promotion.outcome == "promoted"
-    items = version_items(aws, V1)
+    items = [odds_from_item(item) for item in version_items(aws, V1)]
     assert len(items) == 12 and {(i["home"], i["away"]) for i in items} == {
         (h, a) for h in posterior.team_codes for a in posterior.team_codes if h != a
     }
@@ -285,7 +285,7 @@ def test_exports_do_not_trigger_precompute(aws: dict[str, str], make_posterior: 
 
 def test_items_carry_every_market(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> None:
     lambda_handler(sqs_event(aws, put(aws, make_posterior(version=V1))), CONTEXT)
-    item = version_items(aws, V1)[0]
+    item = odds_from_item(version_items(aws, V1)[0])
     assert set(item["markets"]) == set(MARKET_KEYS) and len(item["markets"]["asian_handicap"]) == 21
     assert len(item["markets"]["correct_score"]) == 49
 
