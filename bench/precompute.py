@@ -30,12 +30,13 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench.measure import CallMarks, PhasePeaks, peak_rss_mb, report_result, run_child, summary
+from bench.measure import CallMarks, ChildRun, PhasePeaks, peak_rss_mb, report_result, run_child, summary
 from bench.posteriors import posterior_arguments
+from matchodds.core.settings import SINGLE_THREADED_BLAS
 
 DRAWS = 4000
 
@@ -59,9 +60,16 @@ class GrowthConfig:
 PUBLISH_PHASES = ("compute", "writes", "exports")  # up to the first BatchWriteItem, up to the flip, the rest
 
 
+def precompute_child(args: Sequence[str]) -> ChildRun:
+    """A child of this benchmark with numpy's BLAS on one thread, as precompute runs (SINGLE_THREADED_BLAS)."""
+    child = run_child("bench.precompute", args, env=SINGLE_THREADED_BLAS)
+    shown = " ".join(f"{name}={value}" for name, value in SINGLE_THREADED_BLAS.items())
+    return replace(child, command=f"{shown} {child.command}")
+
+
 def _compute(posterior_path: Path | None, teams: int, draws: int, repeats: int, source: str) -> dict[str, Any]:
     args = ["compute", *posterior_arguments(posterior_path, teams, draws), "--repeats", str(repeats)]
-    child = run_child("bench.precompute", args)
+    child = precompute_child(args)
     result = {**child.result, "source": source, "command": child.command, "process_s": child.process_s}
     for name in ("one_x_two_s", "markets_s", "items_s", "decode_s"):
         result[name] = summary(child.result[name])
@@ -85,7 +93,7 @@ def run(config: PrecomputeConfig, fitted: Path | None) -> dict[str, Any]:
     sources += [(None, teams, "synthetic") for teams in config.teams if fitted is None or teams != config.teams[0]]
     for path, teams, source in sources:
         args = ["pipeline", *posterior_arguments(path, teams, config.draws), "--runs", str(config.pipeline_runs)]
-        child = run_child("bench.precompute", args)
+        child = precompute_child(args)
         steady = child.result["runs"][1:]
         pipeline.append(
             {
@@ -99,7 +107,7 @@ def run(config: PrecomputeConfig, fitted: Path | None) -> dict[str, Any]:
         print(f"pipeline {source} {child.result['teams']} teams: {pipeline[-1]['steady']}", file=sys.stderr)
     estimator_path, estimator_teams = (fitted, 0) if fitted is not None else (None, config.teams[0])
     args = ["estimator", *posterior_arguments(estimator_path, estimator_teams, config.draws)]
-    child = run_child("bench.precompute", [*args, "--seeds", str(config.estimator_seeds)])
+    child = precompute_child([*args, "--seeds", str(config.estimator_seeds)])
     estimator = {**child.result, "source": "fitted" if fitted is not None else "synthetic", "command": child.command}
     estimator["max_error_summary"] = summary(child.result["max_error"])
     estimator["mean_error_summary"] = summary(child.result["mean_error"])
@@ -108,7 +116,7 @@ def run(config: PrecomputeConfig, fitted: Path | None) -> dict[str, Any]:
 
 def _publish(teams: int, draws: int, repeats: int) -> dict[str, Any]:
     args = ["publish", *posterior_arguments(None, teams, draws), "--repeats", str(repeats)]
-    child = run_child("bench.precompute", args)
+    child = precompute_child(args)
     result = {**child.result, "command": child.command, "process_s": child.process_s}
     for name in ("total_s", "cpu_s", *(f"{phase}_s" for phase in PUBLISH_PHASES)):
         result[name] = summary(run[name] for run in child.result["runs"])

@@ -20,6 +20,7 @@ from infra.policy_docs import allow
 from infra.queued_function import QueuedFunction, QueuedFunctionArgs
 from matchodds.core.items import PRECOMPUTE_MAX_RECEIVES
 from matchodds.core.keys import EVENT_BUS_NAME, EVENT_BUS_VARIABLE, EXPORTS_PREFIX, POSTERIOR_PREFIX, POSTERIOR_SUFFIX
+from matchodds.core.settings import SINGLE_THREADED_BLAS
 
 # The work is single-threaded numpy, so memory is bought for CPU: at 1769 MB Lambda gives one full
 # vCPU, and less memory gives a fraction of one. The memory must also hold the largest competition with
@@ -90,7 +91,7 @@ class Precompute(pulumi.ComponentResource):
                 ],
                 bucket_name=args.bucket_name,
                 table_name=args.table_name,
-                environment={EVENT_BUS_VARIABLE: self.event_bus.name},
+                environment={EVENT_BUS_VARIABLE: self.event_bus.name, **SINGLE_THREADED_BLAS},
             ),
             parent=self,
         )

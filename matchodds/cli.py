@@ -60,6 +60,12 @@ def start_stack(
 ) -> RunningStack:
     """Start moto, provision, upload each competition's results (the first first), let S3 events drive the
     fits and precompute, and serve HTTP once the first competition is published; the others follow."""
+    from matchodds.core.settings import SINGLE_THREADED_BLAS
+
+    # precompute runs in this process, as in its Lambda: numpy's BLAS on one thread, which BLAS reads when numpy
+    # is first imported (nothing imported so far has); an environment that says otherwise is kept
+    for name, value in SINGLE_THREADED_BLAS.items():
+        os.environ.setdefault(name, value)
     import boto3
     from moto.server import ThreadedMotoServer
 

@@ -89,11 +89,26 @@ def low_score_taus(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray
     for every pairing of every draw, so every tau stays positive. The fit's likelihood needs no such hold:
     it weighs the taus of observed low scores only, where a negative tau has no likelihood at all.
     """
+    return dixon_coles_taus(home_rate, away_rate, held_rho(home_rate, away_rate, rho))
+
+
+def held_rho(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    """rho held within RHO_BOUND_SHARE of Dixon & Coles' bounds for each pairing and draw (see low_score_taus)."""
     import numpy as np
 
+    # Most posteriors come nowhere near the bounds (rho about -0.05, rates below 5): when even the largest rates
+    # leave every draw's rho inside them, with room for the bounds' rounding, rho is returned as it is, which
+    # is what the clip below would return, without the bounds of every pairing and draw.
+    room = RHO_BOUND_SHARE * (1 - 1e-6)
+    largest_home, largest_away = np.max(home_rate), np.max(away_rate)
+    lowest_ok = np.min(rho) * np.maximum(largest_home, largest_away) >= -room  # a NaN anywhere fails a test
+    if lowest_ok and np.max(rho) <= room * np.minimum(1 / (largest_home * largest_away), 1):
+        shape = np.broadcast_shapes(np.shape(home_rate), np.shape(away_rate), np.shape(rho))
+        return np.broadcast_to(rho, shape)
     lowest = np.maximum(-1 / home_rate, -1 / away_rate) * RHO_BOUND_SHARE
     highest = np.minimum(1 / (home_rate * away_rate), 1) * RHO_BOUND_SHARE
-    return dixon_coles_taus(home_rate, away_rate, np.clip(rho, lowest, highest))
+    held: np.ndarray = np.clip(rho, lowest, highest)
+    return held
 
 
 def dixon_coles_taus(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray) -> tuple[np.ndarray, ...]:

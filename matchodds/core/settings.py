@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     pass
 
 COMPETITIONS_VARIABLE = "MATCHODDS_COMPETITIONS"
+# Where precompute runs (its Lambda, the local stack, the benchmarks), numpy's BLAS on one thread: the score
+# grids are many small matrix products (matchodds.core.grid), and OpenBLAS's own threads busy-wait, so on a
+# Lambda's share of a vCPU or a busy machine they make the products slower than one thread does. BLAS reads
+# these when numpy is first imported: set them in the process's environment, never after.
+SINGLE_THREADED_BLAS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 LOG_LEVEL_VARIABLE = "MATCHODDS_LOG_LEVEL"
 # The top-level loggers of everything a Lambda runs of ours: its pipeline (services.*) and the core.
 OUR_LOGGERS = ("services", "matchodds")

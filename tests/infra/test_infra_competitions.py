@@ -9,7 +9,7 @@ from infra_mocks import CONFIG, Deployed, run_stack
 
 from infra.query_api import served_competitions
 from matchodds.core.keys import DEFAULT_COMPETITIONS
-from matchodds.core.settings import COMPETITIONS_VARIABLE, Settings
+from matchodds.core.settings import COMPETITIONS_VARIABLE, SINGLE_THREADED_BLAS, Settings
 
 pytestmark = pytest.mark.infra
 FUNCTION = "aws:lambda/function:Function"
@@ -36,6 +36,12 @@ def test_by_default_the_query_serves_the_five_shipped_leagues(deployed: Deployed
     assert Settings.from_env(query).competitions == DEFAULT_COMPETITIONS
     assert query[COMPETITIONS_VARIABLE] == "E0,D1,F1,I1,SP1"
     assert COMPETITIONS_VARIABLE not in variables(deployed, "precompute")  # it serves nothing
+
+
+def test_precompute_runs_numpys_blas_on_one_thread(deployed: Deployed) -> None:
+    """The score grids' matrix products are slower on OpenBLAS's busy-waiting threads on a Lambda's share of a CPU."""
+    assert SINGLE_THREADED_BLAS.items() <= variables(deployed, "precompute").items()
+    assert SINGLE_THREADED_BLAS == {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 
 def test_the_competitions_list_is_what_the_query_serves(listed: Deployed) -> None:

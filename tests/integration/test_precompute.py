@@ -23,7 +23,6 @@ from matchodds.core.posterior import (
     MAX_CLOCK_SKEW,
     MAX_POSTERIOR_BYTES,
     Posterior,
-    dixon_coles_taus,
     encode_posterior,
 )
 from matchodds.local import LambdaContext
@@ -387,7 +386,7 @@ def test_a_score_grid_that_is_not_a_distribution_is_refused_before_any_dynamodb_
     broken.draws["rho"] = np.full_like(broken.draws["intercept"], 0.95)  # unbounded, P(0-0) < 0
     key = put(aws, make_posterior(version=V1))
     monkeypatch.setattr(pipeline, "decode_posterior", lambda blob, now=None: broken)  # the contract let it through
-    monkeypatch.setattr(grid, "low_score_taus", dixon_coles_taus)  # and the maths lost its hold on rho
+    monkeypatch.setattr(grid, "held_rho", lambda *rates_and_rho: rates_and_rho[-1])  # the maths lost its hold on rho
     client = boto3.client("dynamodb")
     writes: list[dict[str, Any]] = []
     real_batch_write = client.batch_write_item
