@@ -1,6 +1,6 @@
-"""Run the benchmarks and write docs/benchmarks.md: `python -m bench [fit precompute query growth]`.
+"""Run the benchmarks and write docs/benchmarks.md: `python -m bench [fit precompute query growth load]`.
 
-    .venv/bin/python -m bench                 # all of it (about 10 minutes on 2 cores), then the report
+    .venv/bin/python -m bench                 # all of it (about 13 minutes on 2 cores), then the report
     .venv/bin/python -m bench precompute      # some sections; the others are kept from the last run
     .venv/bin/python -m bench --quick         # tiny sizes (what the smoke test runs), report to build/bench/
     .venv/bin/python -m bench --report-only   # rewrite the report from the last run's results
@@ -21,15 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from bench import fit as fit_bench
+from bench import load as load_bench
 from bench import precompute as precompute_bench
 from bench import query as query_bench
 from bench.fit import FitConfig
+from bench.load import LoadConfig
 from bench.measure import ROOT, busy_processes, load_average, machine
 from bench.precompute import GrowthConfig, PrecomputeConfig
 from bench.query import QueryConfig
 from bench.report import write_report
 
-SECTIONS = ("fit", "precompute", "query", "growth")
+SECTIONS = ("fit", "precompute", "query", "growth", "load")
 BUILD = ROOT / "build" / "bench"
 REPORT = ROOT / "docs" / "benchmarks.md"
 
@@ -40,6 +42,7 @@ class BenchConfig:
     precompute: PrecomputeConfig = field(default_factory=PrecomputeConfig)
     query: QueryConfig = field(default_factory=QueryConfig)
     growth: GrowthConfig = field(default_factory=GrowthConfig)
+    load: LoadConfig = field(default_factory=LoadConfig)
     quick: bool = False
     busy_seconds: float = 2.0  # how long to watch the other processes' CPU before and after each benchmark
 
@@ -71,6 +74,7 @@ QUICK = BenchConfig(
         large_draws=40,
     ),
     growth=GrowthConfig(teams=(4, 6), draws=200, repeats=1),
+    load=LoadConfig(clients=4, seconds=2.0),
     quick=True,
     busy_seconds=0.2,
 )
@@ -88,6 +92,7 @@ def run_benchmarks(config: BenchConfig, sections: Sequence[str], build: Path) ->
         "precompute": lambda: precompute_bench.run(config.precompute, fitted()),
         "query": lambda: query_bench.run(config.query, fitted(), config.precompute.teams[0], config.precompute.draws),
         "growth": lambda: precompute_bench.run_growth(config.growth),
+        "load": lambda: load_bench.run(config.load),
     }
 
     def fitted() -> Path | None:

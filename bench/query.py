@@ -155,7 +155,10 @@ def cold_starts(ready: dict[str, Any], runs: int) -> dict[str, Any]:
             f"{child.command}"
         ),
         "runs": results,
-        **{name: summary(entry[name] for entry in results) for name in ("import_s", "first_request_s", "process_s")},
+        **{
+            name: summary(entry[name] for entry in results)
+            for name in ("import_s", "import_cpu_s", "first_request_s", "process_s")
+        },
         "peak_rss_mb": summary(entry["peak_rss_mb"] for entry in results),
     }
 

@@ -18,7 +18,7 @@ LOAD_SECTION = "## Load (issue 8)"
 PROJECTION_SECTION = "## Projection (issue 21)"
 # Sections that their own benchmarks write (bench/load.py, bench/projection.py), kept verbatim at the end.
 KEPT_SECTIONS = (LOAD_SECTION, PROJECTION_SECTION)
-SECTIONS = ("fit", "precompute", "query", "growth")
+SECTIONS = ("fit", "precompute", "query", "growth", "load")
 BENCH_COMMAND = ".venv/bin/python -m bench"
 
 
@@ -853,6 +853,85 @@ cores: the machine was shared, so wall times are pessimistic; **CPU s** is the p
     return text
 
 
+MIX_LABELS = {"fixture": "single fixtures (`GET /odds/{home}/{away}`)", "bulk50": "`POST /odds` of 50 fixtures"}
+
+
+def load_targets(results: dict[str, Any]) -> list[Target]:
+    targets = []
+    seconds = results["load"]["config"]["seconds"]
+    for run in results["load"]["runs"]:
+        failures = run["errors"] + run["server_errors"]
+        targets.append(
+            Target(
+                f"load: {run['clients']} clients for {num(seconds, 0)} s, {MIX_LABELS[run['mix']]}: errors and resets",
+                "0 and 0",
+                f"{failures} and {run['resets']} of {run['answered']:,} requests",
+                failures == 0 and run["resets"] == 0,
+                f"{failures} errors, {run['resets']} resets",
+                "see Load (issue 22) below.",
+            )
+        )
+    return targets
+
+
+def load_section(results: dict[str, Any]) -> str:
+    data = results["load"]
+    rows = []
+    for run in data["runs"]:
+        server = run["server"]
+        statuses = ", ".join(f"{status}: {count:,}" for status, count in run["statuses"].items())
+        rows.append(
+            [
+                MIX_LABELS[run["mix"]],
+                f"{run['answered']:,} in {num(run['seconds'], 0)} s",
+                num(run["requests_per_second"], 1),
+                f"{num(run['p50_ms'], 0)} / {num(run['p99_ms'], 0)} / {num(run['max_ms'], 0)}",
+                statuses or "–",
+                f"{run['errors']} ({run['resets']})",
+                f"{run['slow_connects']} of {run['connects']}",
+                str(run["listen_overflows"]["ListenOverflows"]),
+                num(server["cpu_ms_per_request"], 0),
+                str(server["warning_or_error_lines"]),
+                f"{run['load_average'][0]} / {run['load_average'][1]}",
+            ]
+        )
+    commands = "\n".join(f"- {MIX_LABELS[run['mix']]}: `{run['command']}`" for run in data["runs"])
+    concurrency = data["runs"][0]["server"]["handler_concurrency"] if data["runs"] else "?"
+    timeout = num(data["runs"][0]["client_timeout_s"], 0) if data["runs"] else "?"
+    text = f"""## Load (issue 22)
+
+`{BENCH_COMMAND} load`: the local stack as `make demo` runs it (moto in server mode on loopback as AWS, a
+synthetic 20-team posterior published through S3, SQS and precompute, the query handler behind
+`matchodds.local`'s HTTP bridge, logging as the demo logs) in a child process; {data["config"]["clients"]}
+keep-alive clients (threads of the benchmark's process) send one kind of request for
+{num(data["config"]["seconds"], 0)} s, each stack fresh. A request counts as an error when it gets no HTTP
+reply (reset, refused, or none within {timeout} s) or a reply other than 200 with the fixtures asked.
+**Slow connects** took 1 s or more (a SYN the listen queue dropped is retried after 1 s); **overflows**
+are the kernel's ListenOverflows over the run (the whole machine's); **server CPU** is the child's user +
+system time per request answered, the figure least moved by other load; **warnings** are the server's
+WARNING/ERROR log lines during the run. The bridge runs {concurrency} handler invocations at once
+(`matchodds.local.QUERY_CONCURRENCY`), the others wait their turn in arrival order.
+
+"""
+    text += table(
+        [
+            "requests",
+            "answered",
+            "requests/s",
+            "p50 / p99 / max ms",
+            "statuses",
+            "errors (resets)",
+            "slow connects",
+            "overflows",
+            "server CPU ms/request",
+            "warnings",
+            "load average start / end",
+        ],
+        rows,
+    )
+    return text + "\n" + commands + "\n"
+
+
 def summary_section(targets: list[Target]) -> str:
     rows = [[t.figure, t.target, t.measured, verdict(t)] for t in targets]
     text = "## Targets\n\n" + table(["figure", "target", "measured (median [min–max])", "verdict"], rows)
@@ -868,6 +947,9 @@ SECTION_WRITERS: list[tuple[str, Callable[[dict[str, Any]], list[Target]], Calla
     ("precompute", precompute_targets, precompute_section),
     ("query", query_targets, query_section),
 ]
+LATE_WRITERS: list[tuple[str, Callable[[dict[str, Any]], list[Target]], Callable[[dict[str, Any]], str]]] = [
+    ("load", load_targets, load_section),
+]
 
 
 def duration(results: dict[str, Any]) -> str:
@@ -882,12 +964,13 @@ def duration(results: dict[str, Any]) -> str:
 
 def render(results: dict[str, Any], load_section: str = "") -> str:
     present = [name for name in SECTIONS if name in results]
-    targets = [target for name, make, _ in SECTION_WRITERS if name in results for target in make(results)]
+    writers = SECTION_WRITERS + LATE_WRITERS
+    targets = [target for name, make, _ in writers if name in results for target in make(results)]
     header = f"""# Benchmarks
 
 Generated by `{BENCH_COMMAND}` (issue 7; {duration(results)} on this machine), which runs every benchmark
 below and rewrites this file from its results (kept in build/bench/full/results.json);
-`{BENCH_COMMAND} <section>` reruns one of {", ".join(f"`{name}`" for name in ("fit", "precompute", "query", "growth"))}
+`{BENCH_COMMAND} <section>` reruns one of {", ".join(f"`{name}`" for name in SECTIONS)}
 and keeps the others. Each figure names the command that measures it alone, run from the repository
 root after the README's setup. Figures are medians of several runs with their range [min–max].
 Benchmarks are not part of the test command; `tests/bench/test_bench_smoke.py` runs each one at tiny
@@ -902,6 +985,9 @@ bench/projection.py's and are kept as they are.
             parts.append(write(results))
     if "growth" in present:
         parts.append(growth_section(results))
+    for name, _, write in LATE_WRITERS:
+        if name in present:
+            parts.append(write(results))
     text = "\n".join(part.rstrip("\n") + "\n" for part in parts)
     if load_section:
         text += "\n" + load_section.rstrip("\n") + "\n"

@@ -9,6 +9,7 @@ would (batch size 1, partial batch failures, redrive to a dead-letter queue), an
 from __future__ import annotations
 
 import base64
+import collections
 import json
 import logging
 import os
@@ -48,6 +49,17 @@ if TYPE_CHECKING:  # the stubs are a dev dependency
 logger = logging.getLogger(__name__)
 REGION = "us-east-1"
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway refuses a larger request payload itself
+# The HTTP bridge's listen backlog. socketserver's default, 5, is fewer than the clients a load test or a
+# page opens at once: while the accept loop waits its turn for the GIL, the kernel drops the SYNs beyond
+# it and each client waits 1 s, then 3 s, to retry. Linux caps it at net.core.somaxconn (4096 here).
+LISTEN_BACKLOG = 1024
+# How many query handler invocations the bridge runs at once; later requests wait their turn, in arrival
+# order (in AWS each would have its own Lambda instance). The process has one core's worth of Python,
+# shared with moto: 32 at once made each slower, not more of them answered (a 50-fixture POST is about
+# 2 s of moto's CPU; 32 of them ran past botocore's 60 s read timeout, whose retries added work), and past
+# the handler's 10 pooled connections to moto (botocore's default) each call opened one more and logged
+# a warning as it dropped it.
+QUERY_CONCURRENCY = 4
 # Longer than the demo's batching window plus the trigger's work (a few DynamoDB calls).
 FIT_TRIGGER_VISIBILITY_SECONDS = 60
 SAMPLE_SEASON = Path(__file__).with_name("data") / "sample" / "E0-2024-25.csv"
@@ -498,10 +510,52 @@ def local_error_code(status: int) -> str:
     return HTTPStatus(status).phrase.lower().replace(" ", "_")
 
 
+class TakeTurns:
+    """At most `slots` holders at once; the others get a slot in the order they asked for one.
+
+    threading.Semaphore lets a newcomer take a freed slot before the thread it woke, so under load one
+    request can wait behind many that came after it; here a freed slot goes to the longest waiter.
+    """
+
+    def __init__(self, slots: int) -> None:
+        if slots < 1:
+            raise ValueError(f"slots must be at least 1, not {slots}")
+        self._free = slots
+        self._waiting: collections.deque[threading.Event] = collections.deque()
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._free and not self._waiting:
+                self._free -= 1
+                return
+            turn = threading.Event()
+            self._waiting.append(turn)
+        turn.wait()  # set by the holder that hands its slot over
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().set()
+            else:
+                self._free += 1
+
+
+class LocalHTTPServer(ThreadingHTTPServer):
+    """A thread per connection, none of which holds the process open, behind a backlog for many clients."""
+
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
+
+
 def serve_http_api(
-    handler: Callable[[dict[str, Any], Any], dict[str, Any]], port: int, host: str = "127.0.0.1"
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]],
+    port: int,
+    host: str = "127.0.0.1",
+    concurrency: int = QUERY_CONCURRENCY,
 ) -> ThreadingHTTPServer:
     """Serve the query handler on host:port in a background thread, as API Gateway would."""
+    invocations = TakeTurns(concurrency)
 
     class Bridge(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -562,7 +616,8 @@ def serve_http_api(
             body = self.rfile.read(length) if length else b""
             event = http_api_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
             try:
-                response = handler(event, LambdaContext("matchodds-query"))
+                with invocations:
+                    response = handler(event, LambdaContext("matchodds-query"))
             except Exception:  # API Gateway answers 500 when the integration fails
                 logger.exception("query handler raised")
                 response = {
@@ -590,8 +645,7 @@ def serve_http_api(
         def log_message(self, format: str, *args: Any) -> None:
             logger.debug("%s " + format, self.client_address[0], *args)
 
-    server = ThreadingHTTPServer((host, port), Bridge)
-    server.daemon_threads = True
+    server = LocalHTTPServer((host, port), Bridge)
     threading.Thread(target=server.serve_forever, name="http-api", daemon=True).start()
     logger.info("HTTP API on http://%s:%d", host, server.server_port)  # port 0 picks a free one
     return server

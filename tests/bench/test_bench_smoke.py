@@ -90,13 +90,30 @@ def test_growth_publishes_every_pair_and_the_exports_and_measures_each_phase(res
         assert 0 < row["compute_s"]["median"] < row["total_s"]["median"] and row["cpu_s"]["median"] > 0
 
 
+def test_load_answers_each_kind_of_request_from_a_stack_of_its_own(results: dict[str, Any]) -> None:
+    runs = {run["mix"]: run for run in results["load"]["runs"]}
+    assert set(runs) == {"fixture", "bulk50"}
+    for run in runs.values():
+        assert run["clients"] == QUICK.load.clients and run["answered"] > 0, run
+        assert run["errors"] == run["dropped"] == run["resets"] == 0 and set(run["statuses"]) == {200}, run
+        assert run["server"]["cpu_ms_per_request"] > 0 and run["connects"] >= QUICK.load.clients
+
+
 def test_the_report_has_every_section_and_keeps_the_load_section(results: dict[str, Any], tmp_path: Path) -> None:
     load = f"{LOAD_SECTION}\n\nFigures of bench/load.py | kept | as they are\n"
     report = tmp_path / "benchmarks.md"
     report.write_text(f"# Benchmarks\n\nan older run\n\n{load}\n## Something after\n\nnot kept\n")
     write_report(results, report)
     text = report.read_text()
-    for heading in ("## Targets", "## Machine", "## Fit", "## Precompute", "## Query", "## Growth"):
+    for heading in (
+        "## Targets",
+        "## Machine",
+        "## Fit",
+        "## Precompute",
+        "## Query",
+        "## Growth",
+        "## Load (issue 22)",
+    ):
         assert f"\n{heading}\n" in text
     assert "an older run" not in text and "not kept" not in text
     assert text.endswith(load) and kept_section(text) == load

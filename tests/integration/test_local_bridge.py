@@ -1,0 +1,63 @@
+"""The demo's HTTP bridge (matchodds.local) takes many clients at once: every connection queued, every one answered."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from matchodds.core.posterior import Posterior
+from matchodds.local import serve_http_api
+from services.query import handler
+from tests.integration.conftest import publish_four_teams
+
+pytestmark = pytest.mark.integration
+CLIENTS = 64
+PAIRS = (("ARS", "CHE"), ("CHE", "LIV"), ("LIV", "MCI"), ("MCI", "ARS"))
+# Only against a hang: each reply is read as it comes, and a healthy bridge answers all of them in seconds.
+REPLY_TIMEOUT_SECONDS = 600
+
+
+@pytest.fixture(scope="module")
+def aws(module_aws: dict[str, str]) -> dict[str, str]:
+    return module_aws
+
+
+@pytest.fixture(scope="module")
+def published(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> Posterior:
+    return publish_four_teams(aws, make_posterior)
+
+
+def test_64_connections_made_while_the_accept_loop_is_busy_are_all_kept_and_answered(published: Posterior) -> None:
+    handler.reader.cache_clear()
+    server = serve_http_api(handler.lambda_handler, 0)
+    address = server.server_address[0], server.server_port
+    clients: list[socket.socket] = []
+    try:
+        # The accept loop stopped, the socket still listening: the kernel completes each handshake and queues
+        # it until the loop takes it, as it does while the loop waits for the GIL behind busy request threads.
+        # With socketserver's backlog (5) the seventh connect would get no answer to its SYN: no timeout
+        # here, the kernel's own retries (about two minutes) end it with an error.
+        server.shutdown()
+        for number in range(CLIENTS):
+            clients.append(socket.create_connection(address))
+            home, away = PAIRS[number % len(PAIRS)]
+            clients[-1].sendall(f"GET /odds/{home}/{away} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        threading.Thread(target=server.serve_forever, name="http-api-resumed", daemon=True).start()
+        for number, client in enumerate(clients):
+            client.settimeout(REPLY_TIMEOUT_SECONDS)
+            reply = http.client.HTTPResponse(client)
+            reply.begin()  # a reset or a closed connection fails the test here
+            body = json.loads(reply.read())
+            assert reply.status == 200, body
+            assert (body["home"]["code"], body["away"]["code"]) == PAIRS[number % len(PAIRS)]
+    finally:
+        for client in clients:
+            client.close()
+        server.shutdown()
+        server.server_close()
+        handler.reader.cache_clear()
