@@ -56,6 +56,8 @@ QUICK = BenchConfig(
         prototype_samples=10,
         four_seasons=False,
         warm_cache_row=False,
+        cpu_rows=False,
+        warm_rows=False,
     ),
     precompute=PrecomputeConfig(teams=(4, 6), draws=200, repeats=2, pipeline_runs=1, estimator_seeds=3),
     query=QueryConfig(requests=40, prototype_requests=10, clients=2, seconds=1.0, cold_runs=1, build_zip=False),
