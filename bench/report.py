@@ -308,6 +308,7 @@ def fit_notes(results: dict[str, Any]) -> str:
             "model is in `bench/prototype_model.py`, not served. (A negative ESS is the estimator giving up on "
             "draws so autocorrelated that they hold about no independent information.)"
         )
+    notes.extend(warm_notes(results))
     served_four = fit_case(results, "served-4")
     if served and served_four:
         gates_one, gates_four = served["gate_ok"], served_four["gate_ok"]
@@ -344,6 +345,35 @@ def fit_notes(results: dict[str, Any]) -> str:
         "(the rows pinned to 1 CPU)."
     )
     return "\n" + "\n\n".join(notes) + "\n"
+
+
+def warm_notes(results: dict[str, Any]) -> list[str]:
+    """Issue 22's rows side by side: cold or warm start, empty or filled compilation cache."""
+    rows = [
+        (label, fit_case(results, key))
+        for key, label in (
+            ("served-1-cache-empty", "cold start, empty cache (a fresh container: compiles and writes the cache)"),
+            ("served-1-cached", "cold start, cache filled by an earlier process"),
+            ("served-1-warm", "warm start, no cache"),
+            ("served-1-warm-cached", "warm start, cache filled (how the image's weekly fit runs)"),
+            ("served-1-cpu1-warm-cached", "the same, pinned to 1 CPU (the Fargate task's size)"),
+        )
+    ]
+    present = [(label, case) for label, case in rows if case is not None]
+    if not present:
+        return []
+    lines = [
+        f"- {label}: fit {spread(case['summary']['fit_s'], 1, ' s')}, CPU "
+        f"{spread(case['summary']['fit_cpu_s'], 1, ' s')}, min ESS {spread(case['summary']['min_ess'], 0)}, "
+        f"{spread(case['summary']['ess_per_s'], 0, ' /s')} ({spread(case['summary']['ess_per_cpu_s'], 0, ' /s')} "
+        "per CPU second)"
+        for label, case in present
+    ]
+    return [
+        "**Warm start and compilation cache (issue 22).** One season, the served settings; the warm rows start "
+        "from the adaptation a fit of the season without its last round stored (services/fit/warm.py: 100 "
+        "warmup iterations instead of 500, the mass matrix kept, the step size adapted):\n\n" + "\n".join(lines)
+    ]
 
 
 def fit_gap_text(results: dict[str, Any]) -> str:

@@ -98,18 +98,25 @@ def test_a_layout_it_cannot_map_warms_up_cold(last_week: Adaptation) -> None:
     with pytest.raises(CannotMap, match="rho"):
         warm_start(replace(last_week, sites=fewer), MODEL, MODEL.prepare(THIS_WEEK), 2)
     static = MODELS["poisson_static"]
-    static_adaptation = replace(
-        last_week,
+    static_sites = {
+        "intercept": (),
+        "home": (),
+        "attack_scale": (),
+        "defence_scale": (),
+        "attack_raw": (11,),
+        "defence_raw": (11,),
+    }
+    static_adaptation = Adaptation(
         model="poisson_static",
-        sites={
-            "intercept": (),
-            "home": (),
-            "attack_scale": (),
-            "defence_scale": (),
-            "attack_raw": (11,),
-            "defence_raw": (11,),
-        },
-        axes={**last_week.axes, "team": ("AAA", *last_week.axes["team"][1:])},
+        sites=static_sites,
+        axes={**last_week.axes, "team": ("AAA", *last_week.axes["team"][1:])},  # one team replaced
+        chains=(
+            ChainAdaptation(
+                step_size=0.1,
+                inverse_mass={site: [1.0] * max(1, sum(shape)) for site, shape in static_sites.items()},
+                position={site: [0.0] * max(1, sum(shape)) for site, shape in static_sites.items()},
+            ),
+        ),
     )
     with pytest.raises(CannotMap, match="attack_raw"):
         warm_start(static_adaptation, static, static.prepare(THIS_WEEK), 2)
