@@ -15,9 +15,10 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-import jax.numpy as jnp
+import jax
 import numpy as np
 from numpyro import handlers
 from numpyro.distributions import biject_to
@@ -55,13 +56,22 @@ class WarmStart:
 
 
 def unconstrained_sites(model: GoalsModel, data: dict[str, Any]) -> dict[str, tuple[int, ...]]:
-    """Each sampled site's shape in the sampler's unconstrained space (one prior draw, traced)."""
-    trace = handlers.trace(handlers.seed(model.function, 0)).get_trace(**data)
-    return {
-        name: tuple(jnp.shape(biject_to(site["fn"].support).inv(site["value"])))
-        for name, site in trace.items()
-        if site["type"] == "sample" and not site["is_observed"]
-    }
+    """Each sampled site's shape in the sampler's unconstrained space, from one traced prior draw.
+
+    Traced abstractly (jax.eval_shape): run eagerly, the model's every operation would be dispatched and
+    compiled on its own, about 2.4 s of CPU on a loaded machine for a one-season fit (measured)."""
+    static = {name: value for name, value in data.items() if not isinstance(value, (np.ndarray, dict))}
+    arrays = {name: value for name, value in data.items() if name not in static}
+
+    def unconstrained(arrays: dict[str, Any]) -> dict[str, Any]:
+        trace = handlers.trace(handlers.seed(partial(model.function, **static), 0)).get_trace(**arrays)
+        return {
+            name: biject_to(site["fn"].support).inv(site["value"])
+            for name, site in trace.items()
+            if site["type"] == "sample" and not site["is_observed"]
+        }
+
+    return {name: tuple(value.shape) for name, value in jax.eval_shape(unconstrained, arrays).items()}
 
 
 def adaptation_from(
