@@ -59,6 +59,8 @@ QUICK = BenchConfig(
         prototype_samples=10,
         four_seasons=False,
         warm_cache_row=False,
+        cpu_rows=False,
+        warm_rows=False,
     ),
     precompute=PrecomputeConfig(teams=(4, 6), draws=200, repeats=2, pipeline_runs=1, estimator_seeds=3),
     query=QueryConfig(

@@ -40,14 +40,17 @@ class ChildRun:
     command: str
 
 
-def child_command(module: str, args: Sequence[str]) -> list[str]:
-    return [sys.executable, "-m", module, *args]
+def child_command(module: str, args: Sequence[str], cpus: str | None = None) -> list[str]:
+    """The child's command; with `cpus` (a taskset list such as "0" or "0,1") pinned to those CPUs."""
+    pinned = ["taskset", "-c", cpus] if cpus else []
+    return [*pinned, sys.executable, "-m", module, *args]
 
 
-def display_command(module: str, args: Sequence[str]) -> str:
+def display_command(module: str, args: Sequence[str], cpus: str | None = None) -> str:
     """The command as a reader types it from the repository root (venv python, relative paths)."""
     shown = [relative(arg) for arg in args]
-    return shlex.join([".venv/bin/python", "-m", module, *shown])
+    pinned = ["taskset", "-c", cpus] if cpus else []
+    return shlex.join([*pinned, ".venv/bin/python", "-m", module, *shown])
 
 
 def relative(arg: str) -> str:
@@ -58,10 +61,14 @@ def relative(arg: str) -> str:
 
 
 def run_child(
-    module: str, args: Sequence[str], env: dict[str, str] | None = None, timeout: float = CHILD_TIMEOUT_SECONDS
+    module: str,
+    args: Sequence[str],
+    env: dict[str, str] | None = None,
+    timeout: float = CHILD_TIMEOUT_SECONDS,
+    cpus: str | None = None,
 ) -> ChildRun:
-    """Run one measurement in a fresh process and return what it reported."""
-    command = child_command(module, args)
+    """Run one measurement in a fresh process (pinned to `cpus` when given) and return what it reported."""
+    command = child_command(module, args, cpus)
     start = time.perf_counter()
     completed = subprocess.run(
         command,
@@ -73,7 +80,7 @@ def run_child(
         check=False,
     )
     process_s = time.perf_counter() - start
-    shown = display_command(module, args)
+    shown = display_command(module, args, cpus)
     if completed.returncode != 0:
         tail = "\n".join(completed.stderr.strip().splitlines()[-25:])
         raise BenchError(f"`{shown}` exited with {completed.returncode}:\n{tail}")

@@ -33,12 +33,14 @@ from infra.service_env import fit_environment
 from matchodds.core.keys import COMPETITION_RE, fixtures_prefix, posterior_prefix, results_prefix
 from matchodds.core.refits import FIT_CONTAINER
 
-# Measured (docs/deploy.md): the fit peaks at 530-810 MiB resident (one to four seasons, either
-# model; the top is a run whose quality gate asked for a second, twice as long sampling) and takes
-# 9-20 s of wall time, so the prototype's 512 MB was too tight. 1 vCPU with 4 GB leaves 5x headroom
-# over the largest peak for more seasons or draws; the extra 2 GB costs under a cent a month.
+# Chosen from time x price (docs/deploy.md, "Sizing"; issue 22): pinned to 1 and 2 CPUs the fit uses the
+# same CPU seconds (its four chains parallel over host devices or one after another alike), and its
+# compilation is serial, so a second vCPU shortens a fit by less than half at twice the price per second,
+# while the task's start (pulling the image) is billed whatever its size. The fit peaks at 0.7-0.9 GiB
+# resident (one to four seasons, the gate's longer retry included), so the prototype's 512 MB was too
+# tight; 2 GB, the least Fargate pairs with 1 vCPU, leaves over 2x.
 FIT_CPU = 1024
-FIT_MEMORY_MB = 4096
+FIT_MEMORY_MB = 2048
 # x86_64 rather than Graviton: at a few minutes a week the 20 % saving is under a cent a month,
 # and an amd64 image builds natively on most machines and CI runners.
 FIT_CPU_ARCHITECTURE = "X86_64"
@@ -162,12 +164,16 @@ class FitJob(pulumi.ComponentResource):
         # or publish odds for another.
         inputs = [results_prefix(competition), fixtures_prefix(competition)]
         posteriors = posterior_prefix(competition)
+        # It also reads its own competition's posteriors: the newest holds the sampler adaptation its fit
+        # starts from (services/fit/warm.py). It cannot overwrite one: the bucket policy refuses a put
+        # under posteriors/ without If-None-Match: *.
+        readable = [*inputs, posteriors]
         task_role = ServiceRole(
             f"{name}-task",
             "ecs-tasks.amazonaws.com",
             [
-                allow(["s3:ListBucket"], [bucket_arn], {"StringLike": {"s3:prefix": [f"{p}*" for p in inputs]}}),
-                allow(["s3:GetObject"], [pulumi.Output.concat(bucket_arn, "/", prefix, "*") for prefix in inputs]),
+                allow(["s3:ListBucket"], [bucket_arn], {"StringLike": {"s3:prefix": [f"{p}*" for p in readable]}}),
+                allow(["s3:GetObject"], [pulumi.Output.concat(bucket_arn, "/", prefix, "*") for prefix in readable]),
                 allow(["s3:PutObject"], [bucket_arn.apply(lambda arn: f"{arn}/{posteriors}*")]),
                 # Its own competition's ledger item and no other: reading the requests, keeping or
                 # giving back its lease. Scan and Query are not granted, so every request names a key.

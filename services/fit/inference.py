@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 from numpyro.infer import NUTS
@@ -21,14 +22,21 @@ from scipy.special import ndtri
 from scipy.stats import rankdata
 
 from matchodds.core.keys import new_version
-from matchodds.core.posterior import POSTERIOR_FORMAT, Posterior
+from matchodds.core.posterior import ADAPTATION_META_KEY, POSTERIOR_FORMAT, Adaptation, Posterior
 from matchodds.core.results import Fixture, Match
 from matchodds.core.roster import WITH_PREVIOUS, season_roster
 from matchodds.core.season import SEASON_META_KEY, season_record
 from matchodds.core.teams import TeamTable, default_table
 from services.fit.model import GoalsModel
+from services.fit.warm import WARM_WARMUP, CannotMap, WarmStart, WarmStartArrays, adaptation_from, warm_start
 
 logger = logging.getLogger(__name__)
+
+
+# How the chains share the CPU: "parallel" (one host device each, jax.pmap: needs as many devices as
+# chains, which services.fit sets up), "sequential" (one after another, jax.lax.map) or "vectorized"
+# (all in one batched program, jax.vmap: each NUTS step waits for the chain with the longest trajectory).
+CHAIN_METHODS = ("parallel", "sequential", "vectorized")
 
 
 @dataclass(frozen=True)
@@ -38,18 +46,39 @@ class SamplerSettings:
     samples: int = 1000
     seed: int = 0
     target_accept: float = 0.9
+    # None: parallel when there are devices for every chain, else sequential.
+    chain_method: str | None = None
 
 
 def sampler_for(
-    model: GoalsModel, chains: int = 4, warmup: int | None = None, samples: int | None = None, seed: int = 0
+    model: GoalsModel,
+    chains: int = 4,
+    warmup: int | None = None,
+    samples: int | None = None,
+    seed: int = 0,
+    chain_method: str | None = None,
 ) -> SamplerSettings:
     """The sampler for `model`: its own warmup and draws (what the fit budget allows) unless told."""
+    if chain_method is not None and chain_method not in CHAIN_METHODS:
+        raise ValueError(f"chain method {chain_method!r} is not one of {', '.join(CHAIN_METHODS)}")
     return SamplerSettings(
         chains=chains,
         warmup=model.draws[0] if warmup is None else warmup,
         samples=model.draws[1] if samples is None else samples,
         seed=seed,
+        chain_method=chain_method,
     )
+
+
+def chain_method_for(sampler: SamplerSettings) -> str:
+    """The chain method a fit uses: the one asked for, else parallel when every chain has a device."""
+    if sampler.chain_method is None:
+        return "parallel" if jax.local_device_count() >= sampler.chains else "sequential"
+    if sampler.chain_method not in CHAIN_METHODS:
+        raise ValueError(f"chain method {sampler.chain_method!r} is not one of {', '.join(CHAIN_METHODS)}")
+    if sampler.chain_method == "parallel" and jax.local_device_count() < sampler.chains:
+        raise ValueError(f"{sampler.chains} parallel chains need as many devices; JAX has {jax.local_device_count()}")
+    return sampler.chain_method
 
 
 @dataclass(frozen=True)
@@ -155,11 +184,19 @@ def pad_matches(data: dict[str, Any], rows: int = MATCH_ROWS) -> dict[str, Any]:
 
 
 def _compiled_sampler(
-    model: GoalsModel, static: dict[str, Any], arrays: dict[str, Any], sampler: SamplerSettings, parallel: bool
+    model: GoalsModel,
+    static: dict[str, Any],
+    arrays: dict[str, Any],
+    sampler: SamplerSettings,
+    method: str,
+    warm: bool = False,
 ) -> Callable[..., Any]:
     """NUTS for `model` compiled once with the data as arguments (numpyro's MCMC closes over them, so
-    every fit would compile anew: about 7 s of a 13.5 s fit). Returns f(chain keys, arrays) ->
-    (draws of every site, deterministic ones included, shaped (chains, draws, ...); divergent flags)."""
+    every fit would compile anew: about 7 s of a 13.5 s fit). Returns f(chain keys, arrays, warm start)
+    -> (draws of every site, deterministic ones included, shaped (chains, draws, ...); divergent flags;
+    each chain's adaptation: its step size, the variance of its kept draws and its last position, by
+    site in the unconstrained space). With `warm`, each chain starts from a given position, step size
+    and inverse mass matrix, and its warmup adapts the step size alone (services.fit.warm)."""
     key = (
         model.function,
         tuple(sorted(static.items())),
@@ -167,14 +204,28 @@ def _compiled_sampler(
         sampler.warmup,
         sampler.samples,
         sampler.target_accept,
-        parallel,
+        method,
+        warm,
     )
     if key in _samplers:
         return _samplers[key]
 
-    def chain(rng_key: jax.Array, arrays: dict[str, Any]) -> tuple[dict[str, jax.Array], jax.Array]:
-        kernel = NUTS(partial(model.function, **static), target_accept_prob=sampler.target_accept)
-        state = kernel.init(rng_key, sampler.warmup, model_args=(), model_kwargs=arrays)
+    def chain(rng_key: jax.Array, arrays: dict[str, Any], start: WarmStartArrays | None) -> Any:
+        function = partial(model.function, **static)
+        if start is None:
+            kernel = NUTS(function, target_accept_prob=sampler.target_accept)
+            state = kernel.init(rng_key, sampler.warmup, model_args=(), model_kwargs=arrays)
+        else:
+            step_size, inverse_mass, position = start
+            kernel = NUTS(
+                function,
+                target_accept_prob=sampler.target_accept,
+                step_size=step_size,
+                # One diagonal block per site: numpyro's block form, {(site,): diagonal}.
+                inverse_mass_matrix={(name,): value.reshape(-1) for name, value in inverse_mass.items()},
+                adapt_mass_matrix=False,
+            )
+            state = kernel.init(rng_key, sampler.warmup, init_params=position, model_args=(), model_kwargs=arrays)
 
         def step(state: Any, _: None) -> tuple[Any, tuple[Any, jax.Array]]:
             state = kernel.sample(state, (), arrays)
@@ -182,19 +233,54 @@ def _compiled_sampler(
 
         # One loop over warmup and draws alike (one copy of the NUTS step to compile, as numpyro's
         # fori_collect has), keeping the draws after warmup.
-        _, (visited, diverging) = jax.lax.scan(step, state, None, length=sampler.warmup + sampler.samples)
+        final, (visited, diverging) = jax.lax.scan(step, state, None, length=sampler.warmup + sampler.samples)
         kept = jax.tree.map(lambda values: values[sampler.warmup :], visited)
-        return jax.vmap(kernel.postprocess_fn((), arrays))(kept), diverging[sampler.warmup :]
+        adapted = (final.adapt_state.step_size, jax.tree.map(lambda values: jnp.var(values, axis=0), kept), final.z)
+        return jax.vmap(kernel.postprocess_fn((), arrays))(kept), diverging[sampler.warmup :], adapted
 
-    if parallel:
-        compiled: Callable[..., Any] = jax.pmap(chain, in_axes=(0, None))
+    if method == "parallel":
+        compiled: Callable[..., Any] = jax.pmap(chain, in_axes=(0, None, 0))
+    elif method == "vectorized":
+        compiled = jax.jit(jax.vmap(chain, in_axes=(0, None, 0)))
     else:
-        compiled = jax.jit(lambda keys, arrays: jax.lax.map(lambda one: chain(one, arrays), keys))
+        compiled = jax.jit(
+            lambda keys, arrays, starts: jax.lax.map(lambda one: chain(one[0], arrays, one[1]), (keys, starts))
+        )
     if len(_samplers) >= _KEPT_SAMPLERS:
         _samplers.clear()
         jax.clear_caches()
     _samplers[key] = compiled
     return compiled
+
+
+@dataclass(frozen=True)
+class Chains:
+    """What a run of the sampler gives: draws by chain, divergences, and what each chain adapted."""
+
+    samples: dict[str, np.ndarray]
+    divergences: int
+    step_size: np.ndarray  # (chains,)
+    draws_variance: dict[str, np.ndarray]  # by site, (chains, *unconstrained shape): the kept draws' variance
+    position: dict[str, np.ndarray]  # by site, (chains, *unconstrained shape): where each chain ended
+
+
+def run_chains(
+    model: GoalsModel, data: dict[str, Any], sampler: SamplerSettings, start: WarmStart | None = None
+) -> Chains:
+    """Run NUTS, cold (numpyro's full warmup) or from `start` (services.fit.warm)."""
+    padded = pad_matches(data)
+    static = {name: value for name, value in padded.items() if not isinstance(value, (np.ndarray, dict))}
+    arrays = {name: value for name, value in padded.items() if name not in static}
+    run = _compiled_sampler(model, static, arrays, sampler, chain_method_for(sampler), warm=start is not None)
+    keys = jax.random.split(jax.random.PRNGKey(sampler.seed), sampler.chains)
+    values, diverging, (step_size, variance, position) = run(keys, arrays, None if start is None else start.arrays())
+    return Chains(
+        samples={name: np.asarray(value) for name, value in values.items()},
+        divergences=int(np.asarray(diverging).sum()),
+        step_size=np.asarray(step_size),
+        draws_variance={name: np.asarray(value) for name, value in variance.items()},
+        position={name: np.asarray(value) for name, value in position.items()},
+    )
 
 
 def sample(model: GoalsModel, data: dict[str, Any], sampler: SamplerSettings) -> tuple[dict[str, np.ndarray], int]:
@@ -204,15 +290,8 @@ def sample(model: GoalsModel, data: dict[str, Any], sampler: SamplerSettings) ->
     the same first draws), but with the data passed to the compiled sampler instead of built into it
     as constants, and the matches padded to a few sizes: a later fit on data of the same shapes (the
     next week's, most weeks) reuses the compiled sampler instead of compiling it again."""
-    padded = pad_matches(data)
-    static = {name: value for name, value in padded.items() if not isinstance(value, (np.ndarray, dict))}
-    arrays = {name: value for name, value in padded.items() if name not in static}
-    parallel = jax.local_device_count() >= sampler.chains
-    run = _compiled_sampler(model, static, arrays, sampler, parallel)
-    keys = jax.random.split(jax.random.PRNGKey(sampler.seed), sampler.chains)
-    values, diverging = run(keys, arrays)
-    samples = {name: np.asarray(value) for name, value in values.items()}
-    return samples, int(np.asarray(diverging).sum())
+    chains = run_chains(model, data, sampler)
+    return chains.samples, chains.divergences
 
 
 def fit_posterior(
@@ -226,6 +305,8 @@ def fit_posterior(
     predict_teams: Sequence[str] | None = None,
     as_of: date | None = None,
     fixtures: Sequence[Fixture] = (),
+    previous: Adaptation | None = None,
+    warm_warmup: int = WARM_WARMUP,
 ) -> Posterior:
     """Fit the model to its window of the matches; raises QualityGateError rather than publish junk.
 
@@ -236,18 +317,32 @@ def fit_posterior(
 
     A gate that trips is retried once with twice the draws and the next seed: r_hat lands just above
     1.01 now and then by chance, and a rerun is cheaper than a week without new odds.
+
+    With `previous` (the adaptation the competition's last fit stored), the fit first starts warm from it
+    with `warm_warmup` warmup iterations (services.fit.warm); when it cannot be mapped onto this fit, or
+    the warm fit fails the gate, the fit runs cold as above. The posterior stores this fit's adaptation.
     """
     roster = season_roster(matches, fixtures) if predict_teams is None else None
     prepared = model.prepare(matches, roster.teams if roster else predict_teams, as_of)
     window, data = prepared.window, prepared.data
     team_codes = prepared.predict_codes
-    attempts = [
-        sampler,
-        replace(sampler, warmup=sampler.warmup * 2, samples=sampler.samples * 2, seed=sampler.seed + 1),
+    attempts: list[tuple[SamplerSettings, WarmStart | None]] = [
+        (sampler, None),
+        (replace(sampler, warmup=sampler.warmup * 2, samples=sampler.samples * 2, seed=sampler.seed + 1), None),
     ]
-    for attempt, settings in enumerate(attempts, start=1):
+    warm_note = "no stored adaptation"
+    if previous is not None:
+        try:
+            warm = warm_start(previous, model, prepared, sampler.chains)
+        except CannotMap as error:
+            warm_note = f"cold: {error}"
+            logger.info("warm start not possible, warming up cold: %s", error)
+        else:
+            warm_note = f"{warm.mapped_share:.0%} of the values mapped"
+            attempts.insert(0, (replace(sampler, warmup=min(warm_warmup, sampler.warmup)), warm))
+    for attempt, (settings, start) in enumerate(attempts, start=1):
         logger.info(
-            "fitting %s on %d %s matches, %d teams (%d predicted): %d chains x (%d warmup + %d draws), seed %d",
+            "fitting %s on %d %s matches, %d teams (%d predicted): %d chains x (%d warmup + %d draws), seed %d, %s",
             model.name,
             len(window),
             competition,
@@ -257,9 +352,11 @@ def fit_posterior(
             settings.warmup,
             settings.samples,
             settings.seed,
+            f"warm start ({warm_note})" if start is not None else "cold warmup",
         )
-        samples, divergences = sample(model, data, settings)
-        diagnostics = diagnose(samples, model.diagnosed_sites, divergences)
+        chains = run_chains(model, data, settings, start)
+        samples = chains.samples
+        diagnostics = diagnose(samples, model.diagnosed_sites, chains.divergences)
         problems = diagnostics.failures(gate)
         logger.info("diagnostics: %s", asdict(diagnostics))
         if not problems:
@@ -283,9 +380,13 @@ def fit_posterior(
         },
         "seed": settings.seed,
         "sampler": asdict(settings),
-        "attempts": attempt,  # 2 when the first fit tripped the gate and the rerun passed
+        "attempts": attempt,  # 2 when the first fit tripped the gate and the rerun passed (3: after a warm one)
         "diagnostics": asdict(diagnostics),
         "gate": asdict(gate),
+        "warm_start": {"used": start is not None, "tried": previous is not None, "note": warm_note},
+        ADAPTATION_META_KEY: adaptation_from(
+            model, prepared, chains.step_size, chains.draws_variance, chains.position, settings.samples
+        ).to_meta(),
     }
     if roster is not None:
         meta["roster"] = roster.describe()

@@ -19,8 +19,16 @@ import boto3
 from botocore.exceptions import ClientError
 
 import services.fit  # noqa: F401  (splits the CPU into devices before JAX starts)
-from matchodds.core.keys import DEFAULT_COMPETITION, ContractError, fixtures_prefix, posterior_key, results_prefix
-from matchodds.core.posterior import Posterior, encode_posterior
+from matchodds.core.keys import (
+    DEFAULT_COMPETITION,
+    POSTERIOR_SUFFIX,
+    ContractError,
+    fixtures_prefix,
+    posterior_key,
+    posterior_prefix,
+    results_prefix,
+)
+from matchodds.core.posterior import Adaptation, Posterior, decode_posterior, encode_posterior, posterior_adaptation
 from matchodds.core.refits import FIT_HOLDER_VARIABLE, FIT_LEDGER_VARIABLE, FIT_MAX_ROUNDS
 from matchodds.core.results import (
     Fixture,
@@ -78,6 +86,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-ess", type=float, default=QualityGate.min_bulk_ess)
     parser.add_argument("--max-r-hat", type=float, default=QualityGate.max_r_hat)
     parser.add_argument(
+        "--warm-from",
+        type=Path,
+        help="start from the sampler adaptation stored in this posterior file; default with a bucket: the "
+        "competition's newest posterior there",
+    )
+    parser.add_argument(
+        "--cold", action="store_true", help="no warm start: warm up in full, whatever earlier fits stored"
+    )
+    parser.add_argument(
         "--ledger",
         default=env.get(FIT_LEDGER_VARIABLE),
         help="the fit ledger table: with --holder, fit again while results uploads came in (the trigger's fits)",
@@ -130,6 +147,46 @@ def load_fixtures(
     else:
         files = []
     return [fixture for file in files for fixture in file.fixtures if fixture.competition == competition]
+
+
+def newest_posterior_key(s3: S3Client, bucket: str, competition: str) -> str | None:
+    """The key of the competition's newest posterior in the bucket (versions sort by time), if any."""
+    keys = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=posterior_prefix(competition))
+        for item in page.get("Contents", [])
+        if item["Key"].endswith(POSTERIOR_SUFFIX)
+    ]
+    return max(keys, default=None)
+
+
+def previous_adaptation(
+    path: Path | None, bucket: str | None, competition: str, model: str, s3: S3Client | None
+) -> Adaptation | None:
+    """The sampler adaptation of the competition's last fit (a local file, or its newest posterior in the
+    bucket), or None: no earlier fit, one of another model, or one that cannot be read, which costs this
+    fit only its warm start (logged), never the fit."""
+    try:
+        if path is not None:
+            source, blob = str(path), path.read_bytes()
+        elif bucket and s3 is not None:
+            key = newest_posterior_key(s3, bucket, competition)
+            if key is None:
+                logger.info("no earlier posterior of %s: cold warmup", competition)
+                return None
+            source, blob = f"s3://{bucket}/{key}", s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        else:
+            return None
+        posterior = decode_posterior(blob)
+        adaptation = posterior_adaptation(posterior)
+    except (ContractError, OSError, ClientError) as error:
+        logger.warning("the last posterior's adaptation is not usable, warming up cold: %s", error)
+        return None
+    if adaptation is None or posterior.competition != competition or adaptation.model != model:
+        logger.info("%s holds no adaptation of %s for %s: cold warmup", source, model, competition)
+        return None
+    logger.info("warm start from %s", source)
+    return adaptation
 
 
 def publish(posterior: Posterior, bucket: str, s3: S3Client) -> str:
@@ -209,8 +266,11 @@ def fit_once(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
     sampler = sampler_for(MODELS[args.model], args.chains, args.warmup, args.samples, seed)
     gate = QualityGate(max_r_hat=args.max_r_hat, min_bulk_ess=args.min_ess)
+    previous = None if args.cold else previous_adaptation(args.warm_from, args.bucket, args.competition, args.model, s3)
     try:
-        posterior = fit_posterior(matches, MODELS[args.model], args.competition, sampler, gate, fixtures=fixtures)
+        posterior = fit_posterior(
+            matches, MODELS[args.model], args.competition, sampler, gate, fixtures=fixtures, previous=previous
+        )
     except QualityGateError as error:
         logger.error("%s; nothing published, the current odds stay", error)
         return EXIT_GATE

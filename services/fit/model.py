@@ -234,6 +234,10 @@ def _statistic(match: Match, home_column: str, away_column: str) -> tuple[float,
     return (home, away, 1.0) if home is not None and away is not None else (0.0, 0.0, 0.0)
 
 
+# The label of the predicted season's row of strengths when the data do not hold it yet (a new season).
+NEXT_PERIOD = "next"
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A model's view of the data: its arrays, every team it fits, and the teams it predicts."""
@@ -277,6 +281,17 @@ class GoalsModel:
     diagnosed_sites: tuple[str, ...] = ("intercept", "home", "attack", "defence")
     # Warmup and kept draws per chain when a command is not told: as many as the fit budget allows.
     draws: tuple[int, int] = (1000, 1000)
+    # The axes of each sampled site that a warm start maps by label (services.fit.warm): "team" (every
+    # team the fit indexes), "season" (the window's seasons), "period" (the seasons, and the predicted new
+    # season when there is one). A site not named here is mapped only when its layout is the same.
+    site_axes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def axis_labels(self, prepared: Prepared) -> dict[str, tuple[str, ...]]:
+        """The labels of each axis `site_axes` names, for this fit's data."""
+        seasons = tuple(sorted({match.season for match in prepared.window}))
+        played = prepared.data.get("played")
+        periods = (*seasons, NEXT_PERIOD) if played is not None and len(played) > len(seasons) else seasons
+        return {"team": tuple(prepared.team_codes), "season": seasons, "period": periods}
 
     def window(self, matches: Sequence[Match]) -> list[Match]:
         """The matches this model fits on: the newest `seasons` seasons, in date order."""
@@ -399,6 +414,7 @@ MODELS: dict[str, GoalsModel] = {
         ("intercept", "home_by_season", "rho", "attack", "defence", "attack_scale", "defence_scale", "persistence"),
         # It mixes well (min bulk ESS 709-825 in 2,000 draws): half the draws bring its fit to the 20 s budget.
         draws=(500, 500),
+        site_axes={"attack_raw": ("period", "team"), "defence_raw": ("period", "team"), "home_raw": ("season",)},
     ),
 }
 # Served since 2026-11-29: level or better on development seasons (-0.0001 on four, -0.0002 on five

@@ -14,6 +14,7 @@ from matchodds.core.posterior import Posterior, decode_posterior
 from matchodds.core.results import read_results_file
 from matchodds.local import SAMPLE_SEASON
 from services.fit.main import main as fit_main
+from services.fit.warm import WARM_WARMUP
 
 pytestmark = pytest.mark.fit
 OPENING = b"Div,Date,HomeTeam,AwayTeam,FTHG,FTAG\nE0,15/08/2025,Liverpool,Bournemouth,4,2\n"
@@ -50,3 +51,18 @@ def test_the_opening_matches_of_a_season_never_shrink_the_published_league(
     roster = {"season": "2025-26", "teams": 20, "source": "with previous season", "league_size": 20}
     assert posterior.meta["roster"] == roster
     assert "season" not in posterior.meta  # 2025-26's league is not known yet: no table to project (issue 21)
+
+
+def test_the_next_fit_starts_warm_from_the_newest_posterior_in_the_bucket(
+    published: tuple[list[str], Posterior], module_aws: dict[str, str]
+) -> None:
+    """Issue 22: the task reads its competition's newest posterior and starts from the adaptation it stored."""
+    keys, first = published
+    s3, bucket = boto3.client("s3"), module_aws["bucket"]
+    assert first.meta["warm_start"]["tried"] is False and "adaptation" in first.meta
+    assert fit_main(["--bucket", bucket, *SAMPLER]) == 0
+    after = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="posteriors/")["Contents"])
+    assert len(after) == 2 and after[0] == keys[0]
+    second = decode_posterior(s3.get_object(Bucket=bucket, Key=after[1])["Body"].read())
+    assert second.meta["warm_start"] == {"used": True, "tried": True, "note": "100% of the values mapped"}
+    assert second.meta["sampler"]["warmup"] == WARM_WARMUP

@@ -64,6 +64,7 @@ def _fit_grants(deployed: Deployed, competition: str) -> dict[str, set[tuple[str
             ("s3:ListBucket", bucket),
             ("s3:GetObject", f"{bucket}/{results_prefix(competition)}*"),
             ("s3:GetObject", f"{bucket}/{fixtures_prefix(competition)}*"),
+            ("s3:GetObject", f"{bucket}/{posterior_prefix(competition)}*"),  # the last fit's adaptation
             ("s3:PutObject", f"{bucket}/{posterior_prefix(competition)}*"),
             ("dynamodb:GetItem", ledger),
             ("dynamodb:UpdateItem", ledger),
@@ -224,11 +225,15 @@ def test_no_role_writes_where_its_own_input_lies(deployed: Deployed, role_name: 
 
 
 @pytest.mark.parametrize("competition", DEFAULT_COMPETITIONS)
-def test_the_task_role_lists_only_its_competitions_results_and_fixtures_prefixes(
+def test_the_task_role_lists_only_its_competitions_results_fixtures_and_posteriors_prefixes(
     deployed: Deployed, competition: str
 ) -> None:
     (listing,) = [s for s in deployed.role_statements(f"fit-{competition}-task") if s["Action"] == ["s3:ListBucket"]]
-    prefixes = [f"{results_prefix(competition)}*", f"{fixtures_prefix(competition)}*"]
+    prefixes = [
+        f"{results_prefix(competition)}*",
+        f"{fixtures_prefix(competition)}*",
+        f"{posterior_prefix(competition)}*",
+    ]
     assert listing["Condition"] == {"StringLike": {"s3:prefix": prefixes}}
 
 
@@ -268,8 +273,10 @@ def test_a_fit_role_reads_and_writes_its_own_competition_and_no_other(deployed: 
         assert _allowed(statements, "s3:PutObject", objects["posterior"]) is mine, other
         assert _listable(statements, results_prefix(other)) is mine, other
         assert _listable(statements, fixtures_prefix(other)) is mine, other
-        # Never: reading a posterior (its own included), writing results or fixtures.
-        assert not _allowed(statements, "s3:GetObject", objects["posterior"]), other
+        # Its own posteriors, for the last fit's sampler adaptation (the warm start); no other's.
+        assert _allowed(statements, "s3:GetObject", objects["posterior"]) is mine, other
+        assert _listable(statements, posterior_prefix(other)) is mine, other
+        # Never: writing results or fixtures.
         assert not _allowed(statements, "s3:PutObject", objects["results"]), other
         assert not _allowed(statements, "s3:PutObject", objects["fixtures"]), other
 

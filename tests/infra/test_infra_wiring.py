@@ -37,7 +37,7 @@ FUNCTION = "aws:lambda/function:Function"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 ROLE = "aws:iam/role:Role"
 # What the fit was measured to need at peak (docs/deploy.md), and the prototype's size that was too tight.
-MEASURED_FIT_PEAK_MB = 810
+MEASURED_FIT_PEAK_MB = 933  # 890 MiB: 4 seasons pinned to one core (docs/deploy.md)
 PROTOTYPE_FIT_MEMORY_MB = 512
 # What precompute was measured to need at peak: the whole path for 96 teams (docs/benchmarks.md, Growth).
 MEASURED_PRECOMPUTE_PEAK_MIB = 228
@@ -186,7 +186,8 @@ def test_fit_task_is_sized_from_the_measurement(deployed: Deployed, competition:
     assert task.inputs["networkMode"] == "awsvpc"
     memory_mb = int(task.inputs["memory"])
     assert memory_mb > PROTOTYPE_FIT_MEMORY_MB
-    assert memory_mb >= 4 * MEASURED_FIT_PEAK_MB
+    assert memory_mb >= 2 * MEASURED_FIT_PEAK_MB
+    assert int(task.inputs["cpu"]) == 1024  # 1 vCPU: time x price (docs/deploy.md, "Sizing")
 
 
 def test_precompute_is_sized_from_the_measurement(deployed: Deployed) -> None:
