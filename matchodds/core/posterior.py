@@ -100,6 +100,8 @@ def held_rho(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray) -> n
     # leave every draw's rho inside them, with room for the bounds' rounding, rho is returned as it is, which
     # is what the clip below would return, without the bounds of every pairing and draw.
     room = RHO_BOUND_SHARE * (1 - 1e-6)
+    if np.size(home_rate) == 0 or np.size(away_rate) == 0 or np.size(rho) == 0:  # no match left (a finished season)
+        return np.broadcast_to(rho, np.broadcast_shapes(np.shape(home_rate), np.shape(away_rate), np.shape(rho)))
     largest_home, largest_away = np.max(home_rate), np.max(away_rate)
     lowest_ok = np.min(rho) * np.maximum(largest_home, largest_away) >= -room  # a NaN anywhere fails a test
     if lowest_ok and np.max(rho) <= room * np.minimum(1 / (largest_home * largest_away), 1):

@@ -50,12 +50,16 @@ def with_season(posterior: Posterior, record: SeasonRecord) -> Posterior:
     return replace(posterior, meta={**posterior.meta, SEASON_META_KEY: record.to_meta()})
 
 
+@pytest.mark.parametrize("rho", [None, -0.08])  # Dixon-Coles' rho held per pairing: with no pairing left too
 def test_a_finished_season_is_its_table_with_every_probability_zero_or_one(
-    make_posterior: Callable[..., Posterior],
+    make_posterior: Callable[..., Posterior], rho: float | None
 ) -> None:
     # Each team beats every team after it in CODES at home and draws away: ARS top, MCI bottom.
     matches = round_robin(CODES, lambda home, away: (2, 0) if CODES.index(home) < CODES.index(away) else (1, 1))
     posterior = with_season(make_posterior(codes=CODES), SeasonRecord("2024-25", CODES, matches))
+    if rho is not None:
+        shape = posterior.draws["intercept"].shape
+        posterior = replace(posterior, draws={**posterior.draws, "rho": np.full(shape, rho, dtype=np.float32)})
     projection = project_posterior(posterior, simulations=500)
     assert projection is not None and projection.remaining_matches == 0
     document = projection.document({})
