@@ -155,13 +155,18 @@ def fit_case(results: dict[str, Any], key: str) -> dict[str, Any] | None:
     return next((case for case in results["fit"]["cases"] if case["key"] == key), None)
 
 
-FIT_CLOSING = "see **Gap** under Fit below (the fit is in services/fit/, which this benchmark does not change)."
+FIT_CLOSING = (
+    "see **Gap** under Fit below. The CPU matters here (the Machine table names it): on 2026-12-02 2 AMD EPYC "
+    "cores ran this fit and the unchanged `poisson_static` baseline about 3x slower than 2 Intel Xeon cores had "
+    "on 2026-11-29 (7.8 s and 4.2 s then), compilation and sampling alike."
+)
 PRECOMPUTE_CLOSING = (
     "the score grids are already one BLAS matrix product per pair on one thread, the pmfs by recurrence into "
     "arrays reused by every batch (matchodds/core/grid.py); what is left of the maths is that product and the "
-    "per-draw 1X2 of every goal for the credible intervals, and of the items' time, turning every market of "
-    "every pair into the contract's nested maps of Decimals (matchodds/core/items.py). A shared or loaded "
-    "machine stretches every figure: see the load average above. Fewer draws would be faster but no longer "
+    "per-draw 1X2 of every goal for the credible intervals. The items' time beyond every market (about 0.3 s "
+    "for 380 items) is encoding them: each item's markets rounded to the stored digits number by number in "
+    "Python, written as compact JSON and compressed (matchodds/core/items.py, layout 2); rounding every pair's "
+    "markets at once in numpy before the JSON would close most of it. Fewer draws would be faster but no longer "
     "the whole posterior."
 )
 QUERY_CLOSING = (
@@ -230,7 +235,11 @@ def warm_targets(results: dict[str, Any]) -> list[Target]:
                 f"per CPU second {spread(case['summary']['ess_per_cpu_s'], 0, ' /s')})",
                 rate >= 300,
                 f"{rate - 300:+.0f} /s",
-                "measured on a shared machine; wall time is pessimistic when it is loaded (see the fit table's CPU s)",
+                "the warm start and the cache take the warmup and the compilation out (the fit table's warm, cached "
+                "rows against the cold one), and what is left is sampling 4 x 500 draws, which caps this model "
+                "near 100 ESS/s on this machine; "
+                "300 needs draws that mix better (a non-centred or otherwise reparametrised `attack_scale`, the "
+                "worst-mixing site) or a faster CPU (see the fit's other gap)",
             )
         )
     return targets
