@@ -30,9 +30,7 @@ import logging
 import os
 import platform
 import random
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -51,7 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
-from bench.measure import load_average, percentile  # noqa: E402
+from bench.measure import announcing_child, load_average, percentile  # noqa: E402
 from bench.report import write_section  # noqa: E402
 from matchodds import local  # noqa: E402
 from matchodds.core.keys import new_version, posterior_key  # noqa: E402
@@ -470,31 +468,9 @@ class ServedStack:
 @contextmanager
 def served_stack(concurrency: int = local.QUERY_CONCURRENCY) -> Iterator[ServedStack]:
     """The stack in a child process, as the demo runs it apart from its clients; stopped by closing its stdin."""
-    with (
-        tempfile.TemporaryFile(mode="w+") as log,
-        subprocess.Popen(
-            [sys.executable, "-m", "bench.load", "serve", str(concurrency)],
-            cwd=REPO,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        ) as process,
-    ):
-        assert process.stdin is not None and process.stdout is not None
-        try:
-            ready = next((line for line in process.stdout if line.startswith(READY_PREFIX)), None)
-            if ready is None:
-                log.seek(0)
-                raise RuntimeError(f"the stack ended before it served:\n{log.read()[-3000:]}")
-            announced = json.loads(ready[len(READY_PREFIX) :])
-            yield ServedStack(announced["api_url"], tuple(announced["codes"]), process.pid, log)
-        finally:
-            process.stdin.close()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.terminate()
+    command = [sys.executable, "-m", "bench.load", "serve", str(concurrency)]
+    with announcing_child(command, READY_PREFIX) as (announced, process, log):
+        yield ServedStack(announced["api_url"], tuple(announced["codes"]), process.pid, log)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -16,13 +16,15 @@ import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT_PREFIX = "BENCH-RESULT "
@@ -58,6 +60,33 @@ def relative(arg: str) -> str:
     if path.is_absolute() and path.is_relative_to(ROOT):
         return str(path.relative_to(ROOT))
     return arg
+
+
+@contextmanager
+def announcing_child(
+    command: Sequence[str], prefix: str, stop_seconds: float = 30
+) -> Iterator[tuple[dict[str, Any], subprocess.Popen[str], IO[str]]]:
+    """A child that serves until its stdin closes: yields the JSON it prints after `prefix` once ready, the
+    process and its stderr (a temporary file); BenchError with the end of that stderr if it ends before."""
+    with (
+        tempfile.TemporaryFile(mode="w+") as log,
+        subprocess.Popen(
+            command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True
+        ) as process,
+    ):
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            ready = next((line for line in process.stdout if line.startswith(prefix)), None)
+            if ready is None:
+                log.seek(0)
+                raise BenchError(f"`{shlex.join(command)}` ended before it was ready:\n{log.read()[-3000:]}")
+            yield json.loads(ready[len(prefix) :]), process, log
+        finally:
+            process.stdin.close()
+            try:
+                process.wait(timeout=stop_seconds)
+            except subprocess.TimeoutExpired:
+                process.terminate()
 
 
 def run_child(

@@ -25,7 +25,6 @@ import argparse
 import http.client
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,9 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import (
-    ROOT,
     BenchError,
     CallMarks,
+    announcing_child,
     child_command,
     display_command,
     latency_summary,
@@ -113,30 +112,8 @@ def run(config: QueryConfig, fitted: Path | None, teams: int = 20, draws: int = 
 def serving(fitted: Path | None, teams: int, draws: int) -> Iterator[tuple[dict[str, Any], str]]:
     """The serve child, stopped by closing its stdin (or by its own pid); yields its READY document and command."""
     args = ["serve", *posterior_arguments(fitted, teams, draws)]
-    with (
-        tempfile.TemporaryFile(mode="w+") as stderr,
-        subprocess.Popen(
-            child_command("bench.query", args),
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-        ) as process,
-    ):
-        assert process.stdin is not None and process.stdout is not None
-        try:
-            ready = next((line for line in process.stdout if line.startswith(READY_PREFIX)), None)
-            if ready is None:
-                stderr.seek(0)
-                raise BenchError(f"the serve child ended before it was ready:\n{stderr.read()[-3000:]}")
-            yield json.loads(ready[len(READY_PREFIX) :]), display_command("bench.query", args)
-        finally:
-            process.stdin.close()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.terminate()
+    with announcing_child(child_command("bench.query", args), READY_PREFIX, stop_seconds=15) as (ready, _, _):
+        yield ready, display_command("bench.query", args)
 
 
 def cold_starts(ready: dict[str, Any], runs: int) -> dict[str, Any]:
@@ -249,12 +226,18 @@ def _publish(bucket: str, table: str, args: argparse.Namespace) -> tuple[Any, st
     return posterior, key
 
 
-def inprocess_child(args: argparse.Namespace) -> None:
+def in_process_aws() -> Any:
+    """The local stack's names, with the environment the query handler reads pointed at moto in this process."""
     from matchodds.local import LocalNames
 
     names = LocalNames()
     os.environ.update({**DUMMY_AWS, "MATCHODDS_TABLE": names.table, "MATCHODDS_BUCKET": names.bucket})
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    return names
+
+
+def inprocess_child(args: argparse.Namespace) -> None:
+    names = in_process_aws()
     import boto3
     import numpy as np
     from moto import mock_aws
@@ -381,11 +364,7 @@ def table_timings(handler: Any, context: Any, calls: CallMarks, requests: int) -
 def tables_child(args: argparse.Namespace) -> None:
     """GET /odds of a league of --teams teams whose items are not written (only its pointer and exports, made by
     precompute's own code from its items), so that a 96-team league is measured without 9,120 writes to moto."""
-    from matchodds.local import LocalNames
-
-    names = LocalNames()
-    os.environ.update({**DUMMY_AWS, "MATCHODDS_TABLE": names.table, "MATCHODDS_BUCKET": names.bucket})
-    os.environ.pop("AWS_ENDPOINT_URL", None)
+    names = in_process_aws()
     import boto3
     from moto import mock_aws
 
