@@ -142,7 +142,7 @@ def _clear_handler_caches() -> None:
 
 
 @contextmanager
-def query_stack(publish_timeout: float = 120.0, concurrency: int = local.QUERY_CONCURRENCY) -> Iterator[QueryStack]:
+def query_stack(publish_timeout: float = 120.0) -> Iterator[QueryStack]:
     """The local stack with one published version of synthetic odds, served on a free loopback port."""
     from moto.server import ThreadedMotoServer
 
@@ -174,7 +174,7 @@ def query_stack(publish_timeout: float = 120.0, concurrency: int = local.QUERY_C
             key = posterior_key(COMPETITION, posterior.version)
             boto3.client("s3").put_object(Bucket=names.bucket, Key=key, Body=encode_posterior(posterior))
             local.wait_for_version(names.table, COMPETITION, timeout=publish_timeout)
-            server = local.serve_http_api(query_handler, 0, concurrency=concurrency)
+            server = local.serve_http_api(query_handler, 0)
             yield QueryStack(f"http://127.0.0.1:{server.server_port}", posterior)
         finally:
             if server is not None:
@@ -439,12 +439,12 @@ def run_load(
 # --- The server child and what it is watched by ------------------------------------------------------
 
 
-def serve_child(concurrency: int) -> None:
+def serve_child() -> None:
     """`python -m bench.load serve`: the stack, logging as the demo does, until stdin closes."""
     logging.basicConfig(level=logging.INFO, format=DEMO_LOG_FORMAT)
     for noisy in DEMO_QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    with query_stack(concurrency=concurrency) as stack:
+    with query_stack() as stack:
         print(READY_PREFIX + json.dumps({"api_url": stack.api_url, "codes": stack.posterior.team_codes}), flush=True)
         sys.stdin.read()  # until the parent closes our stdin
 
@@ -466,9 +466,9 @@ class ServedStack:
 
 
 @contextmanager
-def served_stack(concurrency: int = local.QUERY_CONCURRENCY) -> Iterator[ServedStack]:
+def served_stack() -> Iterator[ServedStack]:
     """The stack in a child process, as the demo runs it apart from its clients; stopped by closing its stdin."""
-    command = [sys.executable, "-m", "bench.load", "serve", str(concurrency)]
+    command = [sys.executable, "-m", "bench.load", "serve"]
     with announcing_child(command, READY_PREFIX) as (announced, process, log):
         yield ServedStack(announced["api_url"], tuple(announced["codes"]), process.pid, log)
 
@@ -493,10 +493,9 @@ def loaded(
     requests: int | None,
     fresh_connections: bool = False,
     timeout: float = CLIENT_TIMEOUT_SECONDS,
-    concurrency: int = local.QUERY_CONCURRENCY,
 ) -> dict[str, Any]:
     """One load run against a fresh stack in its own process, with what the server and the kernel saw."""
-    with served_stack(concurrency) as stack:
+    with served_stack() as stack:
         for kind in {"mixed": ("fixture",), "fixture": ("fixture",), "bulk50": ("bulk50",)}[mix]:  # a warm-up request
             run_load(stack.api_url, stack.codes, 1, 1, 60, kind)
         log_from, overflows_before = stack.log_offset(), listen_overflows()
@@ -507,7 +506,7 @@ def loaded(
         lines = stack.log_lines(log_from)
     noisy = [line for line in lines if " WARNING " in line or " ERROR " in line or line.startswith("Traceback")]
     figures["server"] = {
-        "handler_concurrency": concurrency,
+        "handler_concurrency": local.QUERY_CONCURRENCY,
         "cpu_s": round(cpu, 2),
         "cpu_ms_per_request": round(cpu / figures["answered"] * 1000, 2) if figures["answered"] else None,
         "warning_or_error_lines": len(noisy),
@@ -596,8 +595,8 @@ per stage (docs/deploy.md), so these numbers measure the code path under content
 
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
-    if arguments[:1] == ["serve"]:  # the child: `serve [CONCURRENCY]`
-        serve_child(int(arguments[1]) if len(arguments) > 1 else local.QUERY_CONCURRENCY)
+    if arguments[:1] == ["serve"]:  # the child
+        serve_child()
         return 0
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
     parser.add_argument("--mix", choices=MIXES, default="mixed", help="which requests (default: issue 8's mix)")
@@ -612,19 +611,13 @@ def main(argv: list[str] | None = None) -> int:
         "--timeout", type=float, default=CLIENT_TIMEOUT_SECONDS, help="seconds before a request counts as dropped"
     )
     parser.add_argument(
-        "--concurrency",
-        type=int,
-        default=local.QUERY_CONCURRENCY,
-        help="handler invocations the bridge runs at once (matchodds.local.QUERY_CONCURRENCY)",
-    )
-    parser.add_argument(
         "--write", type=Path, help="record the mix's figures in this markdown file (docs/benchmarks.md)"
     )
     args = parser.parse_args(arguments)
     if args.write and (args.mix != "mixed" or args.seconds):
         parser.error("--write records issue 8's section: the mix of routes, by --requests")
     requests, seconds = (None, args.seconds) if args.seconds else (args.requests, args.max_seconds)
-    figures = loaded(args.mix, args.clients, seconds, requests, args.connect == "each", args.timeout, args.concurrency)
+    figures = loaded(args.mix, args.clients, seconds, requests, args.connect == "each", args.timeout)
     print(json.dumps(figures, indent=2))
     if args.write:
         write_section(

@@ -962,7 +962,8 @@ def load_section(results: dict[str, Any]) -> str:
             ]
         )
     commands = "\n".join(f"- {MIX_LABELS[run['mix']]}: `{run['command']}`" for run in data["runs"])
-    concurrency = data["runs"][0]["server"]["handler_concurrency"] if data["runs"] else "?"
+    concurrency = data["runs"][0]["server"]["handler_concurrency"] if data["runs"] else None
+    invocations = plural(concurrency, "handler invocation", "handler invocations") if concurrency else "? invocations"
     timeout = num(data["runs"][0]["client_timeout_s"], 0) if data["runs"] else "?"
     text = f"""## Load (issue 22)
 
@@ -975,8 +976,9 @@ reply (reset, refused, or none within {timeout} s) or a reply other than 200 wit
 **Slow connects** took 1 s or more (a SYN the listen queue dropped is retried after 1 s); **overflows**
 are the kernel's ListenOverflows over the run (the whole machine's); **server CPU** is the child's user +
 system time per request answered, the figure least moved by other load; **warnings** are the server's
-WARNING/ERROR log lines during the run. The bridge runs {concurrency} handler invocations at once
-(`matchodds.local.QUERY_CONCURRENCY`), the others wait their turn in arrival order.
+WARNING/ERROR log lines during the run. The bridge runs {invocations} at once
+(`matchodds.local.QUERY_CONCURRENCY`), as one Lambda instance does; the others wait their turn in
+arrival order.
 
 """
     text += table(
@@ -1019,13 +1021,14 @@ LATE_WRITERS: list[tuple[str, Callable[[dict[str, Any]], list[Target]], Callable
 
 
 def duration(results: dict[str, Any]) -> str:
-    """How long the last full run took, from its machine record."""
+    """How long the runs that measured the sections took, summed: sections measured together share their
+    run's record, and a section rerun alone later does not count the hours between."""
     machines = [results[name]["machine"] for name in SECTIONS if name in results]
-    if not machines or "finished_at" not in machines[0]:
+    if not machines or any("finished_at" not in machine for machine in machines):
         return "several minutes"
-    started = datetime.fromisoformat(min(machine["started_at"] for machine in machines))
-    finished = datetime.fromisoformat(max(machine["finished_at"] for machine in machines))
-    return plural(round((finished - started).total_seconds() / 60), "minute", "minutes")
+    runs = {(machine["started_at"], machine["finished_at"]) for machine in machines}
+    seconds = sum((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() for start, end in runs)
+    return plural(round(seconds / 60), "minute", "minutes")
 
 
 def render(results: dict[str, Any], load_section: str = "") -> str:

@@ -53,13 +53,11 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway refuses a larger request pay
 # page opens at once: while the accept loop waits its turn for the GIL, the kernel drops the SYNs beyond
 # it and each client waits 1 s, then 3 s, to retry. Linux caps it at net.core.somaxconn (4096 here).
 LISTEN_BACKLOG = 1024
-# How many query handler invocations the bridge runs at once; later requests wait their turn, in arrival
-# order (in AWS each would have its own Lambda instance). The process has one core's worth of Python,
-# shared with moto: 32 at once made each slower, not more of them answered (a 50-fixture POST is about
-# 2 s of moto's CPU; 32 of them ran past botocore's 60 s read timeout, whose retries added work), and past
-# the handler's 10 pooled connections to moto (botocore's default) each call opened one more and logged
-# a warning as it dropped it.
-QUERY_CONCURRENCY = 4
+# How many query handler invocations the bridge runs at once: one, as one Lambda instance does; later
+# requests wait their turn, in arrival order (in AWS each would have its own instance). A handler may keep
+# per-invocation state in its module, as powertools' resolver keeps `app.current_event`: two invocations in
+# threads of one process answered each other's requests (a 50-fixture POST got another client's fixtures).
+QUERY_CONCURRENCY = 1
 # Longer than the demo's batching window plus the trigger's work (a few DynamoDB calls).
 FIT_TRIGGER_VISIBILITY_SECONDS = 60
 SAMPLE_SEASON = Path(__file__).with_name("data") / "sample" / "E0-2024-25.csv"
@@ -552,10 +550,9 @@ def serve_http_api(
     handler: Callable[[dict[str, Any], Any], dict[str, Any]],
     port: int,
     host: str = "127.0.0.1",
-    concurrency: int = QUERY_CONCURRENCY,
 ) -> ThreadingHTTPServer:
     """Serve the query handler on host:port in a background thread, as API Gateway would."""
-    invocations = TakeTurns(concurrency)
+    invocations = TakeTurns(QUERY_CONCURRENCY)
 
     class Bridge(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

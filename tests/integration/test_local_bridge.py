@@ -6,6 +6,7 @@ import http.client
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -61,3 +62,43 @@ def test_64_connections_made_while_the_accept_loop_is_busy_are_all_kept_and_answ
         server.shutdown()
         server.server_close()
         handler.reader.cache_clear()
+
+
+def test_no_two_requests_share_an_invocation_of_a_handler_that_keeps_the_current_event_in_its_module() -> None:
+    # As powertools' resolver does (`app.current_event`): a handler is one Lambda instance's, which serves one
+    # invocation at a time. Run in threads side by side, each request would read whichever event came last.
+    current: dict[str, object] = {}
+
+    def keeps_its_event(event: dict[str, object], context: object) -> dict[str, object]:
+        current["event"] = event
+        time.sleep(0.005)  # gives the other request threads the GIL while this invocation is under way
+        path = current["event"]["rawPath"]  # type: ignore[index]
+        return {"statusCode": 200, "body": json.dumps({"path": path}), "headers": {"Content-Type": "application/json"}}
+
+    server = serve_http_api(keeps_its_event, 0)
+    replies: dict[int, object] = {}
+    start = threading.Barrier(CLIENTS)
+
+    def ask(client: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=REPLY_TIMEOUT_SECONDS)
+        try:
+            connection.connect()
+            start.wait()  # every client connected before any sends
+            connection.request("GET", f"/client/{client}")
+            replies[client] = json.loads(connection.getresponse().read())["path"]
+        except BaseException as error:  # reported below, with the client's number
+            start.abort()
+            replies[client] = error
+        finally:
+            connection.close()
+
+    try:
+        threads = [threading.Thread(target=ask, args=(client,)) for client in range(CLIENTS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert replies == {client: f"/client/{client}" for client in range(CLIENTS)}
