@@ -194,9 +194,13 @@ class ScoreDrivenRating:
     seasons: int = 4
     market: bool = False  # the experiment that also learns from past matches' prices
     name: str = "rating"
+    total_shots: bool = False  # leads of issue 23 (research.rating.Rating)
+    red_cards: bool = False
+    settings: list[dict[str, Any]] = field(default_factory=list)  # each week's fitted settings
 
     def forecast(self, train: Sequence[Match], week: Sequence[Fixture], teams: Sequence[str]) -> np.ndarray:
-        f = Rating(self.seasons, self.market).fit(train, teams)
+        f = Rating(self.seasons, self.market, self.total_shots, self.red_cards).fit(train, teams)
+        self.settings.append(f.settings)
         return point_probabilities(f.intercept, f.home, f.attack, f.defence, f.rho, f.team_codes, week)
 
 

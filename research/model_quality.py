@@ -30,6 +30,9 @@ DATA = ROOT / "data" / "football-data"
 RESULTS = ROOT / "research" / "results" / "seasons-w50"
 # The score-driven rating's forecasts of the development and evaluation seasons (`average`).
 RATING = ROOT / "research" / "results" / "rating"
+# Issue 23's screen: the score-driven rating with and without each lead, kept per variant and season.
+SCREEN = ROOT / "research" / "results" / "screen"
+LEADS = ("red_cards", "total_shots")
 # The page's track record (services/query/static/index.html shows it): what `track-record` writes.
 TRACK_RECORD = ROOT / "services" / "query" / "static" / "track-record.json"
 # Each week's prediction draws of a run, for re-pricing without refitting; not in git (223 MB a run).
@@ -451,6 +454,82 @@ def average(results: Sequence[Path], data: Path, rating: Path = RATING, market: 
     return "\n".join(lines) + "\n"
 
 
+def screen(results: Sequence[Path], data: Path, leads: Sequence[str], screens: Path = SCREEN) -> str:
+    """Each lead screened in the score-driven rating (maximum likelihood, about 2 s a week): the rating
+    with the lead against the rating without it, paired by match, on the seasons of `results`.
+
+    Each variant's weekly backtest of a season is kept in `screens/<variant>/<season>.npz` (forecasts,
+    and the fitted settings of every week) and reused; the kept Pinnacle forecasts of `results` check
+    that every variant predicted the same matches. The verdict is the rule of research/NOTEBOOK.md
+    ("Issue 23"): a lead advances when its pooled gain is larger than half its 90 % interval's width.
+    """
+    from matchodds.core.evaluation import paired_bootstrap, rps
+    from matchodds.core.results import read_results
+    from research.backtest import Bookmaker, ScoreDrivenRating, walk_forward
+
+    variants = ["rating", *(f"rating+{lead}" for lead in leads)]
+    pooled: dict[str, list[np.ndarray]] = {variant: [] for variant in variants}
+    pinnacle_pooled: list[np.ndarray] = []
+    shares: dict[str, list[float]] = {}
+    for path in kept_seasons(results):
+        kept = np.load(path)
+        usable = ~np.isnan(kept["pinnacle_closing"]).any(axis=1)
+        for variant in variants:
+            stored = screens / variant / path.name
+            if not stored.exists():
+                division, season = path.stem.split("-", 1)
+                history_files, test_file = season_files(data, division, season)
+                flags = {lead: f"+{lead}" in variant for lead in LEADS}
+                rating = ScoreDrivenRating(**flags)
+                pinnacle = Bookmaker("pinnacle_closing", ("PSCH", "PSCD", "PSCA"))
+                result = walk_forward(read_results(history_files), read_results([test_file]), [pinnacle, rating])
+                if not np.allclose(kept["pinnacle_closing"], result.forecasts["pinnacle_closing"], equal_nan=True):
+                    raise ValueError(f"{path.stem}: the screen predicted other matches than {path.parent}'s")
+                stored.parent.mkdir(parents=True, exist_ok=True)
+                partial = stored.with_suffix(".partial.npz")  # renamed when whole: two screens may share a variant
+                np.savez_compressed(
+                    partial,
+                    outcomes=result.outcomes,
+                    rating=result.forecasts["rating"],
+                    settings=np.array(json.dumps(rating.settings)),
+                )
+                partial.replace(stored)
+            theirs = np.load(stored)
+            if not np.array_equal(kept["outcomes"], theirs["outcomes"]):
+                raise ValueError(f"{path.stem}: {stored} scored other matches")
+            usable &= ~np.isnan(theirs["rating"]).any(axis=1)
+            for week in json.loads(str(theirs["settings"])):
+                if "+red_cards" in variant:
+                    shares.setdefault("red-card evidence share", []).append(week["red_share"])
+                if "+total_shots" in variant:
+                    shares.setdefault("total shots' blend share", []).append(week["blend"][3])
+        outcomes = kept["outcomes"][usable]
+        pinnacle_pooled.append(rps(kept["pinnacle_closing"][usable], outcomes))
+        for variant in variants:
+            pooled[variant].append(rps(np.load(screens / variant / path.name)["rating"][usable], outcomes))
+    pinnacle = np.concatenate(pinnacle_pooled)
+    base = np.concatenate(pooled["rating"])
+    lines = [
+        f"Screen on {label(results)}: {len(base)} matches with Pinnacle's closing prices.",
+        "",
+        "| variant | RPS | x Pinnacle | − rating, 90 % interval | advances (gain > half the interval's width) |",
+        "|---|---:|---:|---|---|",
+        f"| rating | {base.mean():.4f} | {base.mean() / pinnacle.mean():.4f} |  |  |",
+    ]
+    for variant in variants[1:]:
+        scored = np.concatenate(pooled[variant])
+        gain, low, high = paired_bootstrap(scored - base)
+        advances = "yes" if -gain > (high - low) / 2 else "no"
+        lines.append(
+            f"| {variant} | {scored.mean():.4f} | {scored.mean() / pinnacle.mean():.4f} | "
+            f"{gain:+.5f} [{low:+.5f}, {high:+.5f}] | {advances} |"
+        )
+    for name, values in shares.items():
+        lows, mid, highs = np.quantile(values, [0.1, 0.5, 0.9])
+        lines.append(f"\nFitted {name}, {len(values)} weekly fits: median {mid:.3f} (10-90 %: {lows:.3f}-{highs:.3f})")
+    return "\n".join(lines) + "\n"
+
+
 def _average_row(name: str, model: np.ndarray, rating: np.ndarray, mean: np.ndarray, pinnacle: np.ndarray) -> str:
     from matchodds.core.evaluation import paired_bootstrap
 
@@ -498,7 +577,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     average_parser.add_argument(
         "--market", action="store_true", help=f"the rating that also learns from past prices (default {RATING}-market)"
     )
-    for each in (report_parser, plots_parser, average_parser):
+    screen_parser = commands.add_parser("screen", help="issue 23's leads in the score-driven rating (cheap)")
+    screen_parser.add_argument("--data", type=Path, default=DATA, help="football-data files as DIV/SEASON.csv")
+    screen_parser.add_argument("--leads", nargs="+", choices=LEADS, default=list(LEADS))
+    screen_parser.add_argument("--screens", type=Path, default=SCREEN, help="where each variant's forecasts are kept")
+    for each in (report_parser, plots_parser, average_parser, screen_parser):
         each.add_argument(
             "--results", type=Path, nargs="+", default=[RESULTS], help="the runs to pool (default: the served model's)"
         )
@@ -517,6 +600,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "average":
             rating = args.rating or (RATING.with_name(RATING.name + "-market") if args.market else RATING)
             print(average(args.results, args.data, rating, args.market))
+        elif args.command == "screen":
+            print(screen(args.results, args.data, args.leads, args.screens))
         elif args.command == "track-record":
             TRACK_RECORD.write_text(json.dumps(track_record(), indent=1) + "\n")
             print(TRACK_RECORD)

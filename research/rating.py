@@ -31,6 +31,8 @@ from research.models import dixon_coles_log_likelihood
 from services.fit.model import STATISTICS, predicts_new_season, season_membership, season_teams
 
 STATISTIC_COLUMNS = tuple(STATISTICS.values())  # (home, away) columns of shots on target, corners
+TOTAL_SHOTS = ("HS", "AS")  # a lead of issue 23, screened here (Rating.total_shots)
+RED_CARDS = ("HR", "AR")  # sendings-off, home and away (Rating.red_cards)
 # The market's prices of a past match, closing Pinnacle first: an experiment, not served (see Rating.market).
 MARKET = (("PSCH", "PSCD", "PSCA"), ("PSH", "PSD", "PSA"), ("B365H", "B365D", "B365A"))
 ROWS = 256  # matches are padded to a multiple of this: few shapes, few compilations
@@ -39,9 +41,15 @@ ROWS = 256  # matches are padded to a multiple of this: few shapes, few compilat
 START = np.array([np.log(1.35), 0.25, np.log(0.03), np.log(0.03), 1.4, -0.15, 0.15, -0.05])
 BOUNDS = [(None, None)] * 7 + [(-0.2, 0.2)]
 BLEND_START = [0.0, -0.7]  # shots on target, corners (goals 0: about 0.4 / 0.4 / 0.2); the market's is 0
+# The share of its evidence a match with a sending-off keeps, as a logit: starts at 0.88 (a little less
+# than a full match), and the likelihood moves it either way.
+RED_START = 2.0
 
 
-def _settings(params: jnp.ndarray) -> dict[str, jnp.ndarray]:
+def _settings(params: jnp.ndarray, n_signals: int) -> dict[str, jnp.ndarray]:
+    """The settings of a parameter vector: the eight fixed ones, a blend logit per signal, and the red-card
+    evidence share when the vector has one more (`Rating.red_cards`; else 1: every match counts in full)."""
+    red_share = jax.nn.sigmoid(params[8 + n_signals]) if params.shape[0] > 8 + n_signals else jnp.ones(())
     return {
         "intercept": params[0],
         "home": params[1],
@@ -51,13 +59,14 @@ def _settings(params: jnp.ndarray) -> dict[str, jnp.ndarray]:
         "promoted_attack": params[5],
         "promoted_defence": params[6],
         "rho": params[7],
-        "blend": jax.nn.softmax(jnp.concatenate([jnp.zeros(1), params[8:]])),  # goals first, then the signals
+        "blend": jax.nn.softmax(jnp.concatenate([jnp.zeros(1), params[8 : 8 + n_signals]])),  # goals first
+        "red_share": red_share,
     }
 
 
 def _filter(params: jnp.ndarray, data: dict[str, jnp.ndarray]) -> tuple[jnp.ndarray, tuple[jnp.ndarray, jnp.ndarray]]:
     """One-step-ahead log likelihood of the weighted matches, and the ratings after the last one."""
-    s = _settings(params)
+    s = _settings(params, data["signals"].shape[1])
     n_teams = data["new_team"].shape[1]
 
     def step(state, row):
@@ -79,7 +88,9 @@ def _filter(params: jnp.ndarray, data: dict[str, jnp.ndarray]) -> tuple[jnp.ndar
         goals = jnp.stack([hg, ag])
         signals = jnp.where(row["has_signal"][:, None] > 0, row["signals"], goals)
         signal = s["blend"][0] * goals + s["blend"][1:] @ signals
-        surprise = row["live"] * (signal - jnp.stack([home_rate, away_rate]))
+        # A match with a sending-off moves the ratings by its share of a full match's evidence.
+        evidence = 1.0 - row["red"] * (1.0 - s["red_share"])
+        surprise = row["live"] * evidence * (signal - jnp.stack([home_rate, away_rate]))
         attack = attack.at[h].add(s["step_attack"] * surprise[0]).at[a].add(s["step_attack"] * surprise[1])
         defence = defence.at[a].add(s["step_defence"] * surprise[0]).at[h].add(s["step_defence"] * surprise[1])
         return (attack, defence), row["weight"] * log_likelihood
@@ -115,6 +126,10 @@ class Rating:
 
     seasons: int = 4
     market: bool = False
+    # Leads of issue 23, screened on development seasons (research/NOTEBOOK.md): total shots as one more
+    # signal, and a fitted share of its evidence for a match with a sending-off.
+    total_shots: bool = False
+    red_cards: bool = False
 
     def fit(self, matches: Sequence[Match], predict_teams: Sequence[str]) -> FittedRating:
         """Fit on the newest `seasons` seasons of `matches`; rate `predict_teams` for their next match
@@ -127,8 +142,11 @@ class Rating:
         if predicting_new_season:
             rosters.append(set(predict))
         codes = sorted(set().union(*rosters) | set(predict))
-        data = _arrays(window, kept, rosters, codes, market=self.market)
-        start = np.concatenate([START, BLEND_START + [0.0] * self.market])
+        columns = STATISTIC_COLUMNS + (TOTAL_SHOTS,) * self.total_shots
+        data = _arrays(window, kept, rosters, codes, market=self.market, columns=columns, red_cards=self.red_cards)
+        start = np.concatenate(
+            [START, BLEND_START + [-0.7] * self.total_shots + [0.0] * self.market + [RED_START] * self.red_cards]
+        )
         result = minimize(
             lambda p: tuple(np.asarray(v, dtype=np.float64) for v in _loss_and_grad(jnp.asarray(p, jnp.float32), data)),
             start,
@@ -138,9 +156,10 @@ class Rating:
         )
         params = jnp.asarray(result.x, jnp.float32)
         if predicting_new_season:  # one more (empty) row that opens the new season
-            data = _arrays(window, kept, rosters, codes, len(rosters) - 1, self.market)
+            data = _arrays(window, kept, rosters, codes, len(rosters) - 1, self.market, columns, self.red_cards)
         attack, defence = (np.asarray(x, dtype=np.float64) for x in _ratings(params, data))
-        settings = {key: np.asarray(value).tolist() for key, value in _settings(params).items()}
+        fitted = _settings(params, data["signals"].shape[1])
+        settings = {key: np.asarray(value).tolist() for key, value in fitted.items()}
         keep = [codes.index(code) for code in predict]
         return FittedRating(
             predict,
@@ -160,6 +179,8 @@ def _arrays(
     codes: list[str],
     open_season: int | None = None,
     market: bool = False,
+    columns: tuple[tuple[str, str], ...] = STATISTIC_COLUMNS,
+    red_cards: bool = False,
 ) -> dict[str, jnp.ndarray]:
     index = {code: position for position, code in enumerate(codes)}
     season_index = {season: position for position, season in enumerate(seasons)}
@@ -168,28 +189,29 @@ def _arrays(
     home = np.zeros(size, np.int32)
     away = np.zeros(size, np.int32)
     goals = np.zeros((2, size), np.float32)
-    signals = np.zeros((size, len(STATISTIC_COLUMNS) + market, 2), np.float32)
-    has_signal = np.zeros((size, len(STATISTIC_COLUMNS) + market), np.float32)
+    signals = np.zeros((size, len(columns) + market, 2), np.float32)
+    has_signal = np.zeros((size, len(columns) + market), np.float32)
+    red = np.zeros(size, np.float32)
     season = np.zeros(size, np.int32)
     season_start = np.zeros(size, bool)
     live = np.zeros(size, np.float32)
     weight = np.zeros(size, np.float32)
     # Goals in statistic units: goals per shot on target, per corner, over the matches that have both.
-    has = [all(c in m.numbers for pair in STATISTIC_COLUMNS for c in pair) for m in window]
+    has = [all(c in m.numbers for pair in columns for c in pair) for m in window]
     with_statistics = [m for m, flag in zip(window, has, strict=True) if flag]
     total_goals = sum(m.home_goals + m.away_goals for m in with_statistics)
-    to_goals = [
-        total_goals / max(sum(m.numbers[h] + m.numbers[a] for m in with_statistics), 1.0) for h, a in STATISTIC_COLUMNS
-    ]
+    to_goals = [total_goals / max(sum(m.numbers[h] + m.numbers[a] for m in with_statistics), 1.0) for h, a in columns]
     # The first season only warms the ratings up (the first third of the matches when there is one).
     first_scored = next((i for i, m in enumerate(window) if m.season != seasons[0]), len(window) // 3)
     for i, m in enumerate(window):
         home[i], away[i] = index[m.home], index[m.away]
         goals[:, i] = m.home_goals, m.away_goals
         if has[i]:
-            for s, (h, a) in enumerate(STATISTIC_COLUMNS):
+            for s, (h, a) in enumerate(columns):
                 signals[i, s] = m.numbers[h] * to_goals[s], m.numbers[a] * to_goals[s]
-            has_signal[i, : len(STATISTIC_COLUMNS)] = 1.0
+            has_signal[i, : len(columns)] = 1.0
+        if red_cards:  # a file without the cards' columns leaves every match at its full evidence
+            red[i] = 1.0 if sum(m.numbers.get(column) or 0.0 for column in RED_CARDS) > 0 else 0.0
         season[i] = season_index[m.season]
         season_start[i] = i > 0 and m.season != window[i - 1].season
         live[i] = 1.0
@@ -213,6 +235,7 @@ def _arrays(
         "season": jnp.asarray(season),
         "season_start": jnp.asarray(season_start),
         "live": jnp.asarray(live),
+        "red": jnp.asarray(red),
         "weight": jnp.asarray(weight),
         "new_team": jnp.asarray(new_team),
         "roster": jnp.asarray(roster),
