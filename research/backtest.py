@@ -35,7 +35,7 @@ from tqdm import tqdm
 import services.fit  # noqa: F401  (splits the CPU into devices before JAX starts)
 from matchodds.core.evaluation import outcome_index, paired_bootstrap, reliability, remove_margin, rps, scores
 from matchodds.core.grid import PredictionDraws, grid_size, outcome_probabilities, score_grids
-from matchodds.core.posterior import Posterior
+from matchodds.core.posterior import Posterior, posterior_adaptation
 from matchodds.core.results import Fixture, Match, ResultsError, read_results
 from research.models import RESEARCH_MODELS as MODELS
 from research.models import dixon_coles_log_likelihood
@@ -221,18 +221,36 @@ class ServedModel:
     kept_last_week: int = 0
     last: Posterior | None = None
     keep_posteriors: Path | None = None  # write each week's prediction draws here, every draw
+    # Each week's fit starts from the adaptation of the posterior that predicted the week before, as the
+    # service's does since issue 22 (services.fit.warm); False: every fit warms up cold, as before it.
+    warm: bool = True
 
     def forecast(self, train: Sequence[Match], week: Sequence[Fixture], teams: Sequence[str]) -> np.ndarray:
         started = time.perf_counter()
         cutoff = week_start(week[0].date)
         sampler = SamplerSettings(**{**asdict(self.sampler), "seed": self.sampler.seed + 2 * len(self.diagnostics)})
-        fit = partial(fit_posterior, train, MODELS[self.model], week[0].competition, predict_teams=teams, as_of=cutoff)
+        previous = posterior_adaptation(self.last) if self.warm and self.last is not None else None
+        fit = partial(
+            fit_posterior,
+            train,
+            MODELS[self.model],
+            week[0].competition,
+            predict_teams=teams,
+            as_of=cutoff,
+            previous=previous,
+        )
         try:
             posterior = fit(sampler, self.gate)
         except QualityGateError as refused:
             logger.warning("week of %s: %s", cutoff, refused)
             self.diagnostics.append(
-                {"week": cutoff.isoformat(), **asdict(refused.diagnostics), "published": False, "reran": True}
+                {
+                    "week": cutoff.isoformat(),
+                    **asdict(refused.diagnostics),
+                    "published": False,
+                    "reran": True,
+                    "warm_tried": previous is not None,
+                }
             )
             fixture_teams = {fixture.home for fixture in week} | {fixture.away for fixture in week}
             if self.last is not None and fixture_teams <= set(self.last.team_codes):
@@ -243,7 +261,14 @@ class ServedModel:
         else:
             reran = posterior.meta["attempts"] > 1
             self.diagnostics.append(
-                {"week": cutoff.isoformat(), **posterior.meta["diagnostics"], "published": True, "reran": reran}
+                {
+                    "week": cutoff.isoformat(),
+                    **posterior.meta["diagnostics"],
+                    "published": True,
+                    "reran": reran,
+                    "warm_tried": previous is not None,
+                    "warm": posterior.meta["warm_start"]["used"],  # and passed the gate when attempts is 1
+                }
             )
         self.diagnostics[-1]["seconds"] = time.perf_counter() - started
         self.last = posterior
@@ -383,10 +408,12 @@ def plot_reliability(result: BacktestResult, path: Path) -> None:
     plt.close(figure)
 
 
-def standard_forecasters(model: str, sampler: SamplerSettings, keep_posteriors: Path | None = None) -> list[Forecaster]:
+def standard_forecasters(
+    model: str, sampler: SamplerSettings, keep_posteriors: Path | None = None, warm: bool = True
+) -> list[Forecaster]:
     """The model under test, both bookmakers, the classic Dixon-Coles baseline and the base rate."""
     return [
-        ServedModel(model, sampler, keep_posteriors=keep_posteriors),
+        ServedModel(model, sampler, keep_posteriors=keep_posteriors, warm=warm),
         Bookmaker("pinnacle_closing", ("PSCH", "PSCD", "PSCA")),
         Bookmaker("bet365", ("B365H", "B365D", "B365A")),
         DixonColesMLE(),
@@ -402,9 +429,10 @@ def run_backtest(
     weeks: int | None = None,
     show_progress: bool = True,
     keep_posteriors: Path | None = None,
+    warm: bool = True,
 ) -> tuple[BacktestResult, dict[str, Any]]:
     """The standard forecasters walked forward over `test`, scored, with the model's weekly fits recorded."""
-    forecasters = standard_forecasters(model, sampler, keep_posteriors)
+    forecasters = standard_forecasters(model, sampler, keep_posteriors, warm)
     bar = tqdm(total=None, desc="weeks", unit="wk", disable=not show_progress, file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
@@ -422,6 +450,7 @@ def run_backtest(
         "model": model,
         "model_settings": MODELS[model].settings,
         "sampler": asdict(sampler),
+        "warm_start": warm,
         "test_season": test[0].season if test else None,
         "competition": test[0].competition if test else None,
         "weeks": result.weeks,
@@ -462,6 +491,9 @@ def parser() -> argparse.ArgumentParser:
     commands.add_argument(
         "--keep-posteriors", type=Path, help="write each week's prediction draws here (week-YYYY-MM-DD.npz)"
     )
+    commands.add_argument(
+        "--cold", action="store_true", help="warm up every fit cold (runs kept before 2026-12-02 were)"
+    )
     return commands
 
 
@@ -476,7 +508,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     sampler = sampler_for(MODELS[args.model], args.chains, args.warmup, args.samples, args.seed)
     result, summary = run_backtest(
-        history, test, args.model, sampler, args.weeks, show_progress=True, keep_posteriors=args.keep_posteriors
+        history,
+        test,
+        args.model,
+        sampler,
+        args.weeks,
+        show_progress=True,
+        keep_posteriors=args.keep_posteriors,
+        warm=not args.cold,
     )
     summary["settings"]["files"] = {"history": [str(p) for p in args.history], "test": str(args.test)}
     print_table(summary)

@@ -71,6 +71,7 @@ def run(
     samples: int | None,
     results: Path = RESULTS,
     weeks: int | None = None,
+    warm: bool = True,
 ) -> None:
     """Backtest each DIV:SEASON target into `results`: forecasts, scores and a reliability diagram."""
     import services.fit  # noqa: F401
@@ -94,18 +95,22 @@ def run(
             weeks,
             show_progress=sys.stderr.isatty(),
             keep_posteriors=POSTERIORS / results.name / name,
+            warm=warm,
         )
         shown = [path.relative_to(ROOT) if path.is_relative_to(ROOT) else path for path in history_files]
         summary["settings"]["command"] = (
             f"python -m research.backtest --history {' '.join(map(str, shown))} "
             f"--test {shown[0].parent / test_file.name} --json {name}.json --model {model} "
-            f"--warmup {sampler.warmup} --samples {sampler.samples}"
+            f"--warmup {sampler.warmup} --samples {sampler.samples}" + ("" if warm else " --cold")
         )
         print(f"\n{name}")
         print_table(summary)
         (results / f"{name}.json").write_text(json.dumps(summary, indent=2) + "\n")
         np.savez_compressed(
-            results / f"{name}.npz", outcomes=result.outcomes, **{key: value for key, value in result.forecasts.items()}
+            results / f"{name}.npz",
+            outcomes=result.outcomes,
+            days=np.array([match.date.isoformat() for match in result.matches]),
+            **{key: value for key, value in result.forecasts.items()},
         )
         plot_reliability(result, results / f"reliability-{name}.png")
 
@@ -118,6 +123,31 @@ def with_statistics_weight(model: str, weight: float) -> str:
 
     name = f"{model}@{weight:g}"
     MODELS[name] = replace(MODELS[model], name=name, settings={**MODELS[model].settings, "statistics_weight": weight})
+    return name
+
+
+def with_red_card_weight(model: str, weight: float) -> str:
+    """Register a variant of `model` in which a match with a sending-off weighs `weight` of a match."""
+    from research.models import RESEARCH_MODELS as MODELS
+    from research.models import RedCardsModel
+
+    name = f"{model}+red@{weight:g}"
+    base = MODELS[model]
+    settings = {**base.settings, "red_card_weight": weight}
+    MODELS[name] = RedCardsModel(name, base.function, settings, base.diagnosed_sites, base.draws, base.site_axes)
+    return name
+
+
+def with_total_shots(model: str) -> str:
+    """Register a variant of `model` that reads total shots (HS/AS) as a third statistic."""
+    from dataclasses import replace
+
+    from research.models import RESEARCH_MODELS as MODELS
+    from research.models import TOTAL_SHOTS
+
+    name = f"{model}+shots"
+    statistics = {**MODELS[model].settings["statistics"], **TOTAL_SHOTS}
+    MODELS[name] = replace(MODELS[model], name=name, settings={**MODELS[model].settings, "statistics": statistics})
     return name
 
 
@@ -324,7 +354,64 @@ def track_record(results: Sequence[Path] = (RESULTS,)) -> dict[str, Any]:
     }
 
 
-def report(results: Sequence[Path] = (RESULTS,)) -> str:
+# The parts of a season that `report` splits the matches into, by month of the match (June and July,
+# when a season ran late, count with its end).
+SEASON_PARTS = ("August to October", "November to January", "February to the end")
+
+
+def season_part(day: Any) -> int:
+    """Which of SEASON_PARTS a match day falls in."""
+    return 0 if day.month in (8, 9, 10) else 1 if day.month in (11, 12, 1) else 2
+
+
+def kept_match_days(path: Path, data: Path = DATA) -> list[Any]:
+    """The day of every match a kept season's forecasts hold, in their order: kept beside them by runs
+    since 2026-12-02; for older runs, the season file's matches by date (the order a walk-forward
+    predicts them in), checked against the kept outcomes."""
+    from datetime import date
+
+    from matchodds.core.evaluation import outcome_index
+    from matchodds.core.results import read_results
+
+    with np.load(path) as kept:
+        if "days" in kept.files:
+            return [date.fromisoformat(str(day)) for day in kept["days"]]
+    division, season = path.stem.split("-", 1)
+    matches = sorted(read_results([season_files(data, division, season)[1]]), key=lambda m: m.date)
+    if not np.array_equal(outcome_index([m.result for m in matches]), np.load(path)["outcomes"]):
+        raise ValueError(f"{path.stem}: the kept forecasts are not of {division} {season}'s matches in date order")
+    return [m.date for m in matches]
+
+
+def part_table(results: Sequence[Path], data: Path = DATA) -> str:
+    """The model, Pinnacle and Dixon-Coles by part of the season, pooled over the kept seasons."""
+    from matchodds.core.evaluation import paired_bootstrap, rps
+
+    scored: dict[int, list[np.ndarray]] = {}
+    for path in kept_seasons(results):
+        stored = np.load(path)
+        usable = np.logical_and.reduce([~np.isnan(stored[name]).any(axis=1) for name in FORECASTERS])
+        parts = np.array([season_part(day) for day in kept_match_days(path, data)])[usable]
+        outcomes = stored["outcomes"][usable]
+        by_name = [rps(stored[name][usable], outcomes) for name in ("model", "pinnacle_closing", "dixon_coles_mle")]
+        for part in range(len(SEASON_PARTS)):
+            scored.setdefault(part, []).append(np.stack([x[parts == part] for x in by_name]))
+    lines = [
+        "| part of the season | n | model | Pinnacle closing | Dixon-Coles MLE | model / Pinnacle |"
+        " model − Dixon-Coles, 90 % interval |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for part, name in enumerate(SEASON_PARTS):
+        model, pinnacle, dixon_coles = np.concatenate(scored[part], axis=1)
+        mean, low, high = paired_bootstrap(model - dixon_coles)
+        lines.append(
+            f"| {name} | {len(model)} | {model.mean():.4f} | {pinnacle.mean():.4f} | {dixon_coles.mean():.4f} | "
+            f"{model.mean() / pinnacle.mean():.3f} | {mean:+.4f} [{low:+.4f}, {high:+.4f}] |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def report(results: Sequence[Path] = (RESULTS,), data: Path = DATA) -> str:
     """The pooled table, the ratio to Pinnacle, and the tables per league and per season of the kept runs."""
     from matchodds.core.evaluation import paired_bootstrap, rps, scores
 
@@ -392,7 +479,13 @@ def report(results: Sequence[Path] = (RESULTS,)) -> str:
     ratio = (model_rps.mean() / pin_rps.mean(), *np.quantile(ratio_draws, [0.05, 0.95]))
     return (
         "\n".join(summary) + f"\n\nmodel / Pinnacle closing: {ratio[0]:.4f} (90 % interval {ratio[1]:.4f} to "
-        f"{ratio[2]:.4f})\n\n" + "\n".join(leagues) + "\n\n" + "\n".join(lines) + "\n"
+        f"{ratio[2]:.4f})\n\n"
+        + "\n".join(leagues)
+        + "\n\n"
+        + part_table(results, data)
+        + "\n"
+        + "\n".join(lines)
+        + "\n"
     )
 
 
@@ -556,6 +649,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_parser.add_argument("--statistics-weight", type=float, help="try the model with another statistics weight")
     run_parser.add_argument("--results", type=Path, default=RESULTS, help="where the per-season results go")
     run_parser.add_argument("--weeks", type=int, help="stop each season after this many weeks (a quick look)")
+    run_parser.add_argument(
+        "--cold", action="store_true", help="warm up every weekly fit cold (as runs before 2026-12-02)"
+    )
+    run_parser.add_argument("--red-card-weight", type=float, help="issue 23's lead: a sending-off match's weight")
+    run_parser.add_argument("--total-shots", action="store_true", help="issue 23's lead: total shots as a statistic")
     report_parser = commands.add_parser("report", help="the tables, from the kept forecasts (no refit)")
     report_parser.add_argument(
         "--against", type=Path, nargs="+", help="instead: these runs' model against another's, paired by match"
@@ -590,7 +688,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             if args.statistics_weight is not None:
                 args.model = with_statistics_weight(args.model, args.statistics_weight)
-            run(args.targets, args.data, args.model, args.warmup, args.samples, args.results, args.weeks)
+            if args.red_card_weight is not None:
+                args.model = with_red_card_weight(args.model, args.red_card_weight)
+            if args.total_shots:
+                args.model = with_total_shots(args.model)
+            run(args.targets, args.data, args.model, args.warmup, args.samples, args.results, args.weeks, not args.cold)
         elif args.command == "reprice":
             if args.write is not None and len(set(args.stretch)) != 1:
                 parser.error("--write takes exactly one stretch")

@@ -199,6 +199,25 @@ class PeriodsModel(SeasonsModel):
 
 _SERVED = MODELS["dixon_coles_seasons"]
 _DECAY_SITES = ("intercept", "home_by_season", "rho", "attack", "defence", "attack_scale", "defence_scale")
+# Issue 23's leads in the served model (research/NOTEBOOK.md): total shots as a third statistic.
+TOTAL_SHOTS = {"shots": ("HS", "AS")}
+RED_CARDS = ("HR", "AR")
+
+
+@dataclass(frozen=True)
+class RedCardsModel(SeasonsModel):
+    """The served model in which a match with a sending-off weighs `red_card_weight` of another match in
+    the likelihood (goals and statistics), before the decay weights are rescaled to the effective number
+    of matches. A file without the cards' columns leaves every match at full weight."""
+
+    def decay_data(self, window: list[Match], seasons: list[str], reference: date) -> dict[str, Any]:
+        data = super().decay_data(window, seasons, reference)
+        sent_off = np.array([sum(m.numbers.get(column) or 0.0 for column in RED_CARDS) > 0 for m in window])
+        weight = data["weight"].astype(np.float64) * np.where(sent_off, float(self.settings["red_card_weight"]), 1.0)
+        data["weight"] = (weight * weight.sum() / np.square(weight).sum()).astype(np.float32)
+        return data
+
+
 RESEARCH_MODELS: dict[str, GoalsModel] = {
     **MODELS,
     "dixon_coles_decay": DecayModel(

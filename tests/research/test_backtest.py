@@ -143,6 +143,9 @@ def test_two_week_backtest_command_on_shipped_seasons(tmp_path: Path) -> None:
     fits = summary["settings"]["weekly_fits"]  # one record per week: what a fit cost and whether it published
     assert len(fits) == 2 and all(f["seconds"] > 0 and {"published", "reran", "max_r_hat"} <= set(f) for f in fits)
     assert summary["settings"]["weeks_failing_served_gate"] == sum(not f["published"] for f in fits)
+    # As the service does: the first fit warms up cold, the next starts from the posterior that predicted before it.
+    assert summary["settings"]["warm_start"] is True
+    assert [f["warm_tried"] for f in fits] == [False, True]
     n = {summary[name]["n"] for name in names}
     assert len(n) == 1 and n.pop() >= 10  # every forecaster on the same matches
     for name in names:

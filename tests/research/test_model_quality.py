@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,8 @@ SETTINGS = {
 
 def write_season(directory: Path, name: str, forecasts: dict[str, np.ndarray], outcomes: np.ndarray) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(directory / f"{name}.npz", outcomes=outcomes, **forecasts)
+    days = [(date(2019, 8, 9) + timedelta(days=3 * match)).isoformat() for match in range(len(outcomes))]
+    np.savez_compressed(directory / f"{name}.npz", outcomes=outcomes, days=np.array(days), **forecasts)
     (directory / f"{name}.json").write_text(json.dumps({"settings": SETTINGS}))
 
 
@@ -64,6 +66,9 @@ def test_report_pools_seasons_and_skips_matches_a_forecaster_lacks(tmp_path: Pat
     assert f"| model | 115 | {model.mean():.4f} |" in text
     assert f"model / Pinnacle closing: {model.mean() / pinnacle.mean():.4f}" in text
     assert "| E0-2020-21 | 55 |" in text and "| 13.0 / 31.5 | 2 (1) of 34 |" in text
+    # By part of the season, from the days kept with the forecasts: 51, 62 and 2 of the 115 matches.
+    assert "| August to October | 51 |" in text and "| November to January | 62 |" in text
+    assert "| February to the end | 2 |" in text
 
 
 def test_against_pairs_two_runs_by_match_and_refuses_different_matches(tmp_path: Path) -> None:
@@ -207,3 +212,60 @@ def test_todays_backtest_gives_the_kept_forecasts_of_every_forecaster_but_the_mo
         for forecaster in forecasters:
             kept_rows = kept[forecaster.name][:rows]
             np.testing.assert_allclose(result.forecasts[forecaster.name], kept_rows, rtol=0, atol=1e-12)
+
+
+def test_the_screen_pairs_each_lead_with_the_rating_without_it_and_gives_the_rules_verdict(tmp_path: Path) -> None:
+    from research.model_quality import screen
+
+    rng = np.random.default_rng(3)
+    outcomes = rng.integers(0, 3, 400)
+    truth = np.eye(3)[outcomes]
+    pinnacle = 0.6 * truth + 0.4 / 3
+    runs, screens = tmp_path / "dev", tmp_path / "screen"
+    runs.mkdir()
+    np.savez_compressed(runs / "E0-2017-18.npz", outcomes=outcomes, pinnacle_closing=pinnacle)
+    base = np.full((400, 3), 1 / 3)
+    variants = {
+        "rating": (base, []),
+        "rating+red_cards": (0.9 * base + 0.1 * truth, [{"red_share": 0.6, "blend": [0.4, 0.35, 0.25]}] * 30),
+        "rating+total_shots": (base, [{"red_share": 1.0, "blend": [0.4, 0.1, 0.1, 0.4]}] * 30),  # level
+    }
+    for variant, (forecast, settings) in variants.items():
+        (screens / variant).mkdir(parents=True)
+        np.savez_compressed(
+            screens / variant / "E0-2017-18.npz",
+            outcomes=outcomes,
+            rating=forecast,
+            settings=np.array(json.dumps(settings)),
+        )
+    table = screen([runs], ROOT / "data" / "football-data", ["red_cards", "total_shots"], screens)
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in table.splitlines() if line.startswith("| rating")}
+    assert f"| {rps(base, outcomes).mean():.4f} |" in rows["rating"]
+    assert rows["rating+red_cards"].endswith("| yes |") and rows["rating+total_shots"].endswith("| no |")
+    assert "+0.00000 [+0.00000, +0.00000]" in rows["rating+total_shots"]
+    assert "red-card evidence share, 30 weekly fits: median 0.600" in table
+    assert "total shots' blend share, 30 weekly fits: median 0.400" in table
+
+
+def test_parts_of_the_season_run_august_to_october_november_to_january_and_february_to_the_end() -> None:
+    from research.model_quality import SEASON_PARTS, season_part
+
+    days = [date(2023, 8, 11), date(2023, 10, 31), date(2023, 11, 1), date(2024, 1, 31), date(2024, 2, 1)]
+    assert [SEASON_PARTS[season_part(day)] for day in days] == [
+        "August to October",
+        "August to October",
+        "November to January",
+        "November to January",
+        "February to the end",
+    ]
+    assert season_part(date(2020, 7, 26)) == 2  # E0 2019-20 ended in July
+
+
+def test_the_days_of_kept_forecasts_are_refused_when_the_season_file_holds_other_matches(tmp_path: Path) -> None:
+    from research.model_quality import DATA, kept_match_days
+
+    kept = np.load(RESULTS / "E0-2024-25.npz")
+    assert len(kept_match_days(RESULTS / "E0-2024-25.npz", DATA)) == len(kept["outcomes"])
+    np.savez_compressed(tmp_path / "E0-2024-25.npz", outcomes=kept["outcomes"][::-1])
+    with pytest.raises(ValueError, match="not of E0 2024-25's matches in date order"):
+        kept_match_days(tmp_path / "E0-2024-25.npz", DATA)

@@ -93,3 +93,28 @@ def test_a_team_yet_to_play_this_season_is_neither_promoted_nor_the_start_of_a_n
     # A real new season (one team relegated, one promoted) still is one.
     promoted = MODELS["dixon_coles_stats"].prepare(matches, predict_teams=[*CODES[2:], "NEW"])
     assert promoted.data["promoted"][promoted.team_codes.index("NEW")] == 1 and promoted.data["promoted"].sum() == 1
+
+
+def test_a_match_with_a_sending_off_weighs_the_red_card_weight_of_another_match() -> None:
+    from research.model_quality import with_red_card_weight
+
+    matches = synthetic_seasons([TRUE_ATTACK, TRUE_ATTACK], rounds=1)
+    sent_off = {5, 17, len(matches) - 2}
+    matches = [replace(m, numbers={"HR": 1.0 if i in sent_off else 0.0, "AR": 0.0}) for i, m in enumerate(matches)]
+    served = MODELS["dixon_coles_seasons"].prepare(matches).data["weight"].astype(np.float64)
+    variant = MODELS[with_red_card_weight("dixon_coles_seasons", 0.4)].prepare(matches).data["weight"]
+    ratio = variant / served
+    others = np.array([i not in sent_off for i in range(len(matches))])
+    assert np.allclose(ratio[others], ratio[others][0], rtol=1e-5)  # the decay unchanged between the others
+    assert np.allclose(ratio[~others], 0.4 * ratio[others][0], rtol=1e-5)
+    assert np.isclose(variant.sum(), np.square(variant.sum()) / np.square(variant).sum(), rtol=1e-5)  # effective n
+
+
+def test_the_total_shots_variant_reads_them_as_a_third_statistic() -> None:
+    from research.model_quality import with_total_shots
+
+    numbers = {"HST": 4.0, "AST": 3.0, "HC": 5.0, "AC": 4.0, "HS": 12.0, "AS": 9.0}
+    matches = [replace(m, numbers=numbers) for m in synthetic_seasons([TRUE_ATTACK], rounds=1)]
+    statistics = MODELS[with_total_shots("dixon_coles_seasons")].prepare(matches).data["statistics"]
+    assert set(statistics) == {"shots_on_target", "corners", "shots"}
+    assert (statistics["shots"] == [12.0, 9.0, 1.0]).all()

@@ -87,3 +87,35 @@ def replace_start(step: float) -> np.ndarray:
     params = np.concatenate([START, [0.0, -0.7]])  # and a blend of goals, shots on target and corners
     params[2:4] = np.log(step)
     return params
+
+
+def test_a_match_with_a_sending_off_moves_the_ratings_by_the_fitted_share_of_a_full_match() -> None:
+    window = synthetic_seasons([TRUE_ATTACK] * 2)
+    seasons = sorted({m.season for m in window})
+    rosters = [season_teams(window, s) for s in seasons]
+    k = len(window) - 5
+    sent_off = [*window[:k], replace(window[k], numbers={"HR": 0.0, "AR": 1.0})]
+    params = jnp.asarray(np.concatenate([replace_start(step=0.1), [0.0]]), jnp.float32)  # share sigmoid(0) = 1/2
+    before = _filter(params, _arrays(window[:k], seasons, rosters, CODES, red_cards=True))[1]
+    full = _filter(params, _arrays(window[: k + 1], seasons, rosters, CODES, red_cards=True))[1]
+    halved = _filter(params, _arrays(sent_off, seasons, rosters, CODES, red_cards=True))[1]
+    h, a = CODES.index(window[k].home), CODES.index(window[k].away)
+    for side in (0, 1):  # attack, defence
+        moved_full = np.asarray(full[side] - before[side])[[h, a]]
+        moved_halved = np.asarray(halved[side] - before[side])[[h, a]]
+        assert np.abs(moved_full).min() > 1e-4  # the match moved both teams
+        assert np.allclose(moved_halved, moved_full / 2, atol=1e-5)
+    # Without the option the cards are not read: the match counts in full.
+    assert np.allclose(_filter(params, _arrays(sent_off, seasons, rosters, CODES))[1][0], full[0], atol=1e-6)
+
+
+def test_the_rating_fits_a_share_for_sendings_off_and_for_total_shots_when_asked() -> None:
+    matches = [
+        replace(m, numbers={"HST": 4.0, "AST": 3.0, "HC": 5.0, "AC": 4.0, "HS": 12.0, "AS": 9.0, "HR": 0.0, "AR": 0.0})
+        for m in synthetic_seasons([TRUE_ATTACK] * 3, rounds=2)
+    ]
+    plain = Rating().fit(matches, CODES).settings
+    both = Rating(total_shots=True, red_cards=True).fit(matches, CODES).settings
+    assert len(plain["blend"]) == 3 and plain["red_share"] == 1.0
+    assert len(both["blend"]) == 4 and abs(sum(both["blend"]) - 1) < 1e-6
+    assert 0 < both["red_share"] < 1
