@@ -376,9 +376,10 @@ def kept_match_days(path: Path, data: Path = DATA) -> list[Any]:
     with np.load(path) as kept:
         if "days" in kept.files:
             return [date.fromisoformat(str(day)) for day in kept["days"]]
+        outcomes = kept["outcomes"]
     division, season = path.stem.split("-", 1)
     matches = sorted(read_results([season_files(data, division, season)[1]]), key=lambda m: m.date)
-    if not np.array_equal(outcome_index([m.result for m in matches]), np.load(path)["outcomes"]):
+    if not np.array_equal(outcome_index([m.result for m in matches]), outcomes):
         raise ValueError(f"{path.stem}: the kept forecasts are not of {division} {season}'s matches in date order")
     return [m.date for m in matches]
 

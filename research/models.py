@@ -199,9 +199,15 @@ class PeriodsModel(SeasonsModel):
 
 _SERVED = MODELS["dixon_coles_seasons"]
 _DECAY_SITES = ("intercept", "home_by_season", "rho", "attack", "defence", "attack_scale", "defence_scale")
-# Issue 23's leads in the served model (research/NOTEBOOK.md): total shots as a third statistic.
+# Issue 23's leads (research/NOTEBOOK.md), in the served model and in the rating: total shots as one more
+# statistic, and matches with a sending-off (HR/AR: home and away red cards).
 TOTAL_SHOTS = {"shots": ("HS", "AS")}
 RED_CARDS = ("HR", "AR")
+
+
+def sent_off(match: Match) -> bool:
+    """Whether anyone was sent off; a file without the cards' columns says no."""
+    return sum(match.numbers.get(column) or 0.0 for column in RED_CARDS) > 0
 
 
 @dataclass(frozen=True)
@@ -212,8 +218,8 @@ class RedCardsModel(SeasonsModel):
 
     def decay_data(self, window: list[Match], seasons: list[str], reference: date) -> dict[str, Any]:
         data = super().decay_data(window, seasons, reference)
-        sent_off = np.array([sum(m.numbers.get(column) or 0.0 for column in RED_CARDS) > 0 for m in window])
-        weight = data["weight"].astype(np.float64) * np.where(sent_off, float(self.settings["red_card_weight"]), 1.0)
+        red = np.array([sent_off(m) for m in window])
+        weight = data["weight"].astype(np.float64) * np.where(red, float(self.settings["red_card_weight"]), 1.0)
         data["weight"] = (weight * weight.sum() / np.square(weight).sum()).astype(np.float32)
         return data
 

@@ -27,12 +27,10 @@ import numpy as np
 from scipy.optimize import minimize
 
 from matchodds.core.results import Match
-from research.models import dixon_coles_log_likelihood
+from research.models import TOTAL_SHOTS, dixon_coles_log_likelihood, sent_off
 from services.fit.model import STATISTICS, predicts_new_season, season_membership, season_teams
 
 STATISTIC_COLUMNS = tuple(STATISTICS.values())  # (home, away) columns of shots on target, corners
-TOTAL_SHOTS = ("HS", "AS")  # a lead of issue 23, screened here (Rating.total_shots)
-RED_CARDS = ("HR", "AR")  # sendings-off, home and away (Rating.red_cards)
 # The market's prices of a past match, closing Pinnacle first: an experiment, not served (see Rating.market).
 MARKET = (("PSCH", "PSCD", "PSCA"), ("PSH", "PSD", "PSA"), ("B365H", "B365D", "B365A"))
 ROWS = 256  # matches are padded to a multiple of this: few shapes, few compilations
@@ -142,7 +140,7 @@ class Rating:
         if predicting_new_season:
             rosters.append(set(predict))
         codes = sorted(set().union(*rosters) | set(predict))
-        columns = STATISTIC_COLUMNS + (TOTAL_SHOTS,) * self.total_shots
+        columns = STATISTIC_COLUMNS + tuple(TOTAL_SHOTS.values()) * self.total_shots
         data = _arrays(window, kept, rosters, codes, market=self.market, columns=columns, red_cards=self.red_cards)
         start = np.concatenate(
             [START, BLEND_START + [-0.7] * self.total_shots + [0.0] * self.market + [RED_START] * self.red_cards]
@@ -211,7 +209,7 @@ def _arrays(
                 signals[i, s] = m.numbers[h] * to_goals[s], m.numbers[a] * to_goals[s]
             has_signal[i, : len(columns)] = 1.0
         if red_cards:  # a file without the cards' columns leaves every match at its full evidence
-            red[i] = 1.0 if sum(m.numbers.get(column) or 0.0 for column in RED_CARDS) > 0 else 0.0
+            red[i] = float(sent_off(m))
         season[i] = season_index[m.season]
         season_start[i] = i > 0 and m.season != window[i - 1].season
         live[i] = 1.0
