@@ -42,6 +42,7 @@ from research.models import dixon_coles_log_likelihood
 from research.rating import Rating
 from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, fit_posterior, sampler_for
 from services.fit.model import DEFAULT_MODEL
+from services.fit.warm import WARM_WARMUP
 
 logger = logging.getLogger(__name__)
 NO_GATE = QualityGate(max_r_hat=float("inf"), min_bulk_ess=0.0, max_divergences=2**31)
@@ -224,6 +225,7 @@ class ServedModel:
     # Each week's fit starts from the adaptation of the posterior that predicted the week before, as the
     # service's does since issue 22 (services.fit.warm); False: every fit warms up cold, as before it.
     warm: bool = True
+    warm_warmup: int = WARM_WARMUP  # a warm fit's warmup iterations (the service's unless a run tries another)
 
     def forecast(self, train: Sequence[Match], week: Sequence[Fixture], teams: Sequence[str]) -> np.ndarray:
         started = time.perf_counter()
@@ -238,6 +240,7 @@ class ServedModel:
             predict_teams=teams,
             as_of=cutoff,
             previous=previous,
+            warm_warmup=self.warm_warmup,
         )
         try:
             posterior = fit(sampler, self.gate)
@@ -268,6 +271,7 @@ class ServedModel:
                     "reran": reran,
                     "warm_tried": previous is not None,
                     "warm": posterior.meta["warm_start"]["used"],  # and passed the gate when attempts is 1
+                    "warmup": posterior.meta["sampler"]["warmup"],  # of the fit that published
                 }
             )
         self.diagnostics[-1]["seconds"] = time.perf_counter() - started
@@ -409,11 +413,15 @@ def plot_reliability(result: BacktestResult, path: Path) -> None:
 
 
 def standard_forecasters(
-    model: str, sampler: SamplerSettings, keep_posteriors: Path | None = None, warm: bool = True
+    model: str,
+    sampler: SamplerSettings,
+    keep_posteriors: Path | None = None,
+    warm: bool = True,
+    warm_warmup: int = WARM_WARMUP,
 ) -> list[Forecaster]:
     """The model under test, both bookmakers, the classic Dixon-Coles baseline and the base rate."""
     return [
-        ServedModel(model, sampler, keep_posteriors=keep_posteriors, warm=warm),
+        ServedModel(model, sampler, keep_posteriors=keep_posteriors, warm=warm, warm_warmup=warm_warmup),
         Bookmaker("pinnacle_closing", ("PSCH", "PSCD", "PSCA")),
         Bookmaker("bet365", ("B365H", "B365D", "B365A")),
         DixonColesMLE(),
@@ -430,9 +438,10 @@ def run_backtest(
     show_progress: bool = True,
     keep_posteriors: Path | None = None,
     warm: bool = True,
+    warm_warmup: int = WARM_WARMUP,
 ) -> tuple[BacktestResult, dict[str, Any]]:
     """The standard forecasters walked forward over `test`, scored, with the model's weekly fits recorded."""
-    forecasters = standard_forecasters(model, sampler, keep_posteriors, warm)
+    forecasters = standard_forecasters(model, sampler, keep_posteriors, warm, warm_warmup)
     bar = tqdm(total=None, desc="weeks", unit="wk", disable=not show_progress, file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
@@ -451,6 +460,7 @@ def run_backtest(
         "model_settings": MODELS[model].settings,
         "sampler": asdict(sampler),
         "warm_start": warm,
+        "warm_warmup": warm_warmup if warm else None,
         "test_season": test[0].season if test else None,
         "competition": test[0].competition if test else None,
         "weeks": result.weeks,
@@ -494,6 +504,9 @@ def parser() -> argparse.ArgumentParser:
     commands.add_argument(
         "--cold", action="store_true", help="warm up every fit cold (runs kept before 2026-12-02 were)"
     )
+    commands.add_argument(
+        "--warm-warmup", type=int, default=WARM_WARMUP, help="a warm fit's warmup iterations (default: the service's)"
+    )
     return commands
 
 
@@ -516,6 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         show_progress=True,
         keep_posteriors=args.keep_posteriors,
         warm=not args.cold,
+        warm_warmup=args.warm_warmup,
     )
     summary["settings"]["files"] = {"history": [str(p) for p in args.history], "test": str(args.test)}
     print_table(summary)

@@ -72,13 +72,18 @@ def run(
     results: Path = RESULTS,
     weeks: int | None = None,
     warm: bool = True,
+    warm_warmup: int | None = None,
 ) -> None:
-    """Backtest each DIV:SEASON target into `results`: forecasts, scores and a reliability diagram."""
+    """Backtest each DIV:SEASON target into `results`: forecasts, scores and a reliability diagram.
+
+    `warm_warmup`: a warm fit's warmup iterations, if not the service's (services.fit.warm.WARM_WARMUP).
+    """
     import services.fit  # noqa: F401
     from matchodds.core.results import read_results
     from research.backtest import plot_reliability, print_table, run_backtest
     from research.models import RESEARCH_MODELS as MODELS
     from services.fit.inference import sampler_for
+    from services.fit.warm import WARM_WARMUP
 
     results.mkdir(parents=True, exist_ok=True)
     for target in targets:
@@ -96,12 +101,15 @@ def run(
             show_progress=sys.stderr.isatty(),
             keep_posteriors=POSTERIORS / results.name / name,
             warm=warm,
+            warm_warmup=WARM_WARMUP if warm_warmup is None else warm_warmup,
         )
         shown = [path.relative_to(ROOT) if path.is_relative_to(ROOT) else path for path in history_files]
         summary["settings"]["command"] = (
             f"python -m research.backtest --history {' '.join(map(str, shown))} "
             f"--test {shown[0].parent / test_file.name} --json {name}.json --model {model} "
-            f"--warmup {sampler.warmup} --samples {sampler.samples}" + ("" if warm else " --cold")
+            f"--warmup {sampler.warmup} --samples {sampler.samples}"
+            + ("" if warm else " --cold")
+            + ("" if warm_warmup is None or not warm else f" --warm-warmup {warm_warmup}")
         )
         print(f"\n{name}")
         print_table(summary)
@@ -653,6 +661,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_parser.add_argument(
         "--cold", action="store_true", help="warm up every weekly fit cold (as runs before 2026-12-02)"
     )
+    run_parser.add_argument(
+        "--warm-warmup", type=int, help="a warm fit's warmup iterations (default: the service's WARM_WARMUP)"
+    )
     run_parser.add_argument("--red-card-weight", type=float, help="issue 23's lead: a sending-off match's weight")
     run_parser.add_argument("--total-shots", action="store_true", help="issue 23's lead: total shots as a statistic")
     report_parser = commands.add_parser("report", help="the tables, from the kept forecasts (no refit)")
@@ -693,7 +704,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.model = with_red_card_weight(args.model, args.red_card_weight)
             if args.total_shots:
                 args.model = with_total_shots(args.model)
-            run(args.targets, args.data, args.model, args.warmup, args.samples, args.results, args.weeks, not args.cold)
+            if args.cold and args.warm_warmup is not None:
+                parser.error("--warm-warmup is for warm fits; --cold has none")
+            run(
+                args.targets,
+                args.data,
+                args.model,
+                args.warmup,
+                args.samples,
+                args.results,
+                args.weeks,
+                not args.cold,
+                args.warm_warmup,
+            )
         elif args.command == "reprice":
             if args.write is not None and len(set(args.stretch)) != 1:
                 parser.error("--write takes exactly one stretch")

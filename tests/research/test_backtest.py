@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import research.backtest
 from matchodds.core.results import Fixture, Match, read_results
 from matchodds.local import SAMPLE_RESULTS
 from research.backtest import (
@@ -109,7 +110,15 @@ def test_forecasters_are_scored_on_the_same_matches_and_missing_bookmakers_are_c
     np.testing.assert_allclose(dc.sum(axis=1), 1, atol=1e-9)
 
 
-def test_two_week_backtest_command_on_shipped_seasons(tmp_path: Path) -> None:
+def test_two_week_backtest_command_on_shipped_seasons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fit_calls: list[dict[str, Any]] = []
+
+    def recorded_fit(*args: Any, **kwargs: Any) -> Any:
+        fit_calls.append(kwargs)
+        return real_fit(*args, **kwargs)
+
+    real_fit = research.backtest.fit_posterior
+    monkeypatch.setattr(research.backtest, "fit_posterior", recorded_fit)
     history, test = [str(p) for p in SAMPLE_RESULTS[-2:-1]], str(SAMPLE_RESULTS[-1])
     out, plot = tmp_path / "scores.json", tmp_path / "reliability.png"
     status = backtest_main(
@@ -132,6 +141,8 @@ def test_two_week_backtest_command_on_shipped_seasons(tmp_path: Path) -> None:
             "150",
             "--keep-posteriors",
             str(tmp_path / "posteriors"),
+            "--warm-warmup",
+            "60",
         ]
     )
     assert status == 0
@@ -146,6 +157,9 @@ def test_two_week_backtest_command_on_shipped_seasons(tmp_path: Path) -> None:
     # As the service does: the first fit warms up cold, the next starts from the posterior that predicted before it.
     assert summary["settings"]["warm_start"] is True
     assert [f["warm_tried"] for f in fits] == [False, True]
+    assert summary["settings"]["warm_warmup"] == 60  # a warm fit's warmup as the run chose it, not the service's
+    assert {call["warm_warmup"] for call in fit_calls} == {60}
+    assert all(f["warmup"] == (60 if f["warm"] else 150) for f in fits if f["published"])
     n = {summary[name]["n"] for name in names}
     assert len(n) == 1 and n.pop() >= 10  # every forecaster on the same matches
     for name in names:
