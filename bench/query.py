@@ -249,10 +249,12 @@ def inprocess_child(args: argparse.Namespace) -> None:
     with mock_aws():
         provision(names)
         posterior, key = _publish(names.bucket, names.table, args)
-        events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
-        calls.watch(events, "dynamodb", "*")
+        events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]  (the prototype's clients)
         calls.watch(events, "s3", "GetObject")
-        from services.query import handler  # its client is made on the first request, after the hooks
+        from services.query import clients, handler  # its client is made on the first request, after the hooks
+
+        calls.watch(clients.session(), "dynamodb", "*")  # the query's clients are botocore's, on their own session
+        calls.watch(clients.session(), "s3", "GetObject")
 
         codes = posterior.team_codes
         pairs = [(home, away) for home in codes for away in codes if home != away]
@@ -385,11 +387,11 @@ def tables_child(args: argparse.Namespace) -> None:
         OddsWriter(names.table, boto3.client("dynamodb")).promote(posterior.competition, posterior.version, pointer)
         bodies = export.bodies()
         ExportWriter(names.bucket, boto3.client("s3")).write(posterior.competition, posterior.version, bodies)
-        events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
-        calls.watch(events, "dynamodb", "*")
-        calls.watch(events, "s3", "*")
         from matchodds.local import http_api_event
-        from services.query import handler
+        from services.query import clients, handler
+
+        calls.watch(clients.session(), "dynamodb", "*")  # the query's clients, made after the hooks
+        calls.watch(clients.session(), "s3", "*")
 
         context = LambdaContext("matchodds-query")
         handler.lambda_handler(http_api_event("GET", "/teams", HEADERS, b"", "127.0.0.1"), context)  # DynamoDB's client

@@ -16,9 +16,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from matchodds.core.items import (
@@ -48,7 +48,6 @@ if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
 POINTER_CACHE_SECONDS = 10.0
 BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
 RETRIED_ERRORS = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
-_deserializer = TypeDeserializer()
 
 
 class CompetitionNotServed(LookupError):
@@ -95,8 +94,29 @@ class UnknownTeam(LookupError):
         self.competition, self.codes = competition, codes
 
 
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _attribute(value) for key, value in item.items()}
+
+
+def _attribute(value: Mapping[str, Any]) -> Any:
+    """One attribute as read (its type letter and value) as boto3's TypeDeserializer gives it, less the boto3 import:
+    numbers as Decimal, binary as bytes, sets as sets."""
+    ((kind, data),) = value.items()
+    if kind in ("S", "B", "BOOL"):
+        return data
+    if kind == "N":
+        return Decimal(data)
+    if kind == "M":
+        return {key: _attribute(entry) for key, entry in data.items()}
+    if kind == "L":
+        return [_attribute(entry) for entry in data]
+    if kind == "NULL":
+        return None
+    if kind == "NS":
+        return {Decimal(number) for number in data}
+    if kind in ("SS", "BS"):
+        return set(data)
+    raise ValueError(f"an attribute of unknown type {kind!r}")
 
 
 def _key(key: dict[str, str]) -> dict[str, dict[str, str]]:

@@ -19,7 +19,7 @@ from matchodds.core.posterior import Posterior, encode_posterior
 from matchodds.local import LambdaContext
 from services.precompute.pipeline import publish_posterior
 from services.precompute.store import OddsWriter
-from services.query import handler
+from services.query import clients, handler
 from tests.conftest import load_event
 
 CONTEXT = LambdaContext("matchodds-query")
@@ -55,6 +55,25 @@ def invoke(
     if reply_headers.get("content-encoding") == "gzip":
         data = gzip.decompress(data)
     return Reply(response["statusCode"], reply_headers, data.decode("utf-8"))
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """AWS calls by service and operation ("s3:GetObject"), whatever client the handler makes."""
+    calls: dict[str, int] = {}
+    real = clients.client
+
+    def counting_client(*args: Any, **kwargs: Any) -> Any:
+        client = real(*args, **kwargs)
+        prefix = client.meta.service_model.service_name
+
+        def count(model: Any, **_: Any) -> None:
+            calls[f"{prefix}:{model.name}"] = calls.get(f"{prefix}:{model.name}", 0) + 1
+
+        client.meta.events.register(f"before-call.{prefix}.*", count)
+        return client
+
+    monkeypatch.setattr(clients, "client", counting_client)
+    return calls
 
 
 @pytest.fixture

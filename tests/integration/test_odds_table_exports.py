@@ -17,10 +17,10 @@ from matchodds.core.posterior import Posterior
 from services.precompute.pipeline import fixture_fields
 from services.precompute.store import OddsWriter
 from services.pricing.store import StoredOdds
-from services.query import handler
+from services.query import clients, handler
 from services.query.exports import MISSING_RETRY_SECONDS, PRESIGNED_URL_SECONDS, ExportReader
 from services.query.repository import POINTER_CACHE_SECONDS, OddsReader
-from tests.integration.conftest import Reply, publish
+from tests.integration.conftest import Reply, count_calls, publish
 from tests.odds_layout_v1 import odds_item_v1
 
 pytestmark = pytest.mark.integration
@@ -33,25 +33,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def count_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """AWS calls by service and operation ("s3:GetObject"), whatever client the handler makes."""
-    calls: dict[str, int] = {}
-    real = boto3.client
-
-    def counting_client(*args: Any, **kwargs: Any) -> Any:
-        client = real(*args, **kwargs)
-        prefix = client.meta.service_model.service_name
-
-        def count(model: Any, **_: Any) -> None:
-            calls[f"{prefix}:{model.name}"] = calls.get(f"{prefix}:{model.name}", 0) + 1
-
-        client.meta.events.register(f"before-call.{prefix}.*", count)
-        return client
-
-    monkeypatch.setattr(boto3, "client", counting_client)
-    return calls
 
 
 def export_text(aws: dict[str, str], version: str, export_format: str) -> str:
@@ -67,7 +48,7 @@ def delete_exports(aws: dict[str, str], version: str) -> None:
 def served_by(monkeypatch: pytest.MonkeyPatch, aws: dict[str, str], clock: Clock, **export_options: Any) -> OddsReader:
     """The handler's repository replaced by one on `clock`, its exports read with `export_options`."""
     exports = ExportReader(aws["bucket"], clock=clock, **export_options)
-    reader = OddsReader(aws["table"], boto3.client("dynamodb"), clock, exports=exports)
+    reader = OddsReader(aws["table"], clients.dynamodb(), clock, exports=exports)
     monkeypatch.setattr(handler, "reader", cache(lambda: reader))
     return reader
 
