@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from functools import cache
 from typing import Any
 
 import boto3
@@ -15,10 +14,10 @@ from aws_lambda_powertools.shared.json_encoder import Encoder
 
 from matchodds.core.documents import model_provenance
 from matchodds.core.posterior import Posterior
-from services.query import clients, handler
+from services.query import handler
 from services.query.protocol import fixture_document
 from services.query.repository import POINTER_CACHE_SECONDS, OddsReader
-from tests.integration.conftest import PUBLISHED_VERSION, Reply, count_calls, publish
+from tests.integration.conftest import PUBLISHED_VERSION, Clock, Reply, count_calls, publish, served_by
 
 pytestmark = pytest.mark.integration
 NEXT_VERSION = "20250602T060000Z"
@@ -98,14 +97,6 @@ def test_a_kept_fixture_is_answered_without_a_read(
     assert calls == {"dynamodb:GetItem": 2, "dynamodb:BatchGetItem": 1}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_once_the_pointer_moves_every_answer_is_the_new_versions(
     aws: dict[str, str],
     api: Callable[..., Reply],
@@ -114,8 +105,7 @@ def test_once_the_pointer_moves_every_answer_is_the_new_versions(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock = Clock()
-    reader = OddsReader(aws["table"], clients.dynamodb(), clock)
-    monkeypatch.setattr(handler, "reader", cache(lambda: reader))
+    served_by(monkeypatch, aws, clock)
     kept = {pair: api("GET", "/odds/{}/{}".format(*pair)).text for pair in PAIRS}
     old_bulk = post(api, BULK).text
     publish(aws, make_posterior(codes=CODES, version=NEXT_VERSION, seed=5))
