@@ -181,8 +181,8 @@ def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
 class CallMarks:
     """When AWS SDK calls start, get their response and finish, from botocore's event hooks.
 
-    Register on an event system (e.g. `boto3.DEFAULT_SESSION.events`) before the clients are made:
-    clients copy their session's hooks when they are created.
+    Register on an event system (`boto3.DEFAULT_SESSION.events`, or a botocore session) before the clients are
+    made: clients copy their session's hooks when they are created.
     """
 
     STAGES = ("before-call", "before-parse", "after-call")

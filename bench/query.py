@@ -6,7 +6,9 @@
 
 inprocess: moto in-process (`mock_aws`, no sockets); a version published by precompute; then
 `GET /odds/{home}/{away}` events, every ordered pairing in turn, through `lambda_handler`, each one
-timed; then POST /odds of 100 fixtures (every pairing in turn) and GET /odds as JSON and as CSV (from the
+timed; then POST /odds of 100 fixtures (every pairing in turn); then both again with no fixture's text kept
+(services/query/repository.py keeps each fixture's JSON per version: cleared before each request, untimed, so
+that each is read, built and serialised); then GET /odds as JSON and as CSV (from the
 version's export: the first request reads it, the others answer from memory); then, over the same moto, the
 prototype's way of answering (bench/prototype_odds.py: the
 posterior object read from S3 on every request, one draw, 100 simulated games).
@@ -249,10 +251,12 @@ def inprocess_child(args: argparse.Namespace) -> None:
     with mock_aws():
         provision(names)
         posterior, key = _publish(names.bucket, names.table, args)
-        events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
-        calls.watch(events, "dynamodb", "*")
+        events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]  (the prototype's clients)
         calls.watch(events, "s3", "GetObject")
-        from services.query import handler  # its client is made on the first request, after the hooks
+        from services.query import clients, handler  # its client is made on the first request, after the hooks
+
+        calls.watch(clients.session(), "dynamodb", "*")  # the query's clients are botocore's, on their own session
+        calls.watch(clients.session(), "s3", "GetObject")
 
         codes = posterior.team_codes
         pairs = [(home, away) for home in codes for away in codes if home != away]
@@ -272,6 +276,13 @@ def inprocess_child(args: argparse.Namespace) -> None:
             ours_in_moto.append(calls.stand_in_seconds())
             errors += response["statusCode"] != 200
         bulk = timed_requests(handler, context, calls, bulk_events(pairs, BULK_FIXTURES, args.bulk_requests))
+        # The same requests with no fixture's text kept (each the first of its fixtures at a version): read, built
+        # and serialised every time, as on an instance's first requests after the pointer moves.
+        forget = handler.reader().texts.clear
+        uncached = timed_requests(handler, context, calls, requests[: args.requests], forget)
+        bulk_uncached = timed_requests(
+            handler, context, calls, bulk_events(pairs, BULK_FIXTURES, args.bulk_requests), forget
+        )
         tables = table_timings(handler, context, calls, args.table_requests)
         s3, rng = boto3.client("s3"), np.random.default_rng(0)
         posterior_object_bytes = s3.head_object(Bucket=names.bucket, Key=key)["ContentLength"]
@@ -303,6 +314,8 @@ def inprocess_child(args: argparse.Namespace) -> None:
                 "prototype": latency_summary(theirs_in_moto)["p50_ms"],
             },
             "bulk": bulk,
+            "uncached": uncached,
+            "bulk_uncached": bulk_uncached,
             "tables": tables,
         }
     )
@@ -323,12 +336,17 @@ def bulk_events(pairs: Sequence[tuple[str, str]], size: int, count: int) -> list
     return events
 
 
-def timed_requests(handler: Any, context: Any, calls: CallMarks, events: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Each event through the handler (the first 10 again first, as warm-up): latencies, moto's share, statuses."""
+def timed_requests(
+    handler: Any, context: Any, calls: CallMarks, events: Sequence[dict[str, Any]], before: Any = None
+) -> dict[str, Any]:
+    """Each event through the handler (the first 10 again first, as warm-up): latencies, moto's share, statuses.
+    `before`, when given, is called before each request, untimed."""
     for event in events[:10]:
         handler.lambda_handler(event, context)
     latencies, in_moto, statuses = [], [], set()
     for event in events:
+        if before is not None:
+            before()
         calls.clear()
         started = time.perf_counter()
         response = handler.lambda_handler(event, context)
@@ -385,11 +403,11 @@ def tables_child(args: argparse.Namespace) -> None:
         OddsWriter(names.table, boto3.client("dynamodb")).promote(posterior.competition, posterior.version, pointer)
         bodies = export.bodies()
         ExportWriter(names.bucket, boto3.client("s3")).write(posterior.competition, posterior.version, bodies)
-        events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
-        calls.watch(events, "dynamodb", "*")
-        calls.watch(events, "s3", "*")
         from matchodds.local import http_api_event
-        from services.query import handler
+        from services.query import clients, handler
+
+        calls.watch(clients.session(), "dynamodb", "*")  # the query's clients, made after the hooks
+        calls.watch(clients.session(), "s3", "*")
 
         context = LambdaContext("matchodds-query")
         handler.lambda_handler(http_api_event("GET", "/teams", HEADERS, b"", "127.0.0.1"), context)  # DynamoDB's client

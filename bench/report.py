@@ -170,15 +170,17 @@ PRECOMPUTE_CLOSING = (
     "the whole posterior."
 )
 QUERY_CLOSING = (
-    "most of it is moto's emulation of the read: its response serialiser visits every possible member of every "
-    "AttributeValue of the item in Python (an odds item is now five attributes, one of them the compressed "
-    "odds: matchodds/core/items.py, layout 2). A ProjectionExpression that leaves out pk and expires_at would "
-    "cut that by about two fifths; in AWS the read is DynamoDB's, a few milliseconds at most."
+    "the tail is each fixture's first request at a version on an instance (its text not kept yet): one GetItem, "
+    "most of it moto's response serialiser visiting every member of every AttributeValue in Python, then the "
+    "document built and serialised (about 0.6 ms); a kept text answers with no read at all. A ProjectionExpression "
+    "did not shorten moto's GetItem (moto 5.2.5 parses the expression's names for longer than the two attributes "
+    "it leaves out take), so single reads ask for the whole item; in AWS the read is DynamoDB's, a few milliseconds."
 )
 BULK_CLOSING = (
-    "moto serialises 100 items' attributes in Python, and the reply is about 0.8 MB of JSON (every market "
-    "of 100 fixtures with its fair prices) that markets_document builds and powertools serialises; "
-    "a ProjectionExpression (see above) and a leaner markets document would close part of it."
+    "a request whose fixtures' texts are kept answers without a read; one whose texts are not (an instance's first "
+    "requests at a version) reads them in one BatchGetItem, which moto serialises in Python (a third less since the "
+    "read asks only for the attributes odds_from_item uses), and builds and serialises each fixture's markets "
+    "document, about 0.6 ms a fixture on this machine (markets_document and json.dumps, half each)."
 )
 
 
@@ -579,6 +581,16 @@ def estimator_text(estimator: dict[str, Any]) -> str:
     )
 
 
+def uncached_text(uncached: dict[str, Any] | None) -> str:
+    """The same requests with no fixture's text kept, when the run measured them."""
+    if not uncached:
+        return ""
+    return (
+        f"; with no text kept (each fixture read, built and serialised): p99 {num(uncached['p99_ms'], 1)} ms "
+        f"(p50 {num(uncached['p50_ms'], 1)}), without moto's time p99 {num(uncached['without_moto']['p99_ms'], 1)} ms"
+    )
+
+
 def query_targets(results: dict[str, Any]) -> list[Target]:
     data = results["query"]
     handler, own = data["inprocess"]["handler"], data["inprocess"]["handler_without_moto"]
@@ -588,7 +600,7 @@ def query_targets(results: dict[str, Any]) -> list[Target]:
             "query in-process over moto (handler + moto's DynamoDB): p99",
             "≤ 5 ms",
             f"{num(handler['p99_ms'], 1)} ms (p50 {num(handler['p50_ms'], 1)}); without moto's time: "
-            f"p99 {num(own['p99_ms'], 1)} ms",
+            f"p99 {num(own['p99_ms'], 1)} ms{uncached_text(data['inprocess'].get('uncached'))}",
             handler["p99_ms"] <= 5,
             f"{handler['p99_ms'] - 5:+.1f} ms; our side's p99 is {num(own['p99_ms'], 1)} ms",
             QUERY_CLOSING,
@@ -599,9 +611,12 @@ def query_targets(results: dict[str, Any]) -> list[Target]:
             in_ms(cold["import_s"]),
             cold["import_s"]["median"] <= 0.25,
             f"{cold['import_s']['median'] * 1000 - 250:+.0f} ms",
-            "boto3's import is most of it (its `boto3.compat` pulls in s3transfer, unused by the query): "
-            "creating the DynamoDB client from botocore alone would skip that part; see `python -X importtime "
-            "-c 'import services.query.handler'`.",
+            "botocore's own import is most of it: `import botocore.session` alone takes 128-142 ms of CPU of the "
+            "handler's 235-270 (urllib3, botocore.docs pulled in by botocore.waiter, the credential and retry "
+            "machinery); powertools' event_handler (it imports every resolver, AppSync's asyncio included) and our "
+            "modules are most of the rest. The query no longer imports boto3 (its clients are botocore's: 60 modules "
+            "and about 2 MiB fewer), but in interleaved runs that did not shorten the import beyond the noise. "
+            "See `python -X importtime -c 'import services.query.handler'`.",
         ),
     ]
     bulk = data["inprocess"].get("bulk")
@@ -611,7 +626,8 @@ def query_targets(results: dict[str, Any]) -> list[Target]:
                 "query POST /odds, 100 fixtures, in-process over moto: p99",
                 "≤ 20 ms",
                 f"{num(bulk['p99_ms'], 1)} ms (p50 {num(bulk['p50_ms'], 1)}); without moto's time: "
-                f"p99 {num(bulk['without_moto']['p99_ms'], 1)} ms",
+                f"p99 {num(bulk['without_moto']['p99_ms'], 1)} ms"
+                + uncached_text(data["inprocess"].get("bulk_uncached")),
                 bulk["p99_ms"] <= 20,
                 f"{bulk['p99_ms'] - 20:+.1f} ms",
                 BULK_CLOSING,
@@ -779,7 +795,10 @@ the rest, which is what our code, powertools and botocore cost.
         text += (
             f"\n**POST /odds, 100 fixtures** (the same run; {bulk['n']:,} requests, every pairing in turn): "
             f"p50 {num(bulk['p50_ms'], 1)} ms, p99 {num(bulk['p99_ms'], 1)} ms; without moto's time p50 "
-            f"{num(bulk['without_moto']['p50_ms'], 1)} ms, p99 {num(bulk['without_moto']['p99_ms'], 1)} ms.\n"
+            f"{num(bulk['without_moto']['p50_ms'], 1)} ms, p99 {num(bulk['without_moto']['p99_ms'], 1)} ms"
+            f"{uncached_text(inprocess.get('bulk_uncached'))}. Each fixture's JSON text is kept per version "
+            "(services/query/repository.py), so a fixture answered once at a version is not read or serialised "
+            "again on that instance.\n"
         )
     text += items_text(data)
     text += f"""
@@ -792,7 +811,7 @@ cores, and every request costs moto the same response building as above, so this
 stack, not the Lambda's capacity (in AWS each instance serves one request at a time).
 
 **Cold start** ({plural(len(cold["runs"]), "fresh process", "fresh processes")}, `{cold["command"]}`):
-importing `services.query.handler` {in_ms(cold["import_s"])}; the first request (boto3 client made,
+importing `services.query.handler` {in_ms(cold["import_s"])}; the first request (botocore client made,
 pointer and item read from moto over HTTP) {in_ms(cold["first_request_s"])}; the whole process from
 spawn to exit {in_ms(cold["process_s"])}; peak RSS {spread(cold["peak_rss_mb"], 0, " MiB")}.
 bench/cold_start.py imports only `sys` and `time` before the handler.

@@ -137,6 +137,11 @@ def is_odds_item(item: dict[str, Any]) -> bool:
     return bool(item[SORT_KEY] != TABLE_SORT_KEY)
 
 
+# Every attribute odds_from_item reads, of either layout: a reader may ask for these alone (a ProjectionExpression)
+# and leave out the partition key and the expiry. An attribute that a layout adds must be named here too.
+ODDS_READ_ATTRIBUTES = (SORT_KEY, ODDS_SCHEMA_ATTRIBUTE, ODDS_ATTRIBUTE, "home", "away", *ODDS_FIELDS, MARKETS_FIELD)
+
+
 def odds_from_item(item: dict[str, Any]) -> dict[str, Any]:
     """The served fields of a stored odds item of either layout, numbers as floats (an int where a market's
     stored digits are whole); `markets` is None on an item written before markets existed."""

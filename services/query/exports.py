@@ -19,11 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from matchodds.core.keys import export_key
+from services.query import clients
 
 if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
     from mypy_boto3_s3 import S3Client
@@ -74,8 +73,8 @@ class ExportReader:
     @property
     def client(self) -> S3Client:
         """The S3 client, made on first use: only GET /odds needs it, and making it loads S3's service model."""
-        if self._client is None:  # Signature Version 4, which presigned URLs need in every region
-            self._client = boto3.client("s3", config=Config(signature_version="s3v4"))
+        if self._client is None:
+            self._client = clients.s3()
         return self._client
 
     def table(self, competition: str, version: str, export_format: str) -> Export | None:

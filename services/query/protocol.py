@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,28 @@ def fixture_document(odds: dict[str, Any], names: dict[str, str]) -> dict[str, A
     if odds["markets"] is not None:
         document.update(markets_document(odds["markets"]))
     return document
+
+
+def json_text(value: Any) -> str:
+    """`value` as JSON text, exactly as powertools' resolver serialises a reply's body (compact, ASCII)."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+def fixture_text(odds: dict[str, Any], pointer: dict[str, Any]) -> str:
+    """The JSON text of a fixture's served document (fixture_document), in the names of its version's pointer."""
+    return json_text(fixture_document(odds, pointer["team_names"]))
+
+
+def fixture_reply(competition: str, fixture: str, model: dict[str, Any]) -> str:
+    """GET /odds/{home}/{away}'s body from a fixture's text: {"competition", the fixture's members, "model"}, the
+    text json_text gives of that document."""
+    return f'{{"competition":{json_text(competition)},{fixture[1:-1]},"model":{json_text(model)}}}'
+
+
+def fixtures_reply(competition: str, model: dict[str, Any], fixtures: Iterable[str]) -> str:
+    """POST /odds's body from each fixture's text: {"competition", "model", "fixtures": [...]}, the text
+    json_text gives of that document."""
+    return f'{{"competition":{json_text(competition)},"model":{json_text(model)},"fixtures":[{",".join(fixtures)}]}}'
 
 
 def competition_document(competition: str, pointer: dict[str, Any] | None) -> dict[str, Any]:

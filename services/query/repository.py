@@ -9,19 +9,26 @@ date range are one paginated Query of the competition's fixtures partition. Each
 competition's pointer, and a read that finds the current version gone (the pointer moved on under a
 stale cache) reads the pointer afresh once. A competition the deployment does not serve is refused
 before anything is read.
+
+A version's odds never change, so the served text of a fixture (its JSON, made by the caller) is kept per
+warm Lambda under (competition, version, home, away) and answers again without a read while that version is
+the current one: the key's version keeps it from ever answering for another. The texts kept are bounded by
+their size, the least recently used dropped first.
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from matchodds.core.items import (
+    ODDS_READ_ATTRIBUTES,
     PARTITION_KEY,
     SORT_KEY,
     TABLE_FIELD,
@@ -41,14 +48,20 @@ from services.query.exports import ExportReader
 
 if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import UniversalAttributeValueTypeDef
+    from mypy_boto3_dynamodb.type_defs import KeysAndAttributesTypeDef, UniversalAttributeValueTypeDef
 
     Keys = Sequence[Mapping[str, UniversalAttributeValueTypeDef]]
 
 POINTER_CACHE_SECONDS = 10.0
 BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
 RETRIED_ERRORS = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
-_deserializer = TypeDeserializer()
+# A fixture's text is about 8 KB (every market priced): the 380 of a 20-team version take 3.0 MiB (tracemalloc,
+# the keys and the cache's own overhead included). 64 MiB keeps some 8,400: all the pairings of twenty such
+# versions or most of a 96-team league's, in a Lambda of 512 MB whose cold handler peaks near 70 MiB.
+TEXT_CACHE_BYTES = 64 * 2**20
+# Odds items are read with only the attributes odds_from_item uses (a ProjectionExpression of these names): in a
+# batch of 100, moto's share of the read fell by a third without the partition key and the expiry (bench/query.py).
+_ODDS_ATTRIBUTE_NAMES = {f"#r{index}": name for index, name in enumerate(ODDS_READ_ATTRIBUTES)}
 
 
 class CompetitionNotServed(LookupError):
@@ -95,8 +108,29 @@ class UnknownTeam(LookupError):
         self.competition, self.codes = competition, codes
 
 
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _attribute(value) for key, value in item.items()}
+
+
+def _attribute(value: Mapping[str, Any]) -> Any:
+    """One attribute as read (its type letter and value) as boto3's TypeDeserializer gives it, less the boto3 import:
+    numbers as Decimal, binary as bytes, sets as sets."""
+    ((kind, data),) = value.items()
+    if kind in ("S", "B", "BOOL"):
+        return data
+    if kind == "N":
+        return Decimal(data)
+    if kind == "M":
+        return {key: _attribute(entry) for key, entry in data.items()}
+    if kind == "L":
+        return [_attribute(entry) for entry in data]
+    if kind == "NULL":
+        return None
+    if kind == "NS":
+        return {Decimal(number) for number in data}
+    if kind in ("SS", "BS"):
+        return set(data)
+    raise ValueError(f"an attribute of unknown type {kind!r}")
 
 
 def _key(key: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -104,6 +138,40 @@ def _key(key: dict[str, str]) -> dict[str, dict[str, str]]:
 
 
 Pair = tuple[str, str]
+# The JSON text of one fixture's served document, from its odds and the pointer of their version.
+Render = Callable[[dict[str, Any], dict[str, Any]], str]
+TextKey = tuple[str, str, str, str]  # (competition, version, home, away)
+
+
+class TextCache:
+    """Texts by key, the least recently used dropped first once their characters pass `max_chars`."""
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars, self.chars = max_chars, 0
+        self._texts: OrderedDict[TextKey, str] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def get(self, key: TextKey) -> str | None:
+        text = self._texts.get(key)
+        if text is not None:
+            self._texts.move_to_end(key)
+        return text
+
+    def clear(self) -> None:
+        self._texts.clear()
+        self.chars = 0
+
+    def put(self, key: TextKey, text: str) -> str:
+        """Keep `text` under `key` and return it."""
+        previous = self._texts.pop(key, None)
+        self.chars += len(text) - (len(previous) if previous is not None else 0)
+        self._texts[key] = text
+        while self.chars > self.max_chars and len(self._texts) > 1:
+            _, dropped = self._texts.popitem(last=False)
+            self.chars -= len(dropped)
+        return text
 
 
 class OddsReader:
@@ -119,10 +187,12 @@ class OddsReader:
         max_attempts: int = 6,
         sleep: Callable[[float], None] = time.sleep,
         exports: ExportReader | None = None,
+        text_cache_bytes: int = TEXT_CACHE_BYTES,
     ) -> None:
         """`exports` reads the versions' exports in S3 for the whole table; without it, the table is the items."""
         self.table, self.client, self.clock = table, client, clock
         self.exports = exports
+        self.texts = TextCache(text_cache_bytes)  # the texts are JSON, ASCII: a character is a byte
         self.competitions = tuple(competitions)
         self.max_attempts, self.sleep = max_attempts, sleep
         self._pointers: dict[str, tuple[float, dict[str, Any]]] = {}
@@ -196,11 +266,38 @@ class OddsReader:
                 pointer = self._fresh_pointer(competition)
         raise OddsNotReady(competition)
 
+    def fixture_text(self, competition: str, home: str, away: str, render: Render) -> tuple[str, dict[str, Any]]:
+        """(the fixture's text as `render` makes it, pointer) of the current version: kept, or read and kept."""
+        pointer = self.pointer(competition)
+        text = self.texts.get((competition, pointer["version"], home, away))
+        if text is not None:
+            return text, pointer
+        odds, pointer = self.fixture(competition, home, away)
+        return self.texts.put((competition, pointer["version"], home, away), render(odds, pointer)), pointer
+
+    def fixture_texts(
+        self, competition: str, pairs: Iterable[Pair], render: Render
+    ) -> tuple[dict[Pair, str], dict[str, Any]]:
+        """(texts by pair as `render` makes them, pointer) of the current version, as fixtures() reads them: the
+        pairs whose text is kept are not read again, and the others are read in one batch and kept."""
+        pointer = self.pointer(competition)
+        wanted = list(dict.fromkeys(pairs))
+        texts = {pair: self.texts.get((competition, pointer["version"], *pair)) for pair in wanted}
+        unkept = [pair for pair, text in texts.items() if text is None]  # with any pair of an unknown team
+        found, read = self.fixtures(competition, unkept) if unkept else ({}, pointer)
+        if read["version"] != pointer["version"]:  # the pointer moved on: every text from the version read
+            found, pointer = self.fixtures(competition, wanted)
+            texts = {}
+        version = pointer["version"]
+        for pair, odds in found.items():
+            texts[pair] = self.texts.put((competition, version, *pair), render(odds, pointer))
+        return {pair: text for pair, text in texts.items() if text is not None}, pointer
+
     def _batch_get(self, competition: str, version: str, pairs: list[Pair]) -> dict[Pair, dict[str, Any]]:
         found: dict[Pair, dict[str, Any]] = {}
         for start in range(0, len(pairs), BATCH_GET_KEYS):
             keys = [_key(odds_key(competition, version, *pair)) for pair in pairs[start : start + BATCH_GET_KEYS]]
-            items, unread = self._read_batch(keys)
+            items, unread = self._read_batch(keys, _ODDS_ATTRIBUTE_NAMES)
             if unread:
                 raise OddsUnavailable(competition, f"{len(unread)} fixture(s) of competition {competition}")
             for item in items:
@@ -208,13 +305,20 @@ class OddsReader:
                 found[(odds["home"], odds["away"])] = odds
         return found
 
-    def _read_batch(self, keys: Keys) -> tuple[list[dict[str, Any]], Keys]:
-        """(items read, keys still unread) of one BatchGetItem, its unprocessed keys retried with backoff."""
+    def _read_batch(
+        self, keys: Keys, attribute_names: Mapping[str, str] | None = None
+    ) -> tuple[list[dict[str, Any]], Keys]:
+        """(items read, keys still unread) of one BatchGetItem, its unprocessed keys retried with backoff;
+        `attribute_names` (placeholder: attribute) limits the attributes read to those, when given."""
         items: list[dict[str, Any]] = []
         pending = keys
         for attempt in range(self.max_attempts):
+            request: KeysAndAttributesTypeDef = {"Keys": pending}
+            if attribute_names:
+                request["ProjectionExpression"] = ",".join(attribute_names)
+                request["ExpressionAttributeNames"] = attribute_names
             try:
-                response = self.client.batch_get_item(RequestItems={self.table: {"Keys": pending}})
+                response = self.client.batch_get_item(RequestItems={self.table: request})
             except ClientError as error:
                 if error.response["Error"]["Code"] not in RETRIED_ERRORS:
                     raise

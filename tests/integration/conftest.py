@@ -8,6 +8,7 @@ import gzip
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -19,7 +20,9 @@ from matchodds.core.posterior import Posterior, encode_posterior
 from matchodds.local import LambdaContext
 from services.precompute.pipeline import publish_posterior
 from services.precompute.store import OddsWriter
-from services.query import handler
+from services.query import clients, handler
+from services.query.exports import ExportReader
+from services.query.repository import OddsReader
 from tests.conftest import load_event
 
 CONTEXT = LambdaContext("matchodds-query")
@@ -55,6 +58,43 @@ def invoke(
     if reply_headers.get("content-encoding") == "gzip":
         data = gzip.decompress(data)
     return Reply(response["statusCode"], reply_headers, data.decode("utf-8"))
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """AWS calls by service and operation ("s3:GetObject"), whatever client the handler makes."""
+    calls: dict[str, int] = {}
+    real = clients.client
+
+    def counting_client(*args: Any, **kwargs: Any) -> Any:
+        client = real(*args, **kwargs)
+        prefix = client.meta.service_model.service_name
+
+        def count(model: Any, **_: Any) -> None:
+            calls[f"{prefix}:{model.name}"] = calls.get(f"{prefix}:{model.name}", 0) + 1
+
+        client.meta.events.register(f"before-call.{prefix}.*", count)
+        return client
+
+    monkeypatch.setattr(clients, "client", counting_client)
+    return calls
+
+
+class Clock:
+    """A clock that moves only when a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def served_by(monkeypatch: pytest.MonkeyPatch, aws: dict[str, str], clock: Clock, **export_options: Any) -> OddsReader:
+    """The handler's repository replaced by one on `clock`, its exports read with `export_options`."""
+    exports = ExportReader(aws["bucket"], clock=clock, **export_options)
+    reader = OddsReader(aws["table"], clients.dynamodb(), clock, exports=exports)
+    monkeypatch.setattr(handler, "reader", cache(lambda: reader))
+    return reader
 
 
 @pytest.fixture

@@ -14,26 +14,10 @@ import pytest
 from matchodds.core.documents import TABLE_COLUMNS
 from matchodds.core.posterior import Posterior
 from services.query.repository import OddsReader, OddsUnavailable
-from tests.integration.conftest import Reply, publish
+from tests.integration.conftest import Reply, count_calls, publish
 
 pytestmark = pytest.mark.integration
 CODES = ("ARS", "AVL", "BOU", "BRE", "BHA", "CHE", "CRY", "EVE", "FUL", "IPS", "LEI", "LIV")  # 132 pairs
-
-
-def count_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Count DynamoDB calls by operation, whatever client the handler makes."""
-    calls: dict[str, int] = {}
-    real = boto3.client
-
-    def counting_client(*args: Any, **kwargs: Any) -> Any:
-        client = real(*args, **kwargs)
-        client.meta.events.register(
-            "before-call.dynamodb.*", lambda model, **_: calls.__setitem__(model.name, calls.get(model.name, 0) + 1)
-        )
-        return client
-
-    monkeypatch.setattr(boto3, "client", counting_client)
-    return calls
 
 
 def post(api: Callable[..., Reply], fixtures: Any, query_string: str = "") -> Reply:
@@ -67,7 +51,7 @@ def test_bulk_odds_in_one_batch_read_with_per_fixture_errors(
         fixtures[1]["error"] == "unknown_team" and fixtures[1]["teams"] == ["XYZ"] and "XYZ" in fixtures[1]["message"]
     )
     assert fixtures[4]["teams"] == ["QQQ", "ZZZ"] and fixtures[1]["home"]["name"] == "Team LIV"
-    assert calls == {"GetItem": 1, "BatchGetItem": 1}  # the pointer, then one batch read
+    assert calls == {"dynamodb:GetItem": 1, "dynamodb:BatchGetItem": 1}  # the pointer, then one batch read
     single = api("GET", "/odds/ARS/MCI").json()
     assert fixtures[0] == fixtures[3] == {k: v for k, v in single.items() if k not in ("competition", "model")}
     assert fixtures[2]["markets"]["asian_handicap"][10]["line"] == 0
@@ -85,7 +69,7 @@ def test_a_hundred_fixtures_is_one_batch_get(
     reply = post(api, pairs)
     assert reply.status == 200 and len(reply.json()["fixtures"]) == 100
     assert all("error" not in fixture for fixture in reply.json()["fixtures"])
-    assert calls["BatchGetItem"] == 1
+    assert calls["dynamodb:BatchGetItem"] == 1
     assert post(api, pairs + pairs[:1]).json()["message"] == "the body must list 1 to 100 fixtures, not 101"
 
 
@@ -164,7 +148,8 @@ def test_the_whole_table_as_json_and_csv(
     rows = document["fixtures"]
     assert len(rows) == 12 and document["columns"] == list(TABLE_COLUMNS)
     assert [(r["home"], r["away"]) for r in rows] == sorted((r["home"], r["away"]) for r in rows)
-    assert calls == {"GetItem": 1}  # the pointer; the rows are the version's export (test_odds_table_exports.py)
+    # the pointer; the rows are the version's export (test_odds_table_exports.py)
+    assert calls == {"dynamodb:GetItem": 1, "s3:GetObject": 1}
     single = api("GET", "/odds/CHE/LIV").json()
     row = next(r for r in rows if (r["home"], r["away"]) == ("CHE", "LIV"))
     assert row["p_home"] == single["probabilities"]["home"] and row["home_name"] == "Team CHE"

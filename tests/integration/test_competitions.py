@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from matchodds.core.posterior import Posterior
 from matchodds.core.settings import COMPETITIONS_VARIABLE
 from matchodds.core.teams import TeamTable
-from services.query import handler
+from services.query import clients, handler
 from services.query.protocol import NOT_READY_RETRY_AFTER_SECONDS
 from services.query.repository import OddsReader, OddsUnavailable
 from tests.integration.conftest import PUBLISHED_VERSION, Reply, publish
@@ -32,15 +32,14 @@ EREDIVISIE = ("Ajax", "PSV Eindhoven", "Feyenoord", "AZ Alkmaar")
 
 @pytest.fixture
 def table_calls(api: Callable[..., Reply]) -> Iterator[list[str]]:
-    """Every DynamoDB operation the query handler's client makes, recorded at the boto3 boundary."""
+    """Every DynamoDB operation the query handler's client makes, recorded at the botocore boundary."""
     calls: list[str] = []
-    boto3.setup_default_session()
-    boto3.DEFAULT_SESSION.events.register(
+    clients.session().register(
         "before-call.dynamodb", lambda model, **_: calls.append(model.name), unique_id="count-competition-reads"
     )
     handler.reader.cache_clear()
     yield calls
-    boto3.DEFAULT_SESSION.events.unregister("before-call.dynamodb", unique_id="count-competition-reads")
+    clients.session().unregister("before-call.dynamodb", unique_id="count-competition-reads")
     handler.reader.cache_clear()
 
 

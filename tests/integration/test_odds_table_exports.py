@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -18,40 +17,13 @@ from services.precompute.pipeline import fixture_fields
 from services.precompute.store import OddsWriter
 from services.pricing.store import StoredOdds
 from services.query import handler
-from services.query.exports import MISSING_RETRY_SECONDS, PRESIGNED_URL_SECONDS, ExportReader
-from services.query.repository import POINTER_CACHE_SECONDS, OddsReader
-from tests.integration.conftest import Reply, publish
+from services.query.exports import MISSING_RETRY_SECONDS, PRESIGNED_URL_SECONDS
+from services.query.repository import POINTER_CACHE_SECONDS
+from tests.integration.conftest import Clock, Reply, count_calls, publish, served_by
 from tests.odds_layout_v1 import odds_item_v1
 
 pytestmark = pytest.mark.integration
 FORMATS = {"json": "", "csv": "format=csv"}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def count_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """AWS calls by service and operation ("s3:GetObject"), whatever client the handler makes."""
-    calls: dict[str, int] = {}
-    real = boto3.client
-
-    def counting_client(*args: Any, **kwargs: Any) -> Any:
-        client = real(*args, **kwargs)
-        prefix = client.meta.service_model.service_name
-
-        def count(model: Any, **_: Any) -> None:
-            calls[f"{prefix}:{model.name}"] = calls.get(f"{prefix}:{model.name}", 0) + 1
-
-        client.meta.events.register(f"before-call.{prefix}.*", count)
-        return client
-
-    monkeypatch.setattr(boto3, "client", counting_client)
-    return calls
 
 
 def export_text(aws: dict[str, str], version: str, export_format: str) -> str:
@@ -62,14 +34,6 @@ def export_text(aws: dict[str, str], version: str, export_format: str) -> str:
 def delete_exports(aws: dict[str, str], version: str) -> None:
     for export_format in FORMATS:
         boto3.client("s3").delete_object(Bucket=aws["bucket"], Key=export_key("E0", version, export_format))
-
-
-def served_by(monkeypatch: pytest.MonkeyPatch, aws: dict[str, str], clock: Clock, **export_options: Any) -> OddsReader:
-    """The handler's repository replaced by one on `clock`, its exports read with `export_options`."""
-    exports = ExportReader(aws["bucket"], clock=clock, **export_options)
-    reader = OddsReader(aws["table"], boto3.client("dynamodb"), clock, exports=exports)
-    monkeypatch.setattr(handler, "reader", cache(lambda: reader))
-    return reader
 
 
 def test_the_table_is_the_versions_export_read_once(

@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
 
 from matchodds.core.posterior import Posterior
+from services.query import clients
 from services.query.protocol import MAX_BODY_BYTES, MAX_PATH_LENGTH, MAX_QUERY_LENGTH
 from tests.integration.conftest import Reply, publish_four_teams
 
@@ -36,17 +36,16 @@ def published(aws: dict[str, str], make_posterior: Callable[..., Posterior]) -> 
 
 @pytest.fixture
 def table_calls(published: Posterior, api: Callable[..., Reply]) -> Iterator[list[str]]:
-    """Every DynamoDB operation the query handler's client makes, recorded at the boto3 boundary."""
+    """Every DynamoDB operation the query handler's client makes, recorded at the botocore boundary."""
     from services.query import handler
 
     calls: list[str] = []
-    boto3.setup_default_session()
-    boto3.DEFAULT_SESSION.events.register(
+    clients.session().register(
         "before-call.dynamodb", lambda model, **_: calls.append(model.name), unique_id="count-reads"
     )
     handler.reader.cache_clear()  # the handler's client is made afresh, on the hooked session
     yield calls
-    boto3.DEFAULT_SESSION.events.unregister("before-call.dynamodb", unique_id="count-reads")
+    clients.session().unregister("before-call.dynamodb", unique_id="count-reads")
     handler.reader.cache_clear()
 
 
