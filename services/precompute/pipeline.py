@@ -116,6 +116,8 @@ _MARKET_WIDTHS = {
     "likeliest": LIKELIEST_SCORES,
 }
 _MARKET_ENDS = dict(zip(_MARKET_WIDTHS, np.cumsum(list(_MARKET_WIDTHS.values())).tolist(), strict=True))
+_OVER_LABELS = tuple(map(goals_label, OVER_UNDER_LINES))
+_HANDICAP_LABELS = tuple(map(handicap_label, ASIAN_HANDICAP_QUARTERS))
 
 
 def market_numbers(fixtures: Sequence[FixtureOdds]) -> np.ndarray:
@@ -154,13 +156,12 @@ def market_map(numbers: list[Any], markets: FixtureMarkets) -> dict[str, Any]:
     outcomes = len(HANDICAP_OUTCOMES)
     return {
         "intervals": {outcome: intervals[2 * at : 2 * at + 2] for at, outcome in enumerate(OUTCOMES)},
-        "over": dict(zip(map(goals_label, OVER_UNDER_LINES), part["over"], strict=True)),
+        "over": dict(zip(_OVER_LABELS, part["over"], strict=True)),
         "btts": part["btts"][0],
         "double_chance": dict(zip(DOUBLE_CHANCE, part["double_chance"], strict=True)),
         "draw_no_bet": dict(zip(("home", "away"), part["draw_no_bet"], strict=True)),
         "asian_handicap": {
-            handicap_label(quarters): handicap[at * outcomes : (at + 1) * outcomes]
-            for at, quarters in enumerate(ASIAN_HANDICAP_QUARTERS)
+            label: handicap[at * outcomes : (at + 1) * outcomes] for at, label in enumerate(_HANDICAP_LABELS)
         },
         "correct_score": part["correct_score"],
         "likeliest": [
