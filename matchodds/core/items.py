@@ -50,7 +50,10 @@ ODDS_PLACES = 6  # decimal places of the stored ODDS_FIELDS
 ODDS_SCHEMA_ATTRIBUTE = "schema"
 ODDS_SCHEMA = 2
 ODDS_ATTRIBUTE = "odds"
-ODDS_COMPRESSION_LEVEL = 6  # zlib's default: level 9 makes these items no smaller (measured, bench/items.py)
+# zlib's default: level 9 makes these items no smaller (measured, bench/items.py); level 1 compresses in half
+# the time (about 0.03 s for 380 items) but adds about 60 bytes to each, the largest then about 970 of the 1 KB
+# that one DynamoDB write unit covers.
+ODDS_COMPRESSION_LEVEL = 6
 # The season table with its projection (matchodds.core.projection), one item in the version's partition
 # beside its odds (so it expires with them), its sort key never a pairing's HOME#AWAY. The document is one
 # JSON string: about 11 KB for 20 teams (DynamoDB allows 400 KB), numbers exact (the seed has 14 digits),
