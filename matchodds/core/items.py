@@ -50,7 +50,10 @@ ODDS_PLACES = 6  # decimal places of the stored ODDS_FIELDS
 ODDS_SCHEMA_ATTRIBUTE = "schema"
 ODDS_SCHEMA = 2
 ODDS_ATTRIBUTE = "odds"
-ODDS_COMPRESSION_LEVEL = 6  # zlib's default: level 9 makes these items no smaller (measured, bench/items.py)
+# zlib's default: level 9 makes these items no smaller (measured, bench/items.py); level 1 compresses in half
+# the time (about 0.03 s for 380 items) but adds about 60 bytes to each, the largest then about 970 of the 1 KB
+# that one DynamoDB write unit covers.
+ODDS_COMPRESSION_LEVEL = 6
 # The season table with its projection (matchodds.core.projection), one item in the version's partition
 # beside its odds (so it expires with them), its sort key never a pairing's HOME#AWAY. The document is one
 # JSON string: about 11 KB for 20 teams (DynamoDB allows 400 KB), numbers exact (the seed has 14 digits),
@@ -78,9 +81,12 @@ def odds_key(competition: str, version: str, home: str, away: str) -> dict[str, 
     return {PARTITION_KEY: odds_partition(competition, version), SORT_KEY: f"{home}#{away}"}
 
 
-def odds_item(competition: str, version: str, home: str, away: str, odds: dict[str, Any]) -> dict[str, Any]:
+def odds_item(
+    competition: str, version: str, home: str, away: str, odds: dict[str, Any], *, markets_stored: bool = False
+) -> dict[str, Any]:
     """The stored item of one ordered pairing (layout ODDS_SCHEMA); `odds` holds ODDS_FIELDS (and MARKETS_FIELD)
-    as plain numbers."""
+    as plain numbers; markets_stored: its markets' numbers are stored already (matchodds.core.rounding), not
+    rounded again."""
     missing = [name for name in ODDS_FIELDS if name not in odds]
     markets = odds.get(MARKETS_FIELD)
     if markets is not None:
@@ -92,7 +98,8 @@ def odds_item(competition: str, version: str, home: str, away: str, odds: dict[s
         for name, value in ((name, odds[name]) for name in ODDS_FIELDS)
     }
     if markets is not None:
-        served[MARKETS_FIELD] = _stored_tree({key: markets[key] for key in MARKET_KEYS})
+        ordered = {key: markets[key] for key in MARKET_KEYS}
+        served[MARKETS_FIELD] = ordered if markets_stored else _stored_tree(ordered)
     try:
         text = json.dumps(served, separators=(",", ":"), allow_nan=False)
     except ValueError as error:
@@ -113,6 +120,12 @@ def _stored_tree(value: Any) -> Any:
         return [_stored_tree(item) for item in value]
     if isinstance(value, str):
         return value
+    return stored_number(value)
+
+
+def stored_number(value: float) -> int | float:
+    """One market number as a reader of layout 1 gets it back (see _stored_tree; many at once:
+    matchodds.core.rounding)."""
     text = f"{float(value):.{STORED_DIGITS}g}"
     return int(text) if text.lstrip("-").isdigit() else float(text)  # as from_dynamo reads Decimal(text)
 

@@ -114,9 +114,9 @@ def test_items_go_to_the_writer_as_they_are_made_and_the_pointer_after_the_last(
     made: list[str] = []
     real_odds_item = pipeline.odds_item
 
-    def counted_odds_item(*args: Any) -> dict[str, Any]:
+    def counted_odds_item(*args: Any, **kwargs: Any) -> dict[str, Any]:
         made.append(f"{args[2]}#{args[3]}")
-        return real_odds_item(*args)
+        return real_odds_item(*args, **kwargs)
 
     monkeypatch.setattr(pipeline, "odds_item", counted_odds_item)
     client = boto3.client("dynamodb")
