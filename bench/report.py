@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+COLD_IMPORT_TARGET_MS = 150  # issue 22: the query handler imports in 150 ms or less
+
 LOAD_SECTION = "## Load (issue 8)"
 PROJECTION_SECTION = "## Projection (issue 21)"
 # Sections that their own benchmarks write (bench/load.py, bench/projection.py), kept verbatim at the end.
@@ -609,15 +611,17 @@ def query_targets(results: dict[str, Any]) -> list[Target]:
         ),
         Target(
             "query cold import of `services.query.handler`",
-            "≤ 250 ms",
+            f"≤ {COLD_IMPORT_TARGET_MS} ms",
             in_ms(cold["import_s"]),
-            cold["import_s"]["median"] <= 0.25,
-            f"{cold['import_s']['median'] * 1000 - 250:+.0f} ms",
+            cold["import_s"]["median"] * 1000 <= COLD_IMPORT_TARGET_MS,
+            f"{cold['import_s']['median'] * 1000 - COLD_IMPORT_TARGET_MS:+.0f} ms",
             "botocore's own import is most of it: `import botocore.session` alone takes 128-142 ms of CPU of the "
             "handler's 235-270 (urllib3, botocore.docs pulled in by botocore.waiter, the credential and retry "
             "machinery); powertools' event_handler (it imports every resolver, AppSync's asyncio included) and our "
             "modules are most of the rest. The query no longer imports boto3 (its clients are botocore's: 60 modules "
             "and about 2 MiB fewer), but in interleaved runs that did not shorten the import beyond the noise. "
+            "Importing botocore on the first request instead would meet this figure by moving its cost into that "
+            "request: a cold start pays the import and the first request together, so it was not done. "
             "See `python -X importtime -c 'import services.query.handler'`.",
         ),
     ]
