@@ -158,9 +158,8 @@ def fit_case(results: dict[str, Any], key: str) -> dict[str, Any] | None:
 
 
 FIT_CLOSING = (
-    "see **Gap** under Fit below. The CPU matters here (the Machine table names it): on 2026-12-02 2 AMD EPYC "
-    "cores ran this fit and the unchanged `poisson_static` baseline about 3x slower than 2 Intel Xeon cores had "
-    "on 2026-11-29 (7.8 s and 4.2 s then), compilation and sampling alike."
+    "see **Gap** under Fit below. Fit times depend on the CPU, which the Machine table names: the unchanged "
+    "`poisson_static` baseline (the fit table) is the yardstick to compare machines by."
 )
 PRECOMPUTE_CLOSING = (
     "what is left is the maths of every market, computed as before so that every served digit stays: the score "
@@ -242,10 +241,10 @@ def warm_targets(results: dict[str, Any]) -> list[Target]:
                 rate >= 300,
                 f"{rate - 300:+.0f} /s",
                 "the warm start and the cache take the warmup and the compilation out (the fit table's warm, cached "
-                "rows against the cold one), and what is left is sampling 4 x 500 draws, which caps this model "
-                "near 100 ESS/s on this machine; "
-                "300 needs draws that mix better (a non-centred or otherwise reparametrised `attack_scale`, the "
-                "worst-mixing site) or a faster CPU (see the fit's other gap)",
+                "rows against the cold one), and what is left is sampling 4 x 500 draws: a min ESS of "
+                f"{num(case['summary']['min_ess']['median'], 0)} in {num(case['summary']['fit_s']['median'], 1)} s "
+                "here. 300 /s needs draws that mix better (a non-centred or otherwise reparametrised "
+                "`attack_scale`, the worst-mixing site) or fewer seconds per draw (a faster CPU)",
             )
         )
     return targets
@@ -407,16 +406,16 @@ def fit_gap_text(results: dict[str, Any]) -> str:
         f"({num(s['ess_per_s']['median'], 0)}/s). 300 ESS/s at this wall time would need a min ESS of "
         f"{num(max(1000, 300 * wall), 0)}; at this ESS, a fit of {num(max(ess, 0) / 300, 1)} s. The "
         f"worst-mixing parameter{'s' if len(worst) > 1 else ''} across the runs: "
-        f"{', '.join(f'`{site}`' for site in worst)}. What would close it, in `services/fit/` (not changed "
-        "here): "
+        f"{', '.join(f'`{site}`' for site in worst)}. Where it stands and what would close it: "
     )
     remedies = []
     if cached:
         warm = cached["summary"]
         remedies.append(
-            f"cache the compilation (JAX's persistent cache, baked into the image or on a volume): with it warm "
-            f"the fit took {num(warm['fit_s']['median'], 1)} s for a min ESS of {num(warm['min_ess']['median'], 0)}, "
-            f"{num(warm['ess_per_s']['median'], 0)} ESS/s"
+            "the compilation cache (JAX's persistent cache, which the fit's image carries: "
+            "services/fit/compile_cache.py) and the warm start (the fit table's cached and warm rows) take out "
+            f"compilation and most of the warmup: with the cache warm the fit took {num(warm['fit_s']['median'], 1)} s "
+            f"for a min ESS of {num(warm['min_ess']['median'], 0)}, {num(warm['ess_per_s']['median'], 0)} ESS/s"
         )
     remedies.append(
         "make the worst-mixing parameters mix better (a hierarchical scale such as `attack_scale` is the usual "

@@ -31,10 +31,10 @@ QUERY_ROUTES = (
     "GET /teams",
     "POST /odds",
 )
-# Measured (docs/deploy.md): importing the handler takes 0.13 s of CPU and peaks at 40 MiB resident
-# (51 MiB once /docs has loaded pydantic). 512 MB is far more memory than it needs, bought for CPU:
-# Lambda gives CPU in proportion to memory, and at 512 MB (0.29 vCPU) a cold start stays near half
-# a second.
+# Measured (docs/deploy.md): importing the handler takes 0.12-0.30 s of CPU (by machine) and peaks at 40 MiB
+# resident (51 MiB once /docs has loaded pydantic). 512 MB is far more memory than it needs, bought for CPU:
+# Lambda gives CPU in proportion to memory, and at 512 MB (0.29 vCPU) a cold start stays within half a second
+# to a second.
 QUERY_MEMORY_MB = 512
 QUERY_TIMEOUT_SECONDS = 10
 # The default cap on the query function's concurrent executions (config queryReservedConcurrency).
