@@ -83,7 +83,7 @@ PRECOMPUTE = LambdaPackage(
     distributions=("numpy", "aws-lambda-powertools"),
     sources=(
         *_CONTRACT,
-        *(f"matchodds/core/{module}.py" for module in ("posterior", "grid", "season", "projection")),
+        *(f"matchodds/core/{module}.py" for module in ("posterior", "grid", "rounding", "season", "projection")),
         "services/precompute/*.py",
     ),
 )
