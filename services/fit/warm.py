@@ -29,8 +29,11 @@ from services.fit.model import GoalsModel, Prepared
 logger = logging.getLogger(__name__)
 
 # Warmup iterations of a warm fit: the step size is adapted (dual averaging) from the stored one, the mass
-# matrix is kept. Measured in bench/fit.py (served-1-warm): see docs/benchmarks.md.
-WARM_WARMUP = 100
+# matrix is kept. Timed in bench/fit.py (served-1-warm): see docs/benchmarks.md. 200 since 2026-12-03 (100
+# before): backtested on four development seasons by a rule written before the run (research/NOTEBOOK.md,
+# "A longer warm warmup"): +0.00004 RPS [-0.000002, +0.00009] against cold fits, where 100 had cost
+# +0.00005 [+0.00001, +0.00010], the same share of first fits passing the gate.
+WARM_WARMUP = 200
 # Below this share of the new fit's values found in the stored adaptation, the start is no better than a
 # cold one (a new model, a window of other seasons): warm up cold instead.
 MIN_MAPPED_SHARE = 0.5
