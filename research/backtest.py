@@ -42,7 +42,7 @@ from research.models import dixon_coles_log_likelihood
 from research.rating import Rating
 from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, fit_posterior, sampler_for
 from services.fit.model import DEFAULT_MODEL
-from services.fit.warm import WARM_WARMUP
+from services.fit.warm import WARM_SPENDS_SAVED_WARMUP, WARM_WARMUP
 
 logger = logging.getLogger(__name__)
 NO_GATE = QualityGate(max_r_hat=float("inf"), min_bulk_ess=0.0, max_divergences=2**31)
@@ -226,6 +226,8 @@ class ServedModel:
     # service's does since issue 22 (services.fit.warm); False: every fit warms up cold, as before it.
     warm: bool = True
     warm_warmup: int = WARM_WARMUP  # a warm fit's warmup iterations (the service's unless a run tries another)
+    # Whether a warm fit spends the warmup it saves on draws (the service's unless a run tries otherwise).
+    warm_spends_saved_warmup: bool = WARM_SPENDS_SAVED_WARMUP
 
     def forecast(self, train: Sequence[Match], week: Sequence[Fixture], teams: Sequence[str]) -> np.ndarray:
         started = time.perf_counter()
@@ -241,6 +243,7 @@ class ServedModel:
             as_of=cutoff,
             previous=previous,
             warm_warmup=self.warm_warmup,
+            warm_spends_saved_warmup=self.warm_spends_saved_warmup,
         )
         try:
             posterior = fit(sampler, self.gate)
@@ -272,6 +275,7 @@ class ServedModel:
                     "warm_tried": previous is not None,
                     "warm": posterior.meta["warm_start"]["used"],  # and passed the gate when attempts is 1
                     "warmup": posterior.meta["sampler"]["warmup"],  # of the fit that published
+                    "samples": posterior.meta["sampler"]["samples"],
                 }
             )
         self.diagnostics[-1]["seconds"] = time.perf_counter() - started
@@ -418,10 +422,18 @@ def standard_forecasters(
     keep_posteriors: Path | None = None,
     warm: bool = True,
     warm_warmup: int = WARM_WARMUP,
+    warm_spends_saved_warmup: bool = WARM_SPENDS_SAVED_WARMUP,
 ) -> list[Forecaster]:
     """The model under test, both bookmakers, the classic Dixon-Coles baseline and the base rate."""
     return [
-        ServedModel(model, sampler, keep_posteriors=keep_posteriors, warm=warm, warm_warmup=warm_warmup),
+        ServedModel(
+            model,
+            sampler,
+            keep_posteriors=keep_posteriors,
+            warm=warm,
+            warm_warmup=warm_warmup,
+            warm_spends_saved_warmup=warm_spends_saved_warmup,
+        ),
         Bookmaker("pinnacle_closing", ("PSCH", "PSCD", "PSCA")),
         Bookmaker("bet365", ("B365H", "B365D", "B365A")),
         DixonColesMLE(),
@@ -439,9 +451,10 @@ def run_backtest(
     keep_posteriors: Path | None = None,
     warm: bool = True,
     warm_warmup: int = WARM_WARMUP,
+    warm_spends_saved_warmup: bool = WARM_SPENDS_SAVED_WARMUP,
 ) -> tuple[BacktestResult, dict[str, Any]]:
     """The standard forecasters walked forward over `test`, scored, with the model's weekly fits recorded."""
-    forecasters = standard_forecasters(model, sampler, keep_posteriors, warm, warm_warmup)
+    forecasters = standard_forecasters(model, sampler, keep_posteriors, warm, warm_warmup, warm_spends_saved_warmup)
     bar = tqdm(total=None, desc="weeks", unit="wk", disable=not show_progress, file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
@@ -461,6 +474,7 @@ def run_backtest(
         "sampler": asdict(sampler),
         "warm_start": warm,
         "warm_warmup": warm_warmup if warm else None,
+        "warm_spends_saved_warmup": warm_spends_saved_warmup if warm else None,
         "test_season": test[0].season if test else None,
         "competition": test[0].competition if test else None,
         "weeks": result.weeks,
@@ -507,7 +521,21 @@ def parser() -> argparse.ArgumentParser:
     commands.add_argument(
         "--warm-warmup", type=int, default=WARM_WARMUP, help="a warm fit's warmup iterations (default: the service's)"
     )
+    commands.add_argument(
+        "--warm-draws",
+        choices=WARM_DRAWS,
+        help="a warm fit's draws: the cold fit's, or those plus the warmup it saves (default: the service's)",
+    )
     return commands
+
+
+# A warm fit's draws, as a run names them: the cold fit's, or those plus the warmup iterations it saves.
+WARM_DRAWS = ("as-cold", "plus-saved-warmup")
+
+
+def spends_saved_warmup(warm_draws: str | None) -> bool:
+    """Whether a warm fit spends its saved warmup on draws: as `--warm-draws` says, else as the service does."""
+    return WARM_SPENDS_SAVED_WARMUP if warm_draws is None else warm_draws == "plus-saved-warmup"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -530,6 +558,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         keep_posteriors=args.keep_posteriors,
         warm=not args.cold,
         warm_warmup=args.warm_warmup,
+        warm_spends_saved_warmup=spends_saved_warmup(args.warm_draws),
     )
     summary["settings"]["files"] = {"history": [str(p) for p in args.history], "test": str(args.test)}
     print_table(summary)

@@ -73,14 +73,16 @@ def run(
     weeks: int | None = None,
     warm: bool = True,
     warm_warmup: int | None = None,
+    warm_draws: str | None = None,
 ) -> None:
     """Backtest each DIV:SEASON target into `results`: forecasts, scores and a reliability diagram.
 
     `warm_warmup`: a warm fit's warmup iterations, if not the service's (services.fit.warm.WARM_WARMUP).
+    `warm_draws`: a warm fit's draws (research.backtest.WARM_DRAWS), if not as the service's.
     """
     import services.fit  # noqa: F401
     from matchodds.core.results import read_results
-    from research.backtest import plot_reliability, print_table, run_backtest
+    from research.backtest import plot_reliability, print_table, run_backtest, spends_saved_warmup
     from research.models import RESEARCH_MODELS as MODELS
     from services.fit.inference import sampler_for
     from services.fit.warm import WARM_WARMUP
@@ -102,6 +104,7 @@ def run(
             keep_posteriors=POSTERIORS / results.name / name,
             warm=warm,
             warm_warmup=WARM_WARMUP if warm_warmup is None else warm_warmup,
+            warm_spends_saved_warmup=spends_saved_warmup(warm_draws),
         )
         shown = [path.relative_to(ROOT) if path.is_relative_to(ROOT) else path for path in history_files]
         summary["settings"]["command"] = (
@@ -110,6 +113,7 @@ def run(
             f"--warmup {sampler.warmup} --samples {sampler.samples}"
             + ("" if warm else " --cold")
             + ("" if warm_warmup is None or not warm else f" --warm-warmup {warm_warmup}")
+            + ("" if warm_draws is None or not warm else f" --warm-draws {warm_draws}")
         )
         print(f"\n{name}")
         print_table(summary)
@@ -664,6 +668,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_parser.add_argument(
         "--warm-warmup", type=int, help="a warm fit's warmup iterations (default: the service's WARM_WARMUP)"
     )
+    run_parser.add_argument(
+        "--warm-draws",
+        choices=("as-cold", "plus-saved-warmup"),  # research.backtest.WARM_DRAWS (not imported here: JAX)
+        help="a warm fit's draws: the cold fit's, or those plus the warmup it saves (default: the service's)",
+    )
     run_parser.add_argument("--red-card-weight", type=float, help="issue 23's lead: a sending-off match's weight")
     run_parser.add_argument("--total-shots", action="store_true", help="issue 23's lead: total shots as a statistic")
     report_parser = commands.add_parser("report", help="the tables, from the kept forecasts (no refit)")
@@ -704,8 +713,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.model = with_red_card_weight(args.model, args.red_card_weight)
             if args.total_shots:
                 args.model = with_total_shots(args.model)
-            if args.cold and args.warm_warmup is not None:
-                parser.error("--warm-warmup is for warm fits; --cold has none")
+            if args.cold and (args.warm_warmup is not None or args.warm_draws is not None):
+                parser.error("--warm-warmup and --warm-draws are for warm fits; --cold has none")
             run(
                 args.targets,
                 args.data,
@@ -716,6 +725,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.weeks,
                 not args.cold,
                 args.warm_warmup,
+                args.warm_draws,
             )
         elif args.command == "reprice":
             if args.write is not None and len(set(args.stretch)) != 1:

@@ -28,7 +28,16 @@ from matchodds.core.roster import WITH_PREVIOUS, season_roster
 from matchodds.core.season import SEASON_META_KEY, season_record
 from matchodds.core.teams import TeamTable, default_table
 from services.fit.model import GoalsModel
-from services.fit.warm import WARM_WARMUP, CannotMap, WarmStart, WarmStartArrays, adaptation_from, warm_start
+from services.fit.warm import (
+    WARM_SPENDS_SAVED_WARMUP,
+    WARM_WARMUP,
+    CannotMap,
+    WarmStart,
+    WarmStartArrays,
+    adaptation_from,
+    warm_sampler,
+    warm_start,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -307,6 +316,7 @@ def fit_posterior(
     fixtures: Sequence[Fixture] = (),
     previous: Adaptation | None = None,
     warm_warmup: int = WARM_WARMUP,
+    warm_spends_saved_warmup: bool = WARM_SPENDS_SAVED_WARMUP,
 ) -> Posterior:
     """Fit the model to its window of the matches; raises QualityGateError rather than publish junk.
 
@@ -319,7 +329,8 @@ def fit_posterior(
     1.01 now and then by chance, and a rerun is cheaper than a week without new odds.
 
     With `previous` (the adaptation the competition's last fit stored), the fit first starts warm from it
-    with `warm_warmup` warmup iterations (services.fit.warm); when it cannot be mapped onto this fit, or
+    with `warm_warmup` warmup iterations and, with `warm_spends_saved_warmup`, the iterations that saves
+    spent on draws (services.fit.warm.warm_sampler); when it cannot be mapped onto this fit, or
     the warm fit fails the gate, the fit runs cold as above. The posterior stores this fit's adaptation.
     """
     roster = season_roster(matches, fixtures) if predict_teams is None else None
@@ -339,7 +350,7 @@ def fit_posterior(
             logger.info("warm start not possible, warming up cold: %s", error)
         else:
             warm_note = f"{warm.mapped_share:.0%} of the values mapped"
-            attempts.insert(0, (replace(sampler, warmup=min(warm_warmup, sampler.warmup)), warm))
+            attempts.insert(0, (warm_sampler(sampler, warm_warmup, warm_spends_saved_warmup), warm))
     for attempt, (settings, start) in enumerate(attempts, start=1):
         logger.info(
             "fitting %s on %d %s matches, %d teams (%d predicted): %d chains x (%d warmup + %d draws), seed %d, %s",

@@ -16,7 +16,7 @@ from matchodds.core.posterior import Adaptation, ChainAdaptation, posterior_adap
 from matchodds.core.results import Match
 from services.fit.inference import QualityGate, SamplerSettings, fit_posterior
 from services.fit.model import MODELS
-from services.fit.warm import CannotMap, warm_start
+from services.fit.warm import CannotMap, warm_sampler, warm_start
 from tests.fit.test_fit import synthetic_season
 
 pytestmark = pytest.mark.fit
@@ -40,7 +40,9 @@ def last_week() -> Adaptation:
 
 
 def test_a_fit_starts_from_the_stored_adaptation_with_a_short_warmup(last_week: Adaptation) -> None:
-    posterior = fit_posterior(THIS_WEEK, MODEL, "E0", COLD, LOOSE, previous=last_week, warm_warmup=WARM_WARMUP)
+    posterior = fit_posterior(
+        THIS_WEEK, MODEL, "E0", COLD, LOOSE, previous=last_week, warm_warmup=WARM_WARMUP, warm_spends_saved_warmup=False
+    )
     meta = posterior.meta
     assert meta["warm_start"]["used"] is True and meta["attempts"] == 1
     assert meta["sampler"]["warmup"] == WARM_WARMUP and meta["sampler"]["samples"] == COLD.samples
@@ -55,6 +57,19 @@ def test_a_fit_starts_from_the_stored_adaptation_with_a_short_warmup(last_week: 
     # And it leaves its own adaptation for next week.
     stored_now = posterior_adaptation(posterior)
     assert stored_now is not None and len(stored_now.chains) == COLD.chains
+
+
+def test_a_warm_fit_spends_the_warmup_it_saves_on_draws_when_told(last_week: Adaptation) -> None:
+    spent = fit_posterior(
+        THIS_WEEK, MODEL, "E0", COLD, LOOSE, previous=last_week, warm_warmup=WARM_WARMUP, warm_spends_saved_warmup=True
+    )
+    assert spent.meta["warm_start"]["used"] is True and spent.meta["attempts"] == 1
+    # As many iterations as the cold fit (150 + 150): the 100 warmup iterations saved become draws.
+    assert (spent.meta["sampler"]["warmup"], spent.meta["sampler"]["samples"]) == (WARM_WARMUP, 250)
+    assert spent.draws["attack"].shape[:2] == (COLD.chains, 250)
+    # A warm warmup longer than the cold fit's is cut to it, and nothing is added to the draws.
+    assert (warm_sampler(COLD, 400, True).warmup, warm_sampler(COLD, 400, True).samples) == (150, 150)
+    assert (warm_sampler(COLD, 50, False).warmup, warm_sampler(COLD, 50, False).samples) == (50, 150)
 
 
 def test_a_promoted_team_is_mapped_by_code_and_starts_at_the_median(last_week: Adaptation) -> None:

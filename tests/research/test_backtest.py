@@ -143,6 +143,8 @@ def test_two_week_backtest_command_on_shipped_seasons(tmp_path: Path, monkeypatc
             str(tmp_path / "posteriors"),
             "--warm-warmup",
             "60",
+            "--warm-draws",
+            "plus-saved-warmup",
         ]
     )
     assert status == 0
@@ -160,6 +162,10 @@ def test_two_week_backtest_command_on_shipped_seasons(tmp_path: Path, monkeypatc
     assert summary["settings"]["warm_warmup"] == 60  # a warm fit's warmup as the run chose it, not the service's
     assert {call["warm_warmup"] for call in fit_calls} == {60}
     assert all(f["warmup"] == (60 if f["warm"] else 150) for f in fits if f["published"])
+    # The run's choice of a warm fit's draws reaches every fit: the 90 warmup iterations it saves become draws.
+    assert summary["settings"]["warm_spends_saved_warmup"] is True
+    assert {call["warm_spends_saved_warmup"] for call in fit_calls} == {True}
+    assert all(f["samples"] == (240 if f["warm"] else 150) for f in fits if f["published"])
     n = {summary[name]["n"] for name in names}
     assert len(n) == 1 and n.pop() >= 10  # every forecaster on the same matches
     for name in names:
