@@ -163,12 +163,14 @@ def with_total_shots(model: str) -> str:
     return name
 
 
-def stretched(draws: Any, stretch: float) -> Any:
-    """The draws with the strengths stretched as the served model's prediction draws are."""
+def stretched(draws: Any, stretch: float, side: str = "both") -> Any:
+    """The draws with the strengths stretched as the served model's prediction draws are: both sides, or
+    only the attacks or only the defences (`side`)."""
     from matchodds.core.grid import PredictionDraws
     from services.fit.model import stretch_strengths
 
-    attack, defence = stretch_strengths(draws.attack, draws.defence, stretch)
+    attack_stretch, defence_stretch = (stretch if side != "defence" else 1.0), (stretch if side != "attack" else 1.0)
+    attack, defence = stretch_strengths(draws.attack, draws.defence, attack_stretch, defence_stretch)
     return PredictionDraws(draws.intercept, draws.home, attack, defence, draws.rho)
 
 
@@ -178,8 +180,11 @@ def fitted_stretch(summary_path: Path) -> float:
     return float(settings.get("model_settings", {}).get("prediction_stretch", 1.0))
 
 
-def reprice(results: Path, data: Path, stretches: list[float], write: Path | None = None) -> str:
+def reprice(results: Path, data: Path, stretches: list[float], write: Path | None = None, side: str = "both") -> str:
     """Re-price every kept weekly posterior with each stretch, on the matches each season scored.
+
+    `side`: which strengths each stretch moves ("both"; "attack" or "defence": that side alone, the other
+    staying as fitted).
 
     Stretches are absolute: the kept draws are already stretched as the run's model was
     (`model_settings.prediction_stretch`, 1 for runs older than that field), and a stretch is
@@ -225,7 +230,9 @@ def reprice(results: Path, data: Path, stretches: list[float], write: Path | Non
             )
             codes = [str(code) for code in kept["team_codes"]]
             for s in stretches:
-                forecasts[s].append(probabilities_from_draws(stretched(draws, s / fitted_with), codes, by_week[start]))
+                forecasts[s].append(
+                    probabilities_from_draws(stretched(draws, s / fitted_with, side), codes, by_week[start])
+                )
         outcomes = stored["outcomes"][usable]
         drift = np.abs(np.concatenate(forecasts[fitted_with])[usable] - stored["model"][usable]).max()
         row = [name, f"{usable.sum()}", f"{drift:.4f}"]
@@ -254,17 +261,18 @@ def reprice(results: Path, data: Path, stretches: list[float], write: Path | Non
             f"no kept weekly posteriors of {results} in {POSTERIORS / results.name}: "
             f"`run` its seasons with --results {results} first (they are not in git)"
         )
-    header = ["season", "n", f"max drift at {fitted_with:g}", *(f"stretch {s:g}" for s in stretches), "Pinnacle"]
+    named = "stretch" if side == "both" else f"{side} stretch"
+    header = ["season", "n", f"max drift at {fitted_with:g}", *(f"{named} {s:g}" for s in stretches), "Pinnacle"]
     table = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|", *lines]
     pin = np.concatenate(pinnacle)
     base = np.concatenate(pooled[fitted_with])
     table.append("")
     for s in stretches:
         values = np.concatenate(pooled[s])
-        line = f"stretch {s:g}: pooled RPS {values.mean():.4f}, / Pinnacle {values.mean() / pin.mean():.4f}"
+        line = f"{named} {s:g}: pooled RPS {values.mean():.4f}, / Pinnacle {values.mean() / pin.mean():.4f}"
         if s != fitted_with:
             mean, low, high = paired_bootstrap(values - base)
-            line += f", minus stretch {fitted_with:g} (as fitted): {mean:+.5f} [{low:+.5f}, {high:+.5f}]"
+            line += f", minus {fitted_with:g} (as fitted): {mean:+.5f} [{low:+.5f}, {high:+.5f}]"
         table.append(line)
     return "\n".join(table)
 
@@ -683,6 +691,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     plots_parser = commands.add_parser("plots", help="the reliability diagrams, from the kept forecasts (no refit)")
     reprice_parser = commands.add_parser("reprice", help="re-price the kept weekly posteriors with stretches")
     reprice_parser.add_argument("--stretch", type=float, nargs="+", default=[1.0, 1.05, 1.1, 1.15])
+    reprice_parser.add_argument(
+        "--side",
+        choices=("both", "attack", "defence"),
+        default="both",
+        help="the strengths the stretches move (the other side stays as fitted)",
+    )
     reprice_parser.add_argument("--data", type=Path, default=DATA, help="football-data files as DIV/SEASON.csv")
     reprice_parser.add_argument(
         "--write", type=Path, help="with one stretch: write the seasons as the stretched model forecasts them here"
@@ -732,7 +746,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.error("--write takes exactly one stretch")
             if args.write is not None and args.write.resolve() == args.results.resolve():
                 parser.error("--write needs a directory other than --results (the fitted forecasts stay as they are)")
-            print(reprice(args.results, args.data, args.stretch, args.write))
+            if args.write is not None and args.side != "both":
+                parser.error("--write re-prices both sides (a one-sided model is not a setting the fit has)")
+            print(reprice(args.results, args.data, args.stretch, args.write, args.side))
         elif args.command == "average":
             rating = args.rating or (RATING.with_name(RATING.name + "-market") if args.market else RATING)
             print(average(args.results, args.data, rating, args.market))

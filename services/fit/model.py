@@ -215,9 +215,12 @@ def strengths_by_period(
     return strengths
 
 
-def stretch_strengths(attack: np.ndarray, defence: np.ndarray, stretch: float) -> tuple[np.ndarray, np.ndarray]:
+def stretch_strengths(
+    attack: np.ndarray, defence: np.ndarray, stretch: float, defence_stretch: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Move every team's attack and defence `stretch` times as far from the teams' mean, draw by draw
-    (teams on the last axis); stretch 1 leaves the draws as they are.
+    (teams on the last axis); stretch 1 leaves the draws as they are. With `defence_stretch`, the
+    defences move by that instead.
 
     A prediction-time correction of the hierarchical prior's shrinkage, chosen by walk-forward
     backtests on development seasons (docs/model-quality.md). The league's mean, the home edge and
@@ -225,7 +228,8 @@ def stretch_strengths(attack: np.ndarray, defence: np.ndarray, stretch: float) -
     """
     attack_mean = attack.mean(axis=-1, keepdims=True)
     defence_mean = defence.mean(axis=-1, keepdims=True)
-    return attack_mean + stretch * (attack - attack_mean), defence_mean + stretch * (defence - defence_mean)
+    defence_stretch = stretch if defence_stretch is None else defence_stretch
+    return attack_mean + stretch * (attack - attack_mean), defence_mean + defence_stretch * (defence - defence_mean)
 
 
 def _statistic(match: Match, home_column: str, away_column: str) -> tuple[float, float, float]:
@@ -354,7 +358,6 @@ class GoalsModel:
         rosters[-1] = rosters[-1] | set(predict)
         return rosters
 
-
     def prediction_draws(self, samples: dict[str, np.ndarray], prepared: Prepared) -> dict[str, np.ndarray]:
         """The draws the posterior contract names, for the predicted teams, shaped (chains, draws, ...)."""
         keep = [prepared.team_codes.index(code) for code in prepared.predict_codes]
@@ -387,6 +390,7 @@ class SeasonsModel(GoalsModel):
         data = self.decay_data(window, seasons, reference)
         data["played"], data["new_team"] = played.astype(np.float32), new_team.astype(np.float32)
         return data
+
 
 # What the fit serves: its model, and the simple baseline it is measured against. The variants tried
 # on the way live in research/models.py.
