@@ -269,3 +269,19 @@ def test_the_days_of_kept_forecasts_are_refused_when_the_season_file_holds_other
     np.savez_compressed(tmp_path / "E0-2024-25.npz", outcomes=kept["outcomes"][::-1])
     with pytest.raises(ValueError, match="not of E0 2024-25's matches in date order"):
         kept_match_days(tmp_path / "E0-2024-25.npz", DATA)
+
+
+def test_a_one_sided_stretch_moves_that_side_alone() -> None:
+    from matchodds.core.grid import PredictionDraws
+    from research.model_quality import stretched
+
+    generator = np.random.default_rng(3)
+    attack, defence = generator.normal(0, 0.3, (5, 4)), generator.normal(0, 0.3, (5, 4))
+    draws = PredictionDraws(np.zeros(5), np.zeros(5), attack, defence, None)
+    both, only_attack, only_defence = (stretched(draws, 1.2, side) for side in ("both", "attack", "defence"))
+    mean = attack.mean(axis=1, keepdims=True)
+    np.testing.assert_allclose(only_attack.attack, mean + 1.2 * (attack - mean))
+    np.testing.assert_allclose(only_attack.defence, defence, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(only_defence.attack, attack, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(only_defence.defence, both.defence)
+    np.testing.assert_allclose(both.attack, only_attack.attack)
