@@ -66,3 +66,5 @@ def test_the_next_fit_starts_warm_from_the_newest_posterior_in_the_bucket(
     second = decode_posterior(s3.get_object(Bucket=bucket, Key=after[1])["Body"].read())
     assert second.meta["warm_start"] == {"used": True, "tried": True, "note": "100% of the values mapped"}
     assert second.meta["sampler"]["warmup"] == WARM_WARMUP < first.meta["sampler"]["warmup"]  # the short warm warmup
+    # ... and the warmup it saves spent on draws: as many iterations as the cold fit (300 + 200).
+    assert second.meta["sampler"]["samples"] == 300 + 200 - WARM_WARMUP
