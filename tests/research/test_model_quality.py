@@ -285,3 +285,24 @@ def test_a_one_sided_stretch_moves_that_side_alone() -> None:
     np.testing.assert_allclose(only_defence.attack, attack, rtol=0, atol=1e-15)
     np.testing.assert_allclose(only_defence.defence, both.defence)
     np.testing.assert_allclose(both.attack, only_attack.attack)
+
+
+def test_the_docs_warm_run_figures_are_the_kept_runs() -> None:
+    """docs/model-quality.md, "As the service fits now": the gate and the ratio are those of the kept warm run."""
+    warm = ROOT / "research" / "results" / "seasons-w50-warm-d800"
+    doc = (ROOT / "docs" / "model-quality.md").read_text()
+    fits = [
+        fit for path in sorted(warm.glob("*.json")) for fit in json.loads(path.read_text())["settings"]["weekly_fits"]
+    ]
+    first = sum(not fit["reran"] for fit in fits)
+    assert len(fits) == 349 and f"**{first} of {len(fits)} ({round(100 * first / len(fits))} %)**" in doc
+    printed = subprocess.run(
+        [sys.executable, "-m", "research.model_quality", "report", "--results", str(warm)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    ratio = next(line for line in printed.splitlines() if line.startswith("model / Pinnacle"))
+    value, low, high = (ratio.split(": ")[1].replace("(90 % interval ", "").replace(" to ", " ").rstrip(")")).split()
+    assert f"| {value} [{low}, {high}] |" in doc
