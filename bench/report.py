@@ -241,8 +241,10 @@ def warm_targets(results: dict[str, Any]) -> list[Target]:
                 rate >= 300,
                 f"{rate - 300:+.0f} /s",
                 "the warm start and the cache take the warmup and the compilation out (the fit table's warm, cached "
-                "rows against the cold one), and what is left is sampling 4 x 500 draws: a min ESS of "
-                f"{num(case['summary']['min_ess']['median'], 0)} in {num(case['summary']['fit_s']['median'], 1)} s "
+                "rows against the cold one), and what is left is sampling "
+                f"{case['sampler']['chains']} x ({case['sampler']['warmup']} + {case['sampler']['samples']}) "
+                f"iterations: a min ESS of {num(case['summary']['min_ess']['median'], 0)} in "
+                f"{num(case['summary']['fit_s']['median'], 1)} s "
                 "here. 300 /s needs draws that mix better (a non-centred or otherwise reparametrised "
                 "`attack_scale`, the worst-mixing site) or fewer seconds per draw (a faster CPU)",
             )
