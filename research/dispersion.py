@@ -25,8 +25,8 @@ import numpy as np
 from scipy.special import gammaln
 
 from matchodds.core.evaluation import paired_bootstrap, rps
-from matchodds.core.results import read_results_file
-from research.residuals import DATA, week_of
+from matchodds.core.posterior import DIXON_COLES_SCORES, low_score_taus
+from research.residuals import DATA, kept_weeks
 
 MAX_GOALS = 12  # the priced grid's last row and column
 TAIL = 40  # the normalising sum runs this far
@@ -60,16 +60,16 @@ def com_pmf(rate: np.ndarray, nu: float) -> np.ndarray:
 
 def score_grid(draws: dict[str, np.ndarray], h: int, a: int, nu: float) -> np.ndarray:
     """The predictive score grid of one match: each draw's COM-Poisson pair with Dixon-Coles' correction,
-    averaged over the draws and normalised."""
+    averaged over the draws and normalised (at ν = 1, the grid precompute serves, to the truncation)."""
     home_rate = np.exp(draws["intercept"] + draws["home"] / 2 + draws["attack"][:, h] + draws["defence"][:, a])
     away_rate = np.exp(draws["intercept"] - draws["home"] / 2 + draws["attack"][:, a] + draws["defence"][:, h])
-    rho = draws.get("rho", np.zeros_like(home_rate))
     grid = com_pmf(home_rate, nu)[:, :, None] * com_pmf(away_rate, nu)[:, None, :]
-    grid[:, 0, 0] *= 1 - home_rate * away_rate * rho
-    grid[:, 0, 1] *= 1 + home_rate * rho
-    grid[:, 1, 0] *= 1 + away_rate * rho
-    grid[:, 1, 1] *= 1 - rho
-    mean: np.ndarray = np.clip(grid, 0, None).mean(axis=0)
+    if "rho" in draws:  # the taus precompute applies: rho held within Dixon & Coles' bounds per draw
+        for (home_goals, away_goals), tau in zip(
+            DIXON_COLES_SCORES, low_score_taus(home_rate, away_rate, draws["rho"]), strict=True
+        ):
+            grid[:, home_goals, away_goals] *= tau
+    mean: np.ndarray = grid.mean(axis=0)
     return mean / mean.sum()
 
 
@@ -98,30 +98,17 @@ def kept_matches(runs: Sequence[Path], data: Path = DATA, every_draw: int = 1) -
     """Every match of the runs' seasons whose week has a kept posterior, with every `every_draw`-th draw."""
     for run in runs:
         for season in sorted(path for path in run.iterdir() if path.is_dir()):
-            competition, name = season.name.split("-", 1)
-            for match in read_results_file(data / competition / f"{name}.csv"):
-                path = season / f"week-{week_of(match.date).isoformat()}.npz"
-                if not path.exists():
-                    continue
-                draws, codes = _week(path, every_draw)
-                yield Kept(
-                    season.name,
-                    draws,
-                    codes.index(match.home),
-                    codes.index(match.away),
-                    match.home_goals,
-                    match.away_goals,
-                )
-
-
-@cache
-def _week(path: Path, every_draw: int) -> tuple[dict[str, np.ndarray], list[str]]:
-    with np.load(path) as kept:
-        codes = [str(code) for code in kept["team_codes"]]
-        draws = {
-            name: np.asarray(kept[name], dtype=np.float64)[::every_draw] for name in kept.files if name != "team_codes"
-        }
-    return draws, codes
+            for matches, draws, codes in kept_weeks(season, data):
+                thinned = {name: values[::every_draw] for name, values in draws.items()}
+                for match in matches:
+                    yield Kept(
+                        season.name,
+                        thinned,
+                        codes.index(match.home),
+                        codes.index(match.away),
+                        match.home_goals,
+                        match.away_goals,
+                    )
 
 
 def fit_nu(

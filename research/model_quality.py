@@ -657,6 +657,7 @@ def _average_row(name: str, model: np.ndarray, rating: np.ndarray, mean: np.ndar
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line of `python -m research.model_quality`; see the module docstring."""
+    from research.backtest import WARM_DRAWS
     from services.fit.model import DEFAULT_MODEL
 
     parser = argparse.ArgumentParser(prog="python -m research.model_quality", description=__doc__.splitlines()[0])
@@ -678,7 +679,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     run_parser.add_argument(
         "--warm-draws",
-        choices=("as-cold", "plus-saved-warmup"),  # research.backtest.WARM_DRAWS (not imported here: JAX)
+        choices=WARM_DRAWS,
         help="a warm fit's draws: the cold fit's, or those plus the warmup it saves (default: the service's)",
     )
     run_parser.add_argument("--red-card-weight", type=float, help="issue 23's lead: a sending-off match's weight")

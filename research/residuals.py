@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import poisson
 
+from matchodds.core.grid import PredictionDraws, score_grids
 from matchodds.core.results import Match, read_results_file
+from research.backtest import week_start
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "football-data"
@@ -55,25 +56,6 @@ class Scored:
     covariance: float
 
 
-def predictive_grid(
-    intercept: np.ndarray, home: np.ndarray, rho: np.ndarray, attack: np.ndarray, defence: np.ndarray, h: int, a: int
-) -> np.ndarray:
-    """The score's predictive pmf, (MAX_GOALS + 1) x (MAX_GOALS + 1): the Dixon-Coles grid of each draw,
-    averaged over the draws (the model's log-rates as in services.fit.model.goals_and_statistics)."""
-    home_rate = np.exp(intercept + home / 2 + attack[:, h] + defence[:, a])
-    away_rate = np.exp(intercept - home / 2 + attack[:, a] + defence[:, h])
-    goals = np.arange(MAX_GOALS + 1)
-    home_pmf = poisson.pmf(goals[None, :], home_rate[:, None])
-    away_pmf = poisson.pmf(goals[None, :], away_rate[:, None])
-    grid = home_pmf[:, :, None] * away_pmf[:, None, :]
-    grid[:, 0, 0] *= 1 - home_rate * away_rate * rho
-    grid[:, 0, 1] *= 1 + home_rate * rho
-    grid[:, 1, 0] *= 1 + away_rate * rho
-    grid[:, 1, 1] *= 1 - rho
-    mean_grid: np.ndarray = grid.mean(axis=0)
-    return mean_grid / mean_grid.sum()
-
-
 def moments(grid: np.ndarray) -> tuple[float, float, float, float, float]:
     """(home mean, away mean, home variance, away variance, covariance) of a score pmf."""
     goals = np.arange(grid.shape[0], dtype=np.float64)
@@ -85,32 +67,45 @@ def moments(grid: np.ndarray) -> tuple[float, float, float, float, float]:
     return home_mean, away_mean, home_variance, away_variance, covariance
 
 
-def week_of(day: date) -> date:
-    """The Tuesday that starts the backtest's week (research.backtest.week_start)."""
-    return day - timedelta(days=(day.weekday() - 1) % 7)
-
-
-def score_season(posteriors: Path, data: Path = DATA) -> list[Scored]:
-    """Every match of one kept season scored against the posterior that predicted its week."""
-    competition, season = posteriors.name.split("-", 1)
-    matches = read_results_file(data / competition / f"{season}.csv")
+def kept_weeks(season: Path, data: Path = DATA) -> Iterator[tuple[list[Match], dict[str, np.ndarray], list[str]]]:
+    """For each week of a kept season (`<run>/<DIV>-<SEASON>/`) that has a kept posterior: the week's matches
+    from the season's file, the posterior's draws by name, and its team codes."""
+    competition, name = season.name.split("-", 1)
     by_week: dict[date, list[Match]] = {}
-    for match in matches:
-        by_week.setdefault(week_of(match.date), []).append(match)
-    scored = []
-    for week, week_matches in sorted(by_week.items()):
-        path = posteriors / f"week-{week.isoformat()}.npz"
+    for match in read_results_file(data / competition / f"{name}.csv"):
+        by_week.setdefault(week_start(match.date), []).append(match)
+    for week, matches in sorted(by_week.items()):
+        path = season / f"week-{week.isoformat()}.npz"
         if not path.exists():
             continue  # a week the backtest did not predict (before its first fit)
         with np.load(path) as kept:
             codes = [str(code) for code in kept["team_codes"]]
             draws = {name: np.asarray(kept[name], dtype=np.float64) for name in kept.files if name != "team_codes"}
-        rho = draws.get("rho", np.zeros_like(draws["intercept"]))
-        for match in week_matches:
-            h, a = codes.index(match.home), codes.index(match.away)
-            grid = predictive_grid(draws["intercept"], draws["home"], rho, draws["attack"], draws["defence"], h, a)
+        yield matches, draws, codes
+
+
+def score_season(season: Path, data: Path = DATA) -> list[Scored]:
+    """Every match of one kept season scored against the posterior that predicted its week, by the score grid
+    precompute serves (matchodds.core.grid.score_grids: every draw, Dixon-Coles with rho held in its bounds)."""
+    competition, name = season.name.split("-", 1)
+    scored = []
+    for matches, draws, codes in kept_weeks(season, data):
+        predicted = PredictionDraws(
+            draws["intercept"], draws["home"], draws["attack"], draws["defence"], draws.get("rho")
+        )
+        home = np.array([codes.index(match.home) for match in matches])
+        away = np.array([codes.index(match.away) for match in matches])
+        for match, grid in zip(matches, score_grids(predicted, home, away, MAX_GOALS), strict=True):
             scored.append(
-                Scored(competition, season, match.home, match.away, match.home_goals, match.away_goals, *moments(grid))
+                Scored(
+                    competition,
+                    name,
+                    match.home,
+                    match.away,
+                    match.home_goals,
+                    match.away_goals,
+                    *moments(grid / grid.sum()),
+                )
             )
     return scored
 

@@ -7,8 +7,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from matchodds.core.grid import PredictionDraws, score_grids
 from matchodds.core.results import read_results_file
-from research.residuals import DATA, Scored, dispersion, main, moments, persistence, predictive_grid, week_of
+from research.backtest import week_start as week_of
+from research.residuals import DATA, MAX_GOALS, Scored, dispersion, main, moments, persistence
+
+
+def predictive_grid(
+    intercept: np.ndarray, home: np.ndarray, rho: np.ndarray, attack: np.ndarray, defence: np.ndarray, h: int, a: int
+) -> np.ndarray:
+    """One match's grid as research.residuals scores it: the served grid (core), normalised."""
+    grid = score_grids(PredictionDraws(intercept, home, attack, defence, rho), np.array([h]), np.array([a]), MAX_GOALS)[
+        0
+    ]
+    return grid / grid.sum()
+
 
 pytestmark = pytest.mark.unit
 
