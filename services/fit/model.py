@@ -191,14 +191,21 @@ def dixon_coles_seasons(
 
 
 def strengths_by_period(
-    persistence: jnp.ndarray, played: jnp.ndarray, new_team: jnp.ndarray, n_teams: int, predict_period: int = -1
+    persistence: jnp.ndarray,
+    played: jnp.ndarray,
+    new_team: jnp.ndarray,
+    n_teams: int,
+    predict_period: int = -1,
+    step: jnp.ndarray | None = None,
 ) -> dict[str, jnp.ndarray]:
     """Attack and defence per period (a season, or a part of one) and team: a stationary AR(1) from
     each period to the next with that period's persistence, new teams from a shared promoted offset,
     each period centred over the teams that play it. Records the predicted period's as `attack` and
-    `defence`."""
+    `defence`. `step` (per period, in units of the spread) replaces the stationary step when given: a
+    random walk where persistence is 1."""
     periods = played.shape[0]
-    step = jnp.sqrt(1 - persistence**2)  # keeps the spread of strengths the same from period to period
+    if step is None:
+        step = jnp.sqrt(1 - persistence**2)  # keeps the spread of strengths the same from period to period
     strengths = {}
     for side, promoted_prior in (("attack", -0.15), ("defence", 0.15)):
         scale = numpyro.sample(f"{side}_scale", dist.HalfNormal(0.5))
