@@ -169,9 +169,7 @@ def dixon_coles_walk(
     fit, so nothing pinned against 1), between seasons the served AR(1)."""
     intercept, home_by_season = league_level(n_seasons)
     between = numpyro.sample("persistence", dist.Beta(8.0, 2.0))
-    within_step = (
-        numpyro.sample("within_step", dist.HalfNormal(0.2)) if fixed_step is None else jnp.asarray(fixed_step)
-    )
+    within_step = numpyro.sample("within_step", dist.HalfNormal(0.2)) if fixed_step is None else jnp.asarray(fixed_step)
     starts = season_start > 0
     persistence = jnp.where(starts, between, 1.0)
     step = jnp.where(starts, jnp.sqrt(1 - between**2), within_step)
