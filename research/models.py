@@ -315,9 +315,12 @@ def with_settings(name: str, **settings: Any) -> GoalsModel:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """One fit of a research model on some files, cold, with its time, diagnostics and the quantiles of its
-    persistences and step: `python -m research.models dixon_coles_walk --within-step fit data/...csv`."""
+    """One cold fit of a research model on some files, with its time, diagnostics and the quantiles of its
+    persistences and step (`python -m research.models dixon_coles_walk --within-step fit data/...csv`); or,
+    with --warm-from or --save, one fit as the service fits (warm from last week's posterior, the gate
+    reporting but never refusing)."""
     import argparse
+    import sys
     import time
     from pathlib import Path
 
@@ -327,10 +330,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--within-step", help="the walk's step a part, or 'fit' to fit it")
     parser.add_argument("--parts", type=int, help="parts a season (dixon_coles_walk, dixon_coles_periods)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--warm-from", type=Path, help="warm start from this posterior's adaptation (last week's)")
+    parser.add_argument("--save", type=Path, help="write the posterior here")
     args = parser.parse_args(argv)
-    numpyro.set_host_device_count(4)
+    import services.fit  # noqa: F401  (four CPU devices and the compilation cache, before JAX starts)
+    from matchodds.core.posterior import decode_posterior, encode_posterior, posterior_adaptation
     from matchodds.core.results import read_results
-    from services.fit.inference import SamplerSettings, diagnose, sample
+    from services.fit.inference import Diagnostics, QualityGate, diagnose, fit_posterior, sample, sampler_for
 
     changes: dict[str, Any] = {}
     if args.within_step is not None:
@@ -338,15 +344,32 @@ def main(argv: list[str] | None = None) -> int:
     if args.parts is not None:
         changes["periods_per_season"] = args.parts
     model = with_settings(args.model, **changes)
-    prepared = model.prepare(read_results(args.files))
+    matches = read_results(args.files)
+    if args.warm_from is None and args.save is None:  # a look at the parameters the posterior does not export
+        started = time.perf_counter()
+        prepared = model.prepare(matches)
+        samples, divergences = sample(model, prepared.data, sampler_for(model, seed=args.seed))
+        seconds = time.perf_counter() - started
+        print(f"{model.name}: {seconds:.1f} s, {diagnose(samples, model.diagnosed_sites, divergences)}")
+        for site in ("persistence", "persistence_within", "within_step"):
+            if site in samples:
+                low, middle, high = np.quantile(np.asarray(samples[site]), [0.05, 0.5, 0.95])
+                print(f"{site}: median {middle:.3f}, 90 % {low:.3f} to {high:.3f}")
+        return 0
+    previous = posterior_adaptation(decode_posterior(args.warm_from.read_bytes())) if args.warm_from else None
+    never_refuses = QualityGate(max_r_hat=float("inf"), min_bulk_ess=-float("inf"), max_divergences=sys.maxsize)
     started = time.perf_counter()
-    samples, divergences = sample(model, prepared.data, SamplerSettings(4, *model.draws, seed=args.seed))
+    posterior = fit_posterior(
+        matches, model, matches[-1].competition, sampler_for(model, seed=args.seed), never_refuses, previous=previous
+    )
     seconds = time.perf_counter() - started
-    print(f"{model.name}: {seconds:.1f} s, {diagnose(samples, model.diagnosed_sites, divergences)}")
-    for site in ("persistence", "persistence_within", "within_step"):
-        if site in samples:
-            low, middle, high = np.quantile(np.asarray(samples[site]), [0.05, 0.5, 0.95])
-            print(f"{site}: median {middle:.3f}, 90 % {low:.3f} to {high:.3f}")
+    sampler = posterior.meta["sampler"]
+    print(
+        f"{model.name}: {seconds:.1f} s, {sampler['chains']} x ({sampler['warmup']} + {sampler['samples']}), "
+        f"{Diagnostics(**posterior.meta['diagnostics'])}"
+    )
+    if args.save:
+        args.save.write_bytes(encode_posterior(posterior))
     return 0
 
 

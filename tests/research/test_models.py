@@ -12,6 +12,7 @@ import services.fit  # noqa: F401  (before JAX starts)
 from research.models import RESEARCH_MODELS as MODELS
 from research.models import part_of_season
 from services.fit.inference import QualityGate, fit_posterior
+from services.fit.model import GoalsModel
 from tests.fit.test_fit import CODES, SMALL, TRUE_ATTACK, synthetic_seasons
 
 pytestmark = pytest.mark.fit
@@ -59,7 +60,40 @@ def test_strengths_by_season_follow_a_team_that_changed_more_than_a_static_fit_d
     assert seasons_gap > static_gap + 0.25  # ...the seasons model follows it further (truth: 0.7)
 
 
-def test_strengths_by_period_follow_a_change_within_a_season_further_than_strengths_by_season() -> None:
+def test_the_walk_moves_each_strength_by_its_step_within_a_season_and_by_the_ar1_between_seasons() -> None:
+    import jax.numpy as jnp
+    from numpyro import handlers
+
+    from services.fit.model import strengths_by_period
+
+    played, new_team = np.ones((4, 3)), np.zeros((4, 3))  # two seasons of two parts, three teams
+    raw = np.array([[1.0, -1.0, 0.0], [0.5, 0.0, -0.5], [2.0, 0.0, -2.0], [0.0, 1.0, -1.0]])
+    values = {"attack_scale": 0.4, "attack_raw": raw, "defence_scale": 0.4, "defence_raw": raw}
+    persistence = jnp.array([1.0, 1.0, 0.8, 1.0])  # the second season starts at row 2
+    step = jnp.array([0.0, 0.2, 0.6, 0.2])
+    with handlers.seed(rng_seed=0), handlers.substitute(data=values):
+        attack = np.asarray(strengths_by_period(persistence, played, new_team, 3, step=step)["attack"])
+    expected = [0.4 * raw[0]]
+    expected.append(expected[0] + 0.4 * 0.2 * raw[1])  # a random walk within the season
+    expected.append(0.8 * expected[1] + 0.4 * 0.6 * raw[2])  # the AR(1) into the next
+    expected.append(expected[2] + 0.4 * 0.2 * raw[3])
+    assert np.allclose(attack, np.array(expected) - np.mean(expected, axis=1, keepdims=True), atol=1e-6)
+
+
+def test_the_walk_fixes_its_step_unless_told_to_fit_it() -> None:
+    from research.models import with_settings
+
+    matches = synthetic_seasons([TRUE_ATTACK, TRUE_ATTACK], rounds=1)
+    walk = MODELS["dixon_coles_walk"]
+    assert walk.prepare(matches).data["fixed_step"] == 0.2 and "within_step" not in walk.diagnosed_sites
+    fitted = with_settings("dixon_coles_walk", within_step=None)
+    assert "fixed_step" not in fitted.prepare(matches).data and "within_step" in fitted.diagnosed_sites
+    assert fitted.prepare(matches).data["played"].shape[0] == 2 * 3  # two seasons of three parts
+
+
+def attack_gaps_after_a_change_in_february(models: dict[str, GoalsModel]) -> dict[str, float]:
+    """Each model's predicted gap between the two teams whose attacks swapped in February of the second
+    season (truth: 0.7, from -0.35 to +0.35 and back), fitted on the seasons until then."""
     changed = TRUE_ATTACK.copy()
     changed[0], changed[-1] = TRUE_ATTACK[-1], TRUE_ATTACK[0]  # the weakest attack became the best...
     before, early, late = synthetic_seasons([TRUE_ATTACK, TRUE_ATTACK, changed]), [], []
@@ -71,11 +105,32 @@ def test_strengths_by_period_follow_a_change_within_a_season_further_than_streng
     matches = [m for m in before if m.season == "2021-22"] + early + late
     loose = QualityGate(max_r_hat=1.05, min_bulk_ess=100)
     gaps = {}
-    for name in ("dixon_coles_periods", "dixon_coles_seasons"):
-        posterior = fit_posterior(matches, MODELS[name], "E0", SMALL, loose)
+    for label, model in models.items():
+        posterior = fit_posterior(matches, model, "E0", SMALL, loose)
         attack = posterior.flat("attack").mean(axis=0)
-        gaps[name] = attack[posterior.team_codes.index(CODES[0])] - attack[posterior.team_codes.index(CODES[-1])]
-    assert gaps["dixon_coles_periods"] > gaps["dixon_coles_seasons"] + 0.25  # truth: 0.7
+        gaps[label] = attack[posterior.team_codes.index(CODES[0])] - attack[posterior.team_codes.index(CODES[-1])]
+    return gaps
+
+
+def test_strengths_by_period_follow_a_change_within_a_season_further_than_strengths_by_season() -> None:
+    gaps = attack_gaps_after_a_change_in_february(
+        {name: MODELS[name] for name in ("dixon_coles_periods", "dixon_coles_seasons")}
+    )
+    assert gaps["dixon_coles_periods"] > gaps["dixon_coles_seasons"] + 0.25
+
+
+def test_the_walk_follows_a_change_within_a_season_as_far_as_its_step_lets_it() -> None:
+    from research.models import with_settings
+
+    gaps = attack_gaps_after_a_change_in_february(
+        {
+            "seasons": MODELS["dixon_coles_seasons"],
+            "walk": MODELS["dixon_coles_walk"],  # a step of 0.2 of the spread a part: slow, as the data say
+            "walk, step 1": with_settings("dixon_coles_walk", within_step=1.0),
+        }
+    )
+    assert gaps["walk, step 1"] > gaps["seasons"] + 0.25
+    assert gaps["seasons"] < gaps["walk"] < gaps["walk, step 1"]
 
 
 def test_a_team_yet_to_play_this_season_is_neither_promoted_nor_the_start_of_a_new_season() -> None:
