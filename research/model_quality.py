@@ -303,8 +303,9 @@ def compared(name: str, a: np.ndarray, b: np.ndarray) -> str:
     return f"| {name} | {len(a)} | {a.mean():.4f} | {b.mean():.4f} | {mean:+.5f} [{low:+.5f}, {high:+.5f}] |"
 
 
-def against(results: Sequence[Path], other: Sequence[Path]) -> str:
-    """The model of the `results` runs against the model of the `other` runs, paired on the matches both scored."""
+def against(results: Sequence[Path], other: Sequence[Path], data: Path = DATA) -> str:
+    """The model of the `results` runs against the model of the `other` runs, paired on the matches both scored:
+    by season, pooled, and pooled by part of the season."""
     from matchodds.core.evaluation import rps
 
     lines = [
@@ -323,11 +324,15 @@ def against(results: Sequence[Path], other: Sequence[Path]) -> str:
         usable = ~np.isnan(mine["model"]).any(axis=1) & ~np.isnan(theirs["model"]).any(axis=1)
         outcomes = mine["outcomes"][usable]
         a, b = rps(mine["model"][usable], outcomes), rps(theirs["model"][usable], outcomes)
-        pooled.append(np.stack([a, b]))
+        parts = np.array([season_part(day) for day in kept_match_days(path, data)])[usable]
+        pooled.append(np.stack([a, b, parts]))
         lines.append(compared(path.stem, a, b))
     if not pooled:
         raise ValueError(f"no season of {label(results)} is in {label(other)}")
-    lines.append(compared("pooled", *np.concatenate(pooled, axis=1)))
+    a, b, parts = np.concatenate(pooled, axis=1)
+    lines.append(compared("pooled", a, b))
+    lines += ["", "| part of the season | n | model | model | difference, 90 % interval |", "|---|---:|---:|---:|---|"]
+    lines += [compared(name, a[parts == part], b[parts == part]) for part, name in enumerate(SEASON_PARTS)]
     return "\n".join(lines) + "\n"
 
 
@@ -685,6 +690,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_parser.add_argument("--red-card-weight", type=float, help="issue 23's lead: a sending-off match's weight")
     run_parser.add_argument("--total-shots", action="store_true", help="issue 23's lead: total shots as a statistic")
     report_parser = commands.add_parser("report", help="the tables, from the kept forecasts (no refit)")
+    report_parser.add_argument("--data", type=Path, default=DATA, help="football-data files as DIV/SEASON.csv")
     report_parser.add_argument(
         "--against", type=Path, nargs="+", help="instead: these runs' model against another's, paired by match"
     )
@@ -762,9 +768,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for path in plots(args.results):
                 print(path)
         elif args.against is not None:
-            print(against(args.results, args.against))
+            print(against(args.results, args.against, args.data))
         else:
-            print(report(args.results))
+            print(report(args.results, args.data))
     except ValueError as problem:
         parser.error(str(problem))
     return 0

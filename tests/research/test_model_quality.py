@@ -17,6 +17,7 @@ from research.model_quality import (
     FORECASTERS,
     RESULTS,
     ROOT,
+    SEASON_PARTS,
     TRACK_RECORD,
     against,
     average,
@@ -82,6 +83,9 @@ def test_against_pairs_two_runs_by_match_and_refuses_different_matches(tmp_path:
     difference = rps(forecasts["model"], outcomes).mean() - rps(sharper["model"], outcomes).mean()
     assert difference > 0
     assert "| pooled | 60 |" in text and f"{difference:+.5f} [" in text
+    # And by part of the season, from the days kept with the forecasts (every third day from 9 August).
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+    assert [int(rows[part].split("|")[2]) for part in SEASON_PARTS] == [28, 31, 1]
 
     write_season(tmp_path / "shuffled", "E0-2019-20", forecasts, np.roll(outcomes, 1))
     with pytest.raises(ValueError, match="different matches"):
