@@ -7,6 +7,8 @@ poisson_static baseline). RESEARCH_MODELS adds these; each reuses the served mod
   under the name dixon_coles_stats, replaced by dixon_coles_seasons).
 - dixon_coles_periods: strengths that also move within a season, in five two-month parts (slow to
   mix, never backtested in full; research/NOTEBOOK.md).
+- dixon_coles_walk: the same with a random walk over three parts instead of a second AR(1), its step fixed;
+  it mixes, and was level with the served model on nine development seasons at 1.45 x its fit time.
 """
 
 from __future__ import annotations
