@@ -117,9 +117,14 @@ def dixon_coles_periods(
     away_goals: jnp.ndarray | None = None,
     statistics: dict[str, jnp.ndarray] | None = None,
     statistics_weight: float = 0.0,
+    walk: bool = False,
+    fixed_step: float | None = None,
 ) -> None:
     """The served dixon_coles_seasons with strengths that also move within a season: a season in
-    parts (periods), a second persistence from one part to the next.
+    parts (periods), a second persistence from one part to the next; or, with `walk`
+    (dixon_coles_walk), a random walk from one part to the next: every strength moves by
+    `within_step` x the spread x noise, no persistence to pin against 1 (the step fitted, or
+    `fixed_step`).
 
     - played, new_team (periods, teams); period (matches): the period each match is in;
       season_start (periods): 1 where a period begins a season; predict_period: the period whose
@@ -127,54 +132,16 @@ def dixon_coles_periods(
     """
     intercept, home_by_season = league_level(n_seasons)
     between = numpyro.sample("persistence", dist.Beta(8.0, 2.0))
-    within = numpyro.sample("persistence_within", dist.Beta(20.0, 1.0))
-    persistence = jnp.where(season_start > 0, between, within)
-    strengths = strengths_by_period(persistence, played, new_team, n_teams, predict_period)
-    attack, defence = strengths["attack"], strengths["defence"]
-    rho = numpyro.sample("rho", dist.Normal(-0.05, 0.05))
-    goals_and_statistics(
-        intercept,
-        home_by_season[season],
-        lambda team: attack[period, team],
-        lambda team: defence[period, team],
-        home_team,
-        away_team,
-        rho,
-        weight,
-        home_goals,
-        away_goals,
-        statistics,
-        statistics_weight,
-    )
-
-
-def dixon_coles_walk(
-    home_team: jnp.ndarray,
-    away_team: jnp.ndarray,
-    season: jnp.ndarray,
-    weight: jnp.ndarray,
-    played: jnp.ndarray,
-    new_team: jnp.ndarray,
-    n_teams: int,
-    n_seasons: int,
-    period: jnp.ndarray,
-    season_start: jnp.ndarray,
-    predict_period: int,
-    home_goals: jnp.ndarray | None = None,
-    away_goals: jnp.ndarray | None = None,
-    statistics: dict[str, jnp.ndarray] | None = None,
-    statistics_weight: float = 0.0,
-    fixed_step: float | None = None,
-) -> None:
-    """`dixon_coles_periods` with a random walk within the season instead of a second AR(1): from one
-    part to the next every strength moves by `within_step` x the spread x noise (no persistence to
-    fit, so nothing pinned against 1), between seasons the served AR(1)."""
-    intercept, home_by_season = league_level(n_seasons)
-    between = numpyro.sample("persistence", dist.Beta(8.0, 2.0))
-    within_step = numpyro.sample("within_step", dist.HalfNormal(0.2)) if fixed_step is None else jnp.asarray(fixed_step)
     starts = season_start > 0
-    persistence = jnp.where(starts, between, 1.0)
-    step = jnp.where(starts, jnp.sqrt(1 - between**2), within_step)
+    if walk:
+        within_step = (
+            numpyro.sample("within_step", dist.HalfNormal(0.2)) if fixed_step is None else jnp.asarray(fixed_step)
+        )
+        persistence = jnp.where(starts, between, 1.0)
+        step = jnp.where(starts, jnp.sqrt(1 - between**2), within_step)
+    else:
+        within = numpyro.sample("persistence_within", dist.Beta(20.0, 1.0))
+        persistence, step = jnp.where(starts, between, within), None
     strengths = strengths_by_period(persistence, played, new_team, n_teams, predict_period, step=step)
     attack, defence = strengths["attack"], strengths["defence"]
     rho = numpyro.sample("rho", dist.Normal(-0.05, 0.05))
@@ -242,8 +209,10 @@ class PeriodsModel(SeasonsModel):
         data["predict_period"] = (len(rosters) - 1) * parts + predict_part
         played = np.repeat(by_season, parts, axis=0)
         data["played"], data["new_team"] = played.astype(np.float32), new_team.reshape(played.shape).astype(np.float32)
-        if self.settings.get("within_step") is not None:
-            data["fixed_step"] = float(self.settings["within_step"])
+        if self.settings.get("walk"):
+            data["walk"] = True
+            if self.settings.get("within_step") is not None:
+                data["fixed_step"] = float(self.settings["within_step"])
         return data
 
 
@@ -294,11 +263,11 @@ RESEARCH_MODELS: dict[str, GoalsModel] = {
     ),
     "dixon_coles_walk": PeriodsModel(
         "dixon_coles_walk",
-        dixon_coles_walk,
+        dixon_coles_periods,
         # Three parts (August-November, December-February, March-May); the step fixed at 0.2 of the spread
         # a part, the mean of its posterior medians (0.24, 0.13, 0.19) on three development windows, as a
         # fitted step mixes slowly (research/NOTEBOOK.md).
-        {**_SERVED.settings, "periods_per_season": 3, "within_step": 0.2},
+        {**_SERVED.settings, "periods_per_season": 3, "walk": True, "within_step": 0.2},
         _SERVED.diagnosed_sites,
         draws=(500, 500),
     ),
