@@ -304,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm-from", type=Path, help="warm start from this posterior's adaptation (last week's)")
     parser.add_argument("--save", type=Path, help="write the posterior here")
     args = parser.parse_args(argv)
+    if args.within_step is not None and not RESEARCH_MODELS[args.model].settings.get("walk"):
+        parser.error(f"--within-step is the walk's; {args.model} has no step")
     import services.fit  # noqa: F401  (four CPU devices and the compilation cache, before JAX starts)
     from matchodds.core.posterior import decode_posterior, encode_posterior, posterior_adaptation
     from matchodds.core.results import read_results

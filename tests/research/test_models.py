@@ -89,6 +89,10 @@ def test_the_walk_fixes_its_step_unless_told_to_fit_it() -> None:
     fitted = with_settings("dixon_coles_walk", within_step=None)
     assert "fixed_step" not in fitted.prepare(matches).data and "within_step" in fitted.diagnosed_sites
     assert fitted.prepare(matches).data["played"].shape[0] == 2 * 3  # two seasons of three parts
+    from research.models import main
+
+    with pytest.raises(SystemExit):  # the periods model has no step to fix
+        main(["dixon_coles_periods", "--within-step", "0.2", "data/football-data/E0/2024-25.csv"])
 
 
 def attack_gaps_after_a_change_in_february(models: dict[str, GoalsModel]) -> dict[str, float]:
