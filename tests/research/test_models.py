@@ -10,9 +10,9 @@ import pytest
 
 import services.fit  # noqa: F401  (before JAX starts)
 from research.models import RESEARCH_MODELS as MODELS
-from research.models import part_of_season
+from research.models import main, part_of_season, with_settings
 from services.fit.inference import QualityGate, fit_posterior
-from services.fit.model import GoalsModel
+from services.fit.model import GoalsModel, strengths_by_period
 from tests.fit.test_fit import CODES, SMALL, TRUE_ATTACK, synthetic_seasons
 
 pytestmark = pytest.mark.fit
@@ -61,10 +61,8 @@ def test_strengths_by_season_follow_a_team_that_changed_more_than_a_static_fit_d
 
 
 def test_the_walk_moves_each_strength_by_its_step_within_a_season_and_by_the_ar1_between_seasons() -> None:
-    import jax.numpy as jnp
+    import jax.numpy as jnp  # after services.fit, which sets JAX's devices
     from numpyro import handlers
-
-    from services.fit.model import strengths_by_period
 
     played, new_team = np.ones((4, 3)), np.zeros((4, 3))  # two seasons of two parts, three teams
     raw = np.array([[1.0, -1.0, 0.0], [0.5, 0.0, -0.5], [2.0, 0.0, -2.0], [0.0, 1.0, -1.0]])
@@ -81,16 +79,12 @@ def test_the_walk_moves_each_strength_by_its_step_within_a_season_and_by_the_ar1
 
 
 def test_the_walk_fixes_its_step_unless_told_to_fit_it() -> None:
-    from research.models import with_settings
-
     matches = synthetic_seasons([TRUE_ATTACK, TRUE_ATTACK], rounds=1)
     walk = MODELS["dixon_coles_walk"]
     assert walk.prepare(matches).data["fixed_step"] == 0.2 and "within_step" not in walk.diagnosed_sites
     fitted = with_settings("dixon_coles_walk", within_step=None)
     assert "fixed_step" not in fitted.prepare(matches).data and "within_step" in fitted.diagnosed_sites
     assert fitted.prepare(matches).data["played"].shape[0] == 2 * 3  # two seasons of three parts
-    from research.models import main
-
     with pytest.raises(SystemExit):  # the periods model has no step to fix
         main(["dixon_coles_periods", "--within-step", "0.2", "data/football-data/E0/2024-25.csv"])
 
@@ -124,8 +118,6 @@ def test_strengths_by_period_follow_a_change_within_a_season_further_than_streng
 
 
 def test_the_walk_follows_a_change_within_a_season_as_far_as_its_step_lets_it() -> None:
-    from research.models import with_settings
-
     gaps = attack_gaps_after_a_change_in_february(
         {
             "seasons": MODELS["dixon_coles_seasons"],

@@ -17,9 +17,8 @@ def predictive_grid(
     intercept: np.ndarray, home: np.ndarray, rho: np.ndarray, attack: np.ndarray, defence: np.ndarray, h: int, a: int
 ) -> np.ndarray:
     """One match's grid as research.residuals scores it: the served grid (core), normalised."""
-    grid = score_grids(PredictionDraws(intercept, home, attack, defence, rho), np.array([h]), np.array([a]), MAX_GOALS)[
-        0
-    ]
+    draws = PredictionDraws(intercept, home, attack, defence, rho)
+    (grid,) = score_grids(draws, np.array([h]), np.array([a]), MAX_GOALS)
     return grid / grid.sum()
 
 
