@@ -109,7 +109,9 @@ def start_stack(
     ]
     for poller in pollers:
         poller.start()
-    print(f"local AWS (moto) on {moto_url}", flush=True)
+    # One write, newline included: print() writes the text and its end apart when stdout is unbuffered, and
+    # a poller's log line (stderr, the same pipe under a test) landed between them once, glued to the URL.
+    print(f"local AWS (moto) on {moto_url}\n", end="", flush=True)
 
     def stop() -> None:
         for poller in pollers:
