@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from matchodds.core.results import Fixture, Match, read_fixtures_file, read_results_file
+from matchodds.core.results import Fixture, Match, parse_fixtures, read_fixtures_file, read_results_file
 from matchodds.core.roster import FROM_FIXTURES, FROM_RESULTS, WITH_PREVIOUS, season_roster
 
 pytestmark = pytest.mark.unit
@@ -86,3 +88,75 @@ def test_a_league_that_shrinks_drops_last_seasons_teams_after_three_of_its_round
 def test_nothing_to_take_a_roster_from_is_an_error() -> None:
     with pytest.raises(ValueError, match="no matches or fixtures"):
         season_roster([])
+
+
+# --- Issue 31: a fixtures file never changes a league its results show ------------------------------
+TAMWORTH_FILE = "Div,Date,Time,HomeTeam,AwayTeam\nE0,01/03/2025,15:00,Tamworth,Arsenal\n"
+
+
+def tamworth() -> list[Fixture]:
+    """The issue's repro: one row of an uploaded E0 fixtures file naming a club outside the league."""
+    return parse_fixtures(TAMWORTH_FILE, "s3://bucket/fixtures/E0/cup.csv").fixtures
+
+
+def cup_round(league: set[str], day: date) -> list[Fixture]:
+    """32 ties filed under E0: the league's 20 clubs and 44 from below it, each named once."""
+    others = [f"Z{chr(65 + i // 26)}{chr(65 + i % 26)}" for i in range(64 - len(league))]
+    entrants = [*sorted(league), *others]
+    return [Fixture("E0", day, entrants[i], entrants[63 - i]) for i in range(32)]
+
+
+@pytest.mark.parametrize("played", [150, 380])  # all twenty seen by mid-December; the finished season
+def test_a_team_only_a_fixtures_file_names_stays_out_of_a_league_its_results_show(
+    played: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    (row,) = tamworth()
+    assert row.home not in teams(SEASON) and row.away == "ARS"
+    with caplog.at_level(logging.WARNING, logger="matchodds.core.roster"):
+        roster = season_roster(LAST_SEASON + SEASON[:played], [row])
+    assert roster == replace(season_roster(LAST_SEASON + SEASON[:played]), left_out=(row.home,))
+    assert set(roster.teams) == teams(SEASON) and roster.source == FROM_RESULTS
+    assert roster.describe()["left_out"] == [row.home]
+    assert row.home in caplog.text and "left out of the roster" in caplog.text
+
+
+def test_a_cup_round_filed_under_the_league_leaves_its_season_as_its_results_show() -> None:
+    cup = cup_round(teams(SEASON), date(2025, 1, 11))
+    roster = season_roster(LAST_SEASON + SEASON, cup)
+    assert set(roster.teams) == teams(SEASON) and roster.source == FROM_RESULTS and len(roster.left_out) == 44
+
+
+def test_a_new_seasons_fixtures_name_no_more_teams_than_the_league_holds(caplog: pytest.LogCaptureFixture) -> None:
+    """Before a ball is kicked fixtures name the season; a cup round of 64 still gives a league of 20."""
+    cup = cup_round(teams(SEASON), date(2025, 8, 30))
+    with caplog.at_level(logging.WARNING, logger="matchodds.core.roster"):
+        roster = season_roster(LAST_SEASON + SEASON, cup)
+    assert roster.season == "2025-26" and roster.league_size == 20 and len(roster.teams) == 20
+    assert set(roster.teams) == teams(SEASON)  # last season's clubs go first
+    assert roster.source == FROM_FIXTURES and len(roster.left_out) == 44 and "and 24 more" in caplog.text
+
+
+def test_of_a_new_seasons_fixtures_the_teams_named_most_often_are_the_league() -> None:
+    """Three promoted clubs with a month of fixtures each come in before a cup opponent named once."""
+    relegated = sorted(teams(SEASON))[:3]
+    staying = sorted(teams(SEASON) - set(relegated))
+    promoted = ["BUR", "LEE", "SUN"]
+    league = [*staying, *promoted]
+    month = [
+        Fixture("E0", date(2025, 8, 16) + timedelta(weeks=week), league[i], league[(i + week + 1) % 20])
+        for week in range(4)
+        for i in range(0, 20, 2)
+    ]
+    (stranger,) = [replace(row, date=date(2025, 8, 20)) for row in tamworth()]
+    roster = season_roster(LAST_SEASON + SEASON, [*month, stranger])
+    assert set(roster.teams) == set(league) and roster.source == FROM_FIXTURES
+    assert roster.left_out == tuple(sorted({stranger.home, stranger.away} - set(league)))  # ARS went down here
+
+
+def test_without_an_earlier_season_the_results_teams_are_the_league_once_there_are_any() -> None:
+    """A single-season upload: fixtures name the teams until the first result, then only the results do."""
+    round_one = read_fixtures_file(FIXTURES).fixtures
+    assert set(season_roster([], round_one).teams) == {f.home for f in round_one} | {f.away for f in round_one}
+    roster = season_roster(SEASON[:10], [*round_one, *tamworth()])
+    assert set(roster.teams) == teams(SEASON[:10]) and roster.league_size is None and roster.source == FROM_RESULTS
+    assert tamworth()[0].home in roster.left_out
