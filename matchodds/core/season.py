@@ -166,15 +166,45 @@ def season_record(
             season,
             ", ".join(f"{f.home} v {f.away}" for f in strangers[:3]),
         )
-    named = [
-        NamedFixture(f.date, f.home, f.away)
-        for f in in_season
-        if f not in strangers and (f.date, f.home, f.away) not in done
-    ]
+    named = tuple(
+        dict.fromkeys(
+            NamedFixture(f.date, f.home, f.away)
+            for f in in_season
+            if f not in strangers and (f.date, f.home, f.away) not in done
+        )
+    )
+    if len(named) > MAX_SEASON_ROWS:
+        # No real season has that many (issue 31: 5,700 uploaded over 2026-28). Which of them to keep cannot be
+        # told, so none is: the table projects the season's rest from its double round robin instead.
+        logger.warning(
+            "%d fixtures of %s named, more than the %d a season holds: left out of the season's fixtures",
+            len(named),
+            season,
+            MAX_SEASON_ROWS,
+        )
+        named = ()
     record = SeasonRecord(
         season,
         tuple(teams),
         tuple(PlayedMatch(m.date, m.home, m.away, m.home_goals, m.away_goals) for m in played),
-        tuple(dict.fromkeys(named)),
+        named,
     )
     return SeasonRecord.from_meta(record.to_meta(), tuple(teams))  # the writer's own check: refuse, never write
+
+
+def season_record_or_none(
+    season: str, teams: Sequence[str], matches: Sequence[Match], fixtures: Sequence[Fixture] = ()
+) -> SeasonRecord | None:
+    """season_record, or None with a warning when the season breaks its limits: a bad file costs the table only.
+
+    More than MAX_SEASON_TEAMS teams or MAX_SEASON_ROWS matches played (a file of another competition, a
+    cup filed under a league) is no league precompute can project; the fit publishes its odds without a
+    record, so the version has no table, rather than refuse the week's odds (issue 31).
+    """
+    try:
+        return season_record(season, teams, matches, fixtures)
+    except ContractError as error:
+        logger.warning(
+            "no season record for %s, so this version has no table (its odds are published): %s", season, error
+        )
+        return None

@@ -25,7 +25,7 @@ from matchodds.core.keys import new_version
 from matchodds.core.posterior import ADAPTATION_META_KEY, POSTERIOR_FORMAT, Adaptation, Posterior
 from matchodds.core.results import Fixture, Match
 from matchodds.core.roster import WITH_PREVIOUS, season_roster
-from matchodds.core.season import SEASON_META_KEY, season_record
+from matchodds.core.season import SEASON_META_KEY, season_record_or_none
 from matchodds.core.teams import TeamTable, default_table
 from services.fit.model import GoalsModel
 from services.fit.warm import (
@@ -401,8 +401,15 @@ def fit_posterior(
     }
     if roster is not None:
         meta["roster"] = roster.describe()
-        if roster.source != WITH_PREVIOUS:  # else the season's league is not known yet: no table to project
-            meta[SEASON_META_KEY] = season_record(roster.season, roster.teams, matches, fixtures).to_meta()
+        # Not while the season's league is not known yet (WITH_PREVIOUS), nor when its record breaks the
+        # record's limits: no table to project, the odds published all the same.
+        record = (
+            None
+            if roster.source == WITH_PREVIOUS
+            else season_record_or_none(roster.season, roster.teams, matches, fixtures)
+        )
+        if record is not None:
+            meta[SEASON_META_KEY] = record.to_meta()
     return Posterior(
         draws=model.prediction_draws(samples, prepared),
         team_codes=tuple(team_codes),
