@@ -11,7 +11,7 @@ import json
 import math
 import zipfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -271,17 +271,26 @@ def posterior_adaptation(posterior: Posterior) -> Adaptation | None:
 
 
 def encode_posterior(posterior: Posterior) -> bytes:
-    """The bytes of the .npz file; validates first so a broken posterior is never written."""
+    """The bytes of the .npz file; ContractError for anything decode_posterior would refuse, so the fit never
+    publishes a posterior that precompute refuses (and every later version after it: issue 31)."""
     import numpy as np
 
-    validate_posterior(posterior)
+    try:
+        meta_text = json.dumps(posterior.meta, sort_keys=True)
+    except (TypeError, ValueError) as error:  # a value JSON has no form for, a circular reference
+        raise ContractError(f"posterior meta is not JSON: {error}") from error
+    # Checked as precompute reads it: the meta after its JSON round trip, the archive by its directory.
+    validate_posterior(replace(posterior, meta=json.loads(meta_text)))
     buffer = io.BytesIO()
     arrays: dict[str, Any] = {f"{DRAWS_PREFIX}{name}": value for name, value in posterior.draws.items()}
     arrays[TEAM_CODES_KEY] = np.array(posterior.team_codes, dtype="<U3")
+    # numpy stores every name at the longest one's width: one 120,000-character name makes 20 names 9.6 MB.
     arrays[TEAM_NAMES_KEY] = np.array(posterior.team_names, dtype=str)
-    arrays[META_KEY] = np.array(json.dumps(posterior.meta, sort_keys=True))
+    arrays[META_KEY] = np.array(meta_text)
     np.savez_compressed(buffer, **arrays)
-    return buffer.getvalue()
+    blob = buffer.getvalue()
+    check_posterior_archive(blob)  # MAX_POSTERIOR_BYTES decompressed, and well-formed members
+    return blob
 
 
 def decode_posterior(blob: bytes, now: datetime | None = None) -> Posterior:
@@ -481,5 +490,3 @@ def check_plausible(posterior: Posterior) -> None:
                     f"posterior expects {expected_goals[np.argmax(wrong)]:.3g} goals a match for the {side} side "
                     f"of {codes[team]} v {codes[away]}, outside the plausible [{low_goals:g}, {high_goals:g}]"
                 )
-
-
