@@ -65,6 +65,16 @@ TABLE_FIELD = "table"
 # Uploaded fixtures stay queryable for a season after their date, then TTL removes them: a partition
 # per competition never grows past a year or so of rounds.
 FIXTURE_TTL_DAYS = 200
+# Which upload wrote a fixture (upload_order): a fixture is replaced, or moved to another day, only by an upload
+# at least as new, so the latest upload wins whatever order pricing handles them in.
+UPLOADED_ATTRIBUTE = "uploaded"
+# Our odds of the fixture as pricing priced it: the version, and the served fields (fixture_odds) as JSON. GET
+# /fixtures serves these while the version is current, and reads the odds again only for an older one.
+PRICED_VERSION_ATTRIBUTE = "version"
+PRICED_ODDS_ATTRIBUTE = "odds"
+# The goals line of the priced over/under (matchodds.core.pricing.GOALS_LINE), all of the markets a priced
+# fixture keeps: the whole map is some 200 numbers that GET /fixtures never serves.
+_PRICED_GOALS_LABEL = "2.5"
 # Above every character of a team code: `<day>#~` closes a sort-key range on that whole day.
 _DAY_END = "#~"
 
@@ -233,12 +243,82 @@ def fixture_range(first: date, last: date) -> tuple[str, str]:
     return first.isoformat(), last.isoformat() + _DAY_END
 
 
-def fixture_item(competition: str, fixture: Fixture, price_columns: Sequence[str], source: str) -> dict[str, Any]:
+def fixture_season(day: date) -> tuple[date, date]:
+    """The first and last day (1 July, 30 June) of the season `day` belongs to, cut to the calendar's ends: no
+    date, however far out, makes it overflow."""
+    start = day.year if day.month >= 7 else day.year - 1
+    first = date(start, 7, 1) if start >= date.min.year else date.min
+    last = date(start + 1, 6, 30) if start + 1 <= date.max.year else date.max
+    return first, last
+
+
+def fixture_expiry(day: date) -> int:
+    """When TTL removes a fixture item (epoch seconds): FIXTURE_TTL_DAYS after its day, the calendar's last day at
+    the latest (a date that near it was refused at parse time; the item must still not overflow)."""
+    last = date.max - timedelta(days=FIXTURE_TTL_DAYS)
+    expires = day + timedelta(days=FIXTURE_TTL_DAYS) if day <= last else date.max
+    return int(datetime.combine(expires, time(), UTC).timestamp())
+
+
+def upload_order(uploaded: datetime, key: str, sequencer: str = "") -> str:
+    """The order of an upload as a string that sorts by it: its time (to the microsecond, UTC), then S3's
+    sequencer (which orders the events of one key), then the key, so two uploads never tie."""
+    moment = uploaded.astimezone(UTC) if uploaded.tzinfo else uploaded.replace(tzinfo=UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S.%f}Z#{sequencer:0>32}#{key}"
+
+
+def fixture_order_partition(competition: str) -> str:
+    """The partition of a competition's order items: under fixtures_partition's prefix, so that the one IAM
+    condition on FIXTURES#* that keeps pricing off odds and pointers covers both."""
+    return f"{fixtures_partition(competition)}#ORDER"
+
+
+def fixture_order_key(competition: str, day: date, home: str, away: str) -> dict[str, str]:
+    """The key of the item that says which upload last placed a fixture of a season (and on which day): a match
+    is one pairing of a season, whichever day it moves to."""
+    first, _ = fixture_season(day)
+    return {PARTITION_KEY: fixture_order_partition(competition), SORT_KEY: f"{first.isoformat()}#{home}#{away}"}
+
+
+def fixture_order_item(competition: str, item: dict[str, Any]) -> dict[str, Any]:
+    """The order item of a stored fixture item (fixture_item): its upload, its day, and its expiry."""
+    day = date.fromisoformat(item["date"])
+    return {
+        **fixture_order_key(competition, day, item["home"], item["away"]),
+        "date": item["date"],
+        UPLOADED_ATTRIBUTE: item[UPLOADED_ATTRIBUTE],
+        EXPIRES_ATTRIBUTE: item[EXPIRES_ATTRIBUTE],
+    }
+
+
+def fixture_odds(odds: dict[str, Any]) -> dict[str, Any]:
+    """What a priced fixture keeps of a pairing's odds (as odds_from_item gives them): ODDS_FIELDS, and of the
+    markets the over/under 2.5 and both-teams-to-score that pricing reads; None markets stay None."""
+    kept: dict[str, Any] = {name: odds[name] for name in ODDS_FIELDS}
+    markets = odds.get(MARKETS_FIELD)
+    kept[MARKETS_FIELD] = (
+        None
+        if markets is None
+        else {"over": {_PRICED_GOALS_LABEL: markets["over"][_PRICED_GOALS_LABEL]}, "btts": markets["btts"]}
+    )
+    return kept
+
+
+def fixture_item(
+    competition: str,
+    fixture: Fixture,
+    price_columns: Sequence[str],
+    source: str,
+    *,
+    uploaded: str = "",
+    version: str | None = None,
+    odds: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The stored item of one dated fixture: its teams, kick-off if the file gives one, and the prices it has
-    in `price_columns` (football-data's, e.g. B365H); it expires FIXTURE_TTL_DAYS after its day."""
+    in `price_columns` (football-data's, e.g. B365H); `uploaded` orders it (upload_order), and `odds` (of
+    `version`) are our odds of it as priced; it expires FIXTURE_TTL_DAYS after its day."""
     if fixture.date is None:
         raise ContractError(f"{fixture.home} v {fixture.away} has no date: only dated fixtures are stored")
-    expires = datetime.combine(fixture.date + timedelta(days=FIXTURE_TTL_DAYS), time(), UTC)
     item: dict[str, Any] = {
         **fixture_key(competition, fixture.date, fixture.home, fixture.away),
         "home": fixture.home,
@@ -250,11 +330,24 @@ def fixture_item(competition: str, fixture: Fixture, price_columns: Sequence[str
             for column in price_columns
             if column in fixture.numbers
         },
-        EXPIRES_ATTRIBUTE: int(expires.timestamp()),
+        UPLOADED_ATTRIBUTE: uploaded,
+        EXPIRES_ATTRIBUTE: fixture_expiry(fixture.date),
     }
     if fixture.kickoff:
         item["kickoff"] = fixture.kickoff
+    if version is not None and odds is not None:
+        item[PRICED_VERSION_ATTRIBUTE] = version
+        item[PRICED_ODDS_ATTRIBUTE] = json.dumps(fixture_odds(odds), separators=(",", ":"), allow_nan=False)
     return item
+
+
+def priced_odds(item: dict[str, Any], version: str) -> dict[str, Any] | None:
+    """Our odds of a stored fixture item as pricing priced them (the fields odds_from_item gives, markets kept by
+    fixture_odds), when priced under `version`; None for another version or a fixture priced without odds."""
+    if item.get(PRICED_VERSION_ATTRIBUTE) != version or PRICED_ODDS_ATTRIBUTE not in item:
+        return None
+    odds: dict[str, Any] = {"home": item["home"], "away": item["away"], **json.loads(item[PRICED_ODDS_ATTRIBUTE])}
+    return odds
 
 
 def fixtures_from_items(competition: str, items: Iterable[dict[str, Any]]) -> FixturesFile:

@@ -7,6 +7,8 @@ dead-letter queue, while the other records of the batch complete.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
@@ -35,19 +37,44 @@ def _dependencies() -> tuple[S3Client, StoredOdds]:
     return boto3.client("s3"), StoredOdds(settings.table, boto3.client("dynamodb"))
 
 
-def created_objects(notification: dict[str, Any]) -> list[tuple[str, str]]:
-    """(bucket, key) of each object an S3 notification announces; none for s3:TestEvent."""
+@dataclass(frozen=True)
+class CreatedObject:
+    """An object an S3 notification announces: where it is, and when it was uploaded (the event's time, and S3's
+    sequencer, which orders the events of one key), so that the latest upload wins (pipeline.price_object)."""
+
+    bucket: str
+    key: str
+    uploaded: datetime | None
+    sequencer: str
+
+
+def created_objects(notification: dict[str, Any]) -> list[CreatedObject]:
+    """The objects an S3 notification announces; none for s3:TestEvent."""
     return [
-        (record["s3"]["bucket"]["name"], unquote_plus(record["s3"]["object"]["key"]))  # S3 URL-encodes keys
+        CreatedObject(
+            record["s3"]["bucket"]["name"],
+            unquote_plus(record["s3"]["object"]["key"]),  # S3 URL-encodes keys
+            _event_time(record.get("eventTime")),
+            str(record["s3"]["object"].get("sequencer", "")),
+        )
         for record in notification.get("Records", [])
         if record.get("eventName", "").startswith("ObjectCreated")
     ]
 
 
+def _event_time(text: Any) -> datetime | None:
+    """An S3 event's time (2025-05-20T09:00:00.000Z); None when absent or not a time, and the object's
+    LastModified orders the upload instead."""
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
 def record_handler(record: SQSRecord) -> None:
     s3, odds = _dependencies()
-    for bucket, key in created_objects(record.json_body):
-        price_object(bucket, key, s3, odds)
+    for created in created_objects(record.json_body):
+        price_object(created.bucket, created.key, s3, odds, created.uploaded, created.sequencer)
 
 
 @logger.inject_lambda_context

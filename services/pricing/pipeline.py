@@ -3,23 +3,28 @@
 A competition with no odds yet is still priced: every row says so in its note and the files are
 written. Nothing would come of retrying (the next version can be a week away, longer than any SQS
 retention); the user reads why in the file itself and uploads again once odds are out. A file that
-cannot be read gets `<name>.error.json` naming the line, and FixturesUnreadable fails the record, so
-SQS retries it and then moves it to the dead-letter queue, where the alarm sees it.
+cannot be used (unreadable, too large, an impossible date) gets `<name>.error.json` naming the problem and
+its line, and FixturesUnreadable fails the record, so SQS retries it and then moves it to the dead-letter
+queue, where the alarm sees it. Pricing always leaves one or the other: priced files, or an error file.
+Errors of AWS itself (throttling) fail the record without an error file, to be retried.
 
 The dated fixtures of a competition with odds are also stored in the table, each bookmaker's prices
-with them, for GET /fixtures (a plain home,away file gives no dates: it is priced, not stored).
+with them and our odds as priced, for GET /fixtures (a plain home,away file gives no dates: it is priced, not
+stored). A fixture that cannot be stored leaves the others stored, and an error file names it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from matchodds.core.items import fixture_item
+from matchodds.core.items import fixture_item, upload_order
 from matchodds.core.keys import parse_fixtures_key, priced_key
 from matchodds.core.pricing import (
     OddsSource,
+    Pair,
     PricedFile,
     not_published_source,
     price_columns,
@@ -36,44 +41,120 @@ if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
 
 logger = logging.getLogger(__name__)
 ERROR_CODE = "unreadable_fixtures"
+UNSTORED_CODE = "unstored_fixtures"
 
 
 class FixturesUnreadable(ValueError):
     """A fixtures file that cannot be read; its error file is written, the record fails."""
 
 
-def price_object(bucket: str, key: str, s3: S3Client, odds: StoredOdds) -> list[str]:
-    """Price the fixtures object at `key`; returns the keys written (none for a key outside fixtures/<c>/)."""
+# What is wrong with the file itself, whatever the code that found it: the parser's ResultsError (line, size,
+# dates), a ContractError of an item, or a ValueError or OverflowError of a date's arithmetic. Each gets the
+# file's error.json and fails the record; errors of AWS (throttling, a table that kept refusing: ClientError,
+# OddsUnreadable, FixturesUnwritten) are no fault of the file, and fail the record without one, to be retried.
+FILE_PROBLEMS = (ValueError, OverflowError)
+
+
+def price_object(
+    bucket: str, key: str, s3: S3Client, odds: StoredOdds, uploaded: datetime | None = None, sequencer: str = ""
+) -> list[str]:
+    """Price the fixtures object at `key`; returns the keys written (none for a key outside fixtures/<c>/).
+
+    `uploaded` (the S3 event's time; the object's LastModified without it) and `sequencer` order this upload
+    against others of the same fixtures: a stored fixture is replaced only by an upload at least as new."""
     parsed = parse_fixtures_key(key)
     if parsed is None:
         logger.warning("s3://%s/%s is not a fixtures file of a competition; ignored", bucket, key)
         return []
     competition, name = parsed
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     try:
-        fixtures = parse_any_fixtures(decode(body), key, competition)
-    except ResultsError as error:
-        error_key = priced_key(competition, name, "error.json")
-        document = {"error": ERROR_CODE, "message": str(error), "line": error.line}
-        s3.put_object(Bucket=bucket, Key=error_key, Body=_json(document), ContentType="application/json")
-        raise FixturesUnreadable(f"{error} (written to s3://{bucket}/{error_key})") from error
-    pointer = odds.pointer(competition)
-    source = _source(competition, fixtures_pairs(fixtures, competition), odds, pointer)
-    written = _write(bucket, competition, name, price_file(fixtures, source, competition), s3)
+        fixtures, modified = _read(bucket, key, s3, competition)
+        order = upload_order(uploaded or modified, key, sequencer)
+        pointer = odds.pointer(competition)
+        source, priced_odds = _source(competition, fixtures_pairs(fixtures, competition), odds, pointer)
+        priced = price_file(fixtures, source, competition)
+    except FILE_PROBLEMS as error:
+        raise _refused(bucket, competition, name, error, s3) from error
+    written = _write(bucket, competition, name, priced, s3)
     if pointer is None:
         logger.info("%s has no odds yet: its fixtures are priced, not stored for GET /fixtures", competition)
-    else:
-        _record(competition, name, fixtures, odds)
+        return written
+    unstored = _record(competition, name, fixtures, odds, order, str(pointer["version"]), priced_odds)
+    if unstored:
+        # The file is priced and its other fixtures stored; a retry would change nothing, so the record
+        # succeeds, and the error file says which fixtures GET /fixtures will not have.
+        message = f"{key}: {len(unstored)} fixture(s) priced but not stored for GET /fixtures"
+        document = {"error": UNSTORED_CODE, "message": message, "line": None, "fixtures": unstored}
+        written.append(_write_error(bucket, competition, name, document, s3))
+        logger.error("%s: %s", message, "; ".join(entry["message"] for entry in unstored))
     return written
 
 
-def _record(competition: str, name: str, fixtures: FixturesFile, odds: StoredOdds) -> None:
+def _read(bucket: str, key: str, s3: S3Client, competition: str) -> tuple[FixturesFile, datetime]:
+    """(the file parsed, its LastModified)."""
+    response = s3.get_object(Bucket=bucket, Key=key)
+    body = response["Body"]
+    try:
+        text = decode(body.read())
+    finally:
+        body.close()
+    return parse_any_fixtures(text, key, competition), response["LastModified"]
+
+
+def _refused(bucket: str, competition: str, name: str, error: Exception, s3: S3Client) -> FixturesUnreadable:
+    """Write the file's error.json naming the problem (and its line when known); the error that fails the record."""
+    line = error.line if isinstance(error, ResultsError) else None
+    message = str(error) if isinstance(error, ResultsError) else f"fixtures/{competition}/{name}.csv: {error}"
+    document = {"error": ERROR_CODE, "message": message, "line": line}
+    error_key = _write_error(bucket, competition, name, document, s3)
+    return FixturesUnreadable(f"{message} (written to s3://{bucket}/{error_key})")
+
+
+def _write_error(bucket: str, competition: str, name: str, document: dict[str, Any], s3: S3Client) -> str:
+    error_key = priced_key(competition, name, "error.json")
+    s3.put_object(Bucket=bucket, Key=error_key, Body=_json(document), ContentType="application/json")
+    return error_key
+
+
+def _record(
+    competition: str,
+    name: str,
+    fixtures: FixturesFile,
+    odds: StoredOdds,
+    order: str,
+    version: str,
+    priced_odds: dict[Pair, dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Store the competition's dated fixtures with our odds of them; the ones that could not be, with why."""
     columns = price_columns(fixtures.header)
-    dated = [f for f in fixtures.fixtures if f.competition == competition and f.date is not None]
-    moved = odds.record_fixtures(competition, [fixture_item(competition, f, columns, name) for f in dated])
+    items, unstored = [], []
+    for fixture in fixtures.fixtures:
+        if fixture.competition != competition or fixture.date is None:
+            continue
+        try:
+            items.append(
+                fixture_item(
+                    competition,
+                    fixture,
+                    columns,
+                    name,
+                    uploaded=order,
+                    version=version,
+                    odds=priced_odds.get((fixture.home, fixture.away)),
+                )
+            )
+        except FILE_PROBLEMS as error:
+            problem = f"{fixture.home} v {fixture.away} on {fixture.date.isoformat()}: {error}"
+            unstored.append({"home": fixture.home, "away": fixture.away, "message": problem})
+    recorded = odds.record_fixtures(competition, items)
     logger.info(
-        "stored %d dated fixtures of %s for GET /fixtures (%d moved from another day)", len(dated), competition, moved
+        "stored %d dated fixtures of %s for GET /fixtures (%d moved from another day, %d left to a newer upload)",
+        recorded.stored,
+        competition,
+        recorded.moved,
+        len(recorded.superseded),
     )
+    return unstored
 
 
 def fixtures_pairs(fixtures: FixturesFile, competition: str) -> list[tuple[str, str]]:
@@ -84,13 +165,15 @@ def fixtures_pairs(fixtures: FixturesFile, competition: str) -> list[tuple[str, 
 
 def _source(
     competition: str, pairs: list[tuple[str, str]], odds: StoredOdds, pointer: dict[str, Any] | None
-) -> OddsSource:
+) -> tuple[OddsSource, dict[Pair, dict[str, Any]]]:
+    """The source the file is priced from, and the stored odds it holds by pair."""
     if pointer is None:
-        return not_published_source(f"no odds have been published for competition {competition} yet")
+        return not_published_source(f"no odds have been published for competition {competition} yet"), {}
     version = str(pointer["version"])
     teams = [team["code"] for team in pointer["teams"]]
     known = [pair for pair in pairs if all(code in teams for code in pair)]
-    return stored_source(version, teams, odds.odds(competition, version, known))
+    stored = odds.odds(competition, version, known)
+    return stored_source(version, teams, stored), stored
 
 
 def _write(bucket: str, competition: str, name: str, priced: PricedFile, s3: S3Client) -> list[str]:

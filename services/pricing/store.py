@@ -3,38 +3,47 @@ to it (the uploaded fixtures, for GET /fixtures).
 
 The small client of the pricing Lambda (no service imports another): one GetItem for the pointer,
 one BatchGetItem per 100 pairs of its version, unprocessed keys retried with backoff. Fixtures go to
-their competition's partition in BatchWriteItems of 25, after one Query of the seasons they fall in,
-so that a fixture moved to another day leaves no item behind at its old one.
+their competition's partition in TransactWriteItems of 50, each with an order item per match (a pairing of a
+season) that names the upload that placed it: put only when no newer upload holds the match, so uploads
+handled in any order leave each match where the latest one put it. Then one Query of the seasons they fall in
+deletes a moved match's items at its old days (unless a newer upload wrote them).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
 from matchodds.core.items import (
     PARTITION_KEY,
     SORT_KEY,
+    UPLOADED_ATTRIBUTE,
+    fixture_order_item,
     fixture_range,
+    fixture_season,
     fixtures_partition,
     from_dynamo,
     odds_from_item,
     odds_key,
     pointer_key,
 )
+from matchodds.core.keys import ContractError
 from matchodds.core.pricing import Pair
-from matchodds.core.results import season_bounds
 
 if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import UniversalAttributeValueTypeDef, WriteRequestUnionTypeDef
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef, UniversalAttributeValueTypeDef
 
 BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
-BATCH_WRITE_ITEMS = 25  # and per BatchWriteItem
+# Two actions a fixture (its match's order item, its own item): DynamoDB's limit is 100 per TransactWriteItems.
+TRANSACT_FIXTURES = 50
+RETRIED_ERRORS = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 _deserializer, _serializer = TypeDeserializer(), TypeSerializer()
 
 
@@ -44,6 +53,16 @@ class OddsUnreadable(RuntimeError):
 
 class FixturesUnwritten(RuntimeError):
     """Some fixture items stayed unwritten after every retry; the record is retried later."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What record_fixtures did: matches stored, old items of moved ones deleted, and the sort keys of those
+    left out because a newer upload had placed them."""
+
+    stored: int
+    moved: int
+    superseded: list[str]
 
 
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -97,27 +116,94 @@ class StoredOdds:
                 raise OddsUnreadable(f"{len(pending)} odds item(s) of {competition} {version} stayed unprocessed")
         return found
 
-    def record_fixtures(self, competition: str, items: Sequence[dict[str, Any]]) -> int:
-        """Store fixture items (matchodds.core.items.fixture_item), replacing the same fixtures' items, including
-        one at another day of the same season (a moved match); returns how many old items were removed."""
-        if not items:
+    def record_fixtures(self, competition: str, items: Sequence[dict[str, Any]]) -> Recorded:
+        """Store fixture items (matchodds.core.items.fixture_item, each with its upload's order), replacing the same
+        matches' items, including one at another day of the same season (a moved match), unless a newer upload
+        placed the match: then this one's is left out (superseded)."""
+        by_match: dict[tuple[date, str, str], dict[str, Any]] = {}
+        for item in items:
+            if not item.get(UPLOADED_ATTRIBUTE):
+                raise ContractError(f"fixture {item[SORT_KEY]} has no upload order: it could replace a newer upload")
+            by_match[_match(item)] = item  # a match twice in one file: its last row, as a reader of the file would
+        placed: list[dict[str, Any]] = []
+        superseded: list[str] = []
+        matches = list(by_match.values())
+        for start in range(0, len(matches), TRANSACT_FIXTURES):
+            written, refused = self._place(competition, matches[start : start + TRANSACT_FIXTURES])
+            placed += written
+            superseded += [item[SORT_KEY] for item in refused]
+        return Recorded(len(placed), self._remove_moved(competition, placed), superseded)
+
+    def _place(
+        self, competition: str, items: Sequence[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(written, refused) of one transaction per attempt: each fixture item with its match's order item, the
+        order item put only when no newer upload holds it, so an older upload never writes the match anywhere."""
+        pending, refused = list(items), []
+        for attempt in range(self.max_attempts):
+            if not pending:
+                break
+            actions: list[TransactWriteItemTypeDef] = []
+            for item in pending:
+                actions.append(
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": _stored(fixture_order_item(competition, item)),
+                            "ConditionExpression": "attribute_not_exists(#sk) OR #uploaded <= :uploaded",
+                            "ExpressionAttributeNames": {"#sk": SORT_KEY, "#uploaded": UPLOADED_ATTRIBUTE},
+                            "ExpressionAttributeValues": {":uploaded": {"S": item[UPLOADED_ATTRIBUTE]}},
+                        }
+                    }
+                )
+                actions.append({"Put": {"TableName": self.table, "Item": _stored(item)}})
+            try:
+                self.client.transact_write_items(TransactItems=actions)
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "")
+                if code not in RETRIED_ERRORS and code != "TransactionCanceledException":
+                    raise
+                reasons = error.response.get("CancellationReasons", [])
+                newer = {index // 2 for index, reason in enumerate(reasons) if _newer(reason)}
+                refused += [item for index, item in enumerate(pending) if index in newer]
+                pending = [item for index, item in enumerate(pending) if index not in newer]
+                if not newer:  # a conflict with another transaction, or throttling: the same again, later
+                    self.sleep(min(0.02 * 2**attempt, 1.0))
+                continue
+            return pending, refused
+        if pending:
+            raise FixturesUnwritten(
+                f"{len(pending)} fixture item(s) stayed unwritten after {self.max_attempts} attempts"
+            )
+        return [], refused
+
+    def _remove_moved(self, competition: str, placed: Sequence[dict[str, Any]]) -> int:
+        """Delete each placed match's items at other days of its season, unless a newer upload wrote them; the
+        count deleted. Run after placing: an older upload that writes later finds the order item newer and stops."""
+        if not placed:
             return 0
-        new_keys = {(item["home"], item["away"]): item[SORT_KEY] for item in items}
-        days = sorted(item["date"] for item in items)
-        first, last = season_bounds(_day(days[0]))[0], season_bounds(_day(days[-1]))[1]
-        moved = [
-            key
-            for key, pair in self._stored_fixtures(competition, *fixture_range(first, last))
-            if pair in new_keys and new_keys[pair] != key
-        ]
-        requests: list[WriteRequestUnionTypeDef] = [
-            {"DeleteRequest": {"Key": _key({PARTITION_KEY: fixtures_partition(competition), SORT_KEY: key})}}
-            for key in moved
-        ]
-        requests += [{"PutRequest": {"Item": {k: _serializer.serialize(v) for k, v in item.items()}}} for item in items]
-        for start in range(0, len(requests), BATCH_WRITE_ITEMS):
-            self._write_batch(requests[start : start + BATCH_WRITE_ITEMS])
-        return len(moved)
+        by_match = {_match(item): item for item in placed}
+        seasons = [fixture_season(match[0]) for match in by_match]
+        first, last = min(season[0] for season in seasons), max(season[1] for season in seasons)
+        moved = 0
+        for key, pair in self._stored_fixtures(competition, *fixture_range(first, last)):
+            new = by_match.get((fixture_season(_day(key[:10]))[0], *pair))
+            if new is None or new[SORT_KEY] == key:
+                continue
+            try:
+                self.client.delete_item(
+                    TableName=self.table,
+                    Key=_key({PARTITION_KEY: fixtures_partition(competition), SORT_KEY: key}),
+                    ConditionExpression="attribute_not_exists(#uploaded) OR #uploaded <= :uploaded",
+                    ExpressionAttributeNames={"#uploaded": UPLOADED_ATTRIBUTE},
+                    ExpressionAttributeValues={":uploaded": {"S": new[UPLOADED_ATTRIBUTE]}},
+                )
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+                continue  # a newer upload put the match there since
+            moved += 1
+        return moved
 
     def _stored_fixtures(self, competition: str, low: str, high: str) -> Iterable[tuple[str, Pair]]:
         """(sort key, (home, away)) of the competition's stored fixtures between two sort keys."""
@@ -138,16 +224,20 @@ class StoredOdds:
                 plain = _plain(item)
                 yield plain[SORT_KEY], (plain["home"], plain["away"])
 
-    def _write_batch(self, requests: Sequence[WriteRequestUnionTypeDef]) -> None:
-        pending = requests
-        for attempt in range(self.max_attempts):
-            response = self.client.batch_write_item(RequestItems={self.table: pending})
-            pending = response.get("UnprocessedItems", {}).get(self.table, [])
-            if not pending:
-                return
-            self.sleep(min(0.02 * 2**attempt, 1.0))
-        raise FixturesUnwritten(f"{len(pending)} fixture item(s) stayed unwritten after {self.max_attempts} attempts")
-
 
 def _day(text: str) -> date:
     return date.fromisoformat(text)
+
+
+def _match(item: Mapping[str, Any]) -> tuple[date, str, str]:
+    """A stored fixture's match: the first day of its season and its pairing (a match moved keeps it)."""
+    return fixture_season(_day(item["date"]))[0], item["home"], item["away"]
+
+
+def _stored(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in item.items()}
+
+
+def _newer(reason: Mapping[str, Any]) -> bool:
+    """Whether a cancelled transaction's action failed for its condition: a newer upload holds the match."""
+    return bool(reason.get("Code") == "ConditionalCheckFailed")

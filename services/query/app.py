@@ -10,6 +10,7 @@ import binascii
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
+from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -36,6 +37,7 @@ from services.query.protocol import (
     TooLarge,
     ascii_code,
     competition_document,
+    cursor_text,
     date_range,
     fixture_list,
     fixture_reply,
@@ -44,6 +46,8 @@ from services.query.protocol import (
     fixtures_reply,
     json_text,
     oversized,
+    page_cursor,
+    page_limit,
     query_date,
     team_pair,
 )
@@ -361,11 +365,19 @@ def _fixture_dates(competition: str) -> tuple[date, date, str]:
     repository = _repository()
     start = repository.fixture_day(competition, first or today)
     if start is not None:
-        return start, start + timedelta(days=ROUND_DAYS - 1), "next_round"
+        return start, _shifted(start, ROUND_DAYS - 1), "next_round"
     end = None if first is not None else repository.fixture_day(competition, today, after=False)
     if end is not None:
-        return end - timedelta(days=ROUND_DAYS - 1), end, "last_round"
-    return first or today, (first or today) + timedelta(days=ROUND_DAYS - 1), "next_round"
+        return _shifted(end, 1 - ROUND_DAYS), end, "last_round"
+    return first or today, _shifted(first or today, ROUND_DAYS - 1), "next_round"
+
+
+def _shifted(day: date, days: int) -> date:
+    """`day` moved by `days`, held at the calendar's ends: a stored day from before the date rules stays a 200."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
 
 
 @app.get(
@@ -375,17 +387,25 @@ def _fixture_dates(competition: str) -> tuple[date, date, str]:
     tags=["fixtures"],
 )
 def uploaded_fixtures() -> Response[dict[str, Any] | str]:
+    """A page of at most `limit` fixtures, with a `next` link (and a Link header) to the page after it."""
     competition = _competition()
     table_format = _table_format()
+    limit = page_limit(app.current_event.get_query_string_value("limit"))
     repository = _repository()
     repository.pointer(competition)  # a competition not served, or without odds, is refused before any range
     first, last, selection = _fixture_dates(competition)
-    stored = fixtures_from_items(competition, repository.fixture_items(competition, first, last))
-    odds, pointer = repository.fixtures(competition, [(f.home, f.away) for f in stored.fixtures])
+    given = app.current_event.get_query_string_value("cursor")
+    after = None if given is None else page_cursor(given, first, last)
+    items, last_key = repository.fixture_page(competition, first, last, limit, after)
+    stored = fixtures_from_items(competition, items)
+    odds, pointer = repository.priced_fixtures(competition, items)
     names = pointer["team_names"]
     priced = price_file(stored, stored_source(pointer["version"], names, odds), competition)
+    following = None if last_key is None else _next_page(competition, first, last, limit, last_key, table_format)
+    headers = {} if following is None else {"Link": f'<{following}>; rel="next"'}
     if table_format == "csv":
-        return csv_download(priced_csv(priced), f"{competition}-fixtures-{first.isoformat()}-{last.isoformat()}.csv")
+        filename = f"{competition}-fixtures-{first.isoformat()}-{last.isoformat()}.csv"
+        return csv_download(priced_csv(priced), filename, headers)
     document = {
         "competition": competition,
         "from": first.isoformat(),
@@ -393,8 +413,18 @@ def uploaded_fixtures() -> Response[dict[str, Any] | str]:
         "selection": selection,
         "model": model_provenance(pointer),
         **fixtures_document(priced, odds, names),
+        "next": following,
     }
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=document)
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=document, headers=headers)
+
+
+def _next_page(competition: str, first: date, last: date, limit: int, last_key: str, table_format: str) -> str:
+    """The path and query of the page after the fixture at `last_key`: the same range, as from and to."""
+    query = {"competition": competition, "from": first.isoformat(), "to": last.isoformat()}
+    query |= {"limit": str(limit), "cursor": cursor_text(last_key)}
+    if table_format == "csv":
+        query["format"] = "csv"
+    return f"{_base_path()}fixtures?{urlencode(query)}"
 
 
 # Where the page takes the model's track record (static/track-record.json, from research.model_quality).

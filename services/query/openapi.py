@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,12 @@ from matchodds.core.pricing import PricedFile, price_columns, price_file, priced
 from matchodds.core.results import parse_fixtures
 from services.query.exports import INLINE_REPLY_BYTES, PRESIGNED_URL_SECONDS
 from services.query.protocol import (
+    FIRST_QUERY_DATE,
+    LAST_QUERY_DATE,
     MAX_BODY_BYTES,
     MAX_BULK_FIXTURES,
     MAX_FIXTURE_RANGE_DAYS,
+    MAX_FIXTURES_PAGE,
     MAX_PATH_LENGTH,
     MAX_QUERY_LENGTH,
     NOT_READY_RETRY_AFTER_SECONDS,
@@ -49,6 +53,8 @@ from services.query.protocol import (
     fixture_list,
     fixtures_document,
     oversized,
+    page_cursor,
+    page_limit,
     query_date,
     team_pair,
 )
@@ -327,7 +333,7 @@ ROUND_FIXTURE_ERROR: dict[str, Any] = {
 }
 FIXTURES_REPLY = {
     "type": "object",
-    "required": ["competition", "from", "to", "selection", "model", "bookmakers", "fixtures"],
+    "required": ["competition", "from", "to", "selection", "model", "bookmakers", "fixtures", "next"],
     "properties": {
         "competition": {"type": "string"},
         "from": {"type": "string", "format": "date"},
@@ -343,7 +349,16 @@ FIXTURES_REPLY = {
             "description": "the name of each column prefix the fixtures' prices have",
             "additionalProperties": {"type": "string"},
         },
-        "fixtures": {"type": "array", "items": {"oneOf": [ROUND_FIXTURE, ROUND_FIXTURE_ERROR]}},
+        "fixtures": {
+            "type": "array",
+            "maxItems": MAX_FIXTURES_PAGE,
+            "items": {"oneOf": [ROUND_FIXTURE, ROUND_FIXTURE_ERROR]},
+        },
+        "next": {
+            "type": ["string", "null"],
+            "description": "the path and query of the next page of the same range (also the reply's Link header, "
+            'rel="next"), null on the last page',
+        },
     },
 }
 SAME_TEAM = (
@@ -376,21 +391,45 @@ HOME = _parameter("home", "path", "home team's three-letter code, case-insensiti
 AWAY = _parameter(
     "away", "path", "away team's three-letter code, case-insensitive; not the home team's", TEAM_CODE, "MCI"
 )
-DATE = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+# A day from FIRST_QUERY_DATE to LAST_QUERY_DATE: JSON Schema has no bounds for a date, so the pattern holds the
+# years (1990 to 2099) and the description the days; anything else is a 400 naming the parameter.
+DATE = {
+    "type": "string",
+    "format": "date",
+    "pattern": "^(199[0-9]|20[0-9]{2})-[0-9]{2}-[0-9]{2}$",
+    "description": f"a day from {FIRST_QUERY_DATE.isoformat()} to {LAST_QUERY_DATE.isoformat()}",
+}
 FROM = _parameter(
     "from",
     "query",
-    f"first day, YYYY-MM-DD; default today (UTC). Without `to`: the next round, the fixtures of the {ROUND_DAYS} "
-    "days from the first one uploaded on or after this day",
+    f"first day, YYYY-MM-DD, {FIRST_QUERY_DATE.isoformat()} to {LAST_QUERY_DATE.isoformat()}; default today (UTC). "
+    f"Without `to`: the next round, the fixtures of the {ROUND_DAYS} days from the first one uploaded on or after "
+    "this day",
     DATE,
     "2025-01-25",
 )
 TO = _parameter(
     "to",
     "query",
-    f"last day, YYYY-MM-DD, included; at most {MAX_FIXTURE_RANGE_DAYS} days after `from`",
+    f"last day, YYYY-MM-DD, included, {FIRST_QUERY_DATE.isoformat()} to {LAST_QUERY_DATE.isoformat()}; "
+    f"fewer than {MAX_FIXTURE_RANGE_DAYS} days after `from` (a range of at most {MAX_FIXTURE_RANGE_DAYS} days)",
     DATE,
     "2025-02-02",
+)
+LIMIT = _parameter(
+    "limit",
+    "query",
+    f"at most this many fixtures in the reply, 1 to {MAX_FIXTURES_PAGE} (default {MAX_FIXTURES_PAGE}); the rest "
+    "of the range is a `next` link away",
+    {"type": "integer", "minimum": 1, "maximum": MAX_FIXTURES_PAGE, "default": MAX_FIXTURES_PAGE},
+    "50",
+)
+CURSOR = _parameter(
+    "cursor",
+    "query",
+    "where the page starts: only as the `next` link of a reply gives it, with that reply's `from` and `to`",
+    {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,96}$"},
+    "MjAyNS0wMS0yNSNBUlMjTUNJ",
 )
 FORMAT = _parameter(
     "format",
@@ -677,8 +716,12 @@ def operations() -> dict[str, dict[str, Any]]:
             "after `from` (today by default); with neither, and nothing uploaded from today on, the last round "
             "uploaded (`selection` says which). A fixture with a team the current version does not know gets an "
             "error entry; the others are priced. A later upload of the same fixture replaces it, on its new day "
-            "if it moved. CSV (`format=csv`): the priced file's columns (teams as codes, dates as YYYY-MM-DD).",
-            "parameters": [COMPETITION, FROM, TO, FORMAT],
+            "if it moved. CSV (`format=csv`): the priced file's columns (teams as codes, dates as YYYY-MM-DD). "
+            f"A reply holds at most `limit` fixtures ({MAX_FIXTURES_PAGE} at most) of a range of at most "
+            f"{MAX_FIXTURE_RANGE_DAYS} days; `next` (and the Link header, for CSV too) leads to the page after it, "
+            "null on the last one. Our odds are those stored when the file was priced, while their version is "
+            "the current one, else the current version's.",
+            "parameters": [COMPETITION, FROM, TO, LIMIT, CURSOR, FORMAT],
             "responses": {
                 "200": _json_or_csv(
                     FIXTURES_REPLY,
@@ -689,6 +732,7 @@ def operations() -> dict[str, dict[str, Any]]:
                         "selection": "range",
                         "model": model,
                         **fixtures_document(fixtures_example, odds_by_pair, names),
+                        "next": None,
                     },
                     priced_csv(fixtures_example),
                 ),
@@ -701,6 +745,14 @@ def operations() -> dict[str, dict[str, Any]]:
                         "a malformed date": _refusal(lambda: query_date("16/08/2025", "from")),
                         "to before from": _refusal(
                             lambda: date_range(query_date("2025-08-17", "from"), query_date("2025-08-16", "to"))
+                        ),
+                        "a date outside the days served": _refusal(lambda: query_date("9999-12-29", "from")),
+                        "a range too long": _refusal(
+                            lambda: date_range(query_date("2025-01-01", "from"), query_date("2025-06-30", "to"))
+                        ),
+                        "a limit out of bounds": _refusal(lambda: page_limit("1000")),
+                        "a cursor from another range": _refusal(
+                            lambda: page_cursor("MjAyNS0wMS0yNSNBUlMjTUNJ", date(2025, 2, 1), date(2025, 2, 2))
                         ),
                     },
                 ),

@@ -4,6 +4,7 @@ and the OpenAPI document (openapi.py), so that neither imports the other."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterable
@@ -42,9 +43,21 @@ MAX_JSON_INTEGER_DIGITS = 100
 # GET /fixtures without `to`: the next round, taken as the fixtures of the four days from the first one
 # uploaded on or after `from` (a Friday-to-Monday weekend round, or a Tuesday-to-Thursday midweek one).
 ROUND_DAYS = 4
-# A season is under a year: a longer range is a mistake, and would only make a bigger reply.
-MAX_FIXTURE_RANGE_DAYS = 366
+# GET /fixtures answers a bounded page whatever was uploaded: a range of at most two months (a season's rounds
+# are asked for a weekend or a month at a time), and at most MAX_FIXTURES_PAGE fixtures per reply, the rest a
+# `next` link away. A page of 100 is one Query and at most one BatchGetItem, some 200 KB of JSON: far below
+# Lambda's 6 MB and 10 s whatever the range holds.
+MAX_FIXTURE_RANGE_DAYS = 62
+MAX_FIXTURES_PAGE = 100
+# The days a date parameter may name: the parser refuses fixtures before 1990 or more than two years ahead, so
+# nothing is stored outside these; and no arithmetic on a date between them (a round's days) can overflow.
+FIRST_QUERY_DATE = date(1990, 1, 1)
+LAST_QUERY_DATE = date(2099, 12, 31)
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_LIMIT = re.compile(r"[0-9]{1,3}\Z")
+# A cursor is the sort key of the last fixture served (YYYY-MM-DD#HOME#AWAY), base64url without padding.
+MAX_CURSOR_LENGTH = 96
+_SORT_KEY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}#[A-Za-z0-9]{1,16}#[A-Za-z0-9]{1,16}\Z")
 
 
 class BadRequest(ValueError):
@@ -191,13 +204,19 @@ def competition_document(competition: str, pointer: dict[str, Any] | None) -> di
 
 
 def query_date(text: str, name: str) -> date:
-    """A query parameter's date as YYYY-MM-DD; anything else is a BadRequest naming the parameter."""
+    """A query parameter's date as YYYY-MM-DD, FIRST_QUERY_DATE to LAST_QUERY_DATE; else a BadRequest naming it."""
     try:
-        if _ISO_DATE.match(text):
-            return date.fromisoformat(text)
+        day = date.fromisoformat(text) if _ISO_DATE.match(text) else None
     except ValueError:
-        pass
-    raise BadRequest(f"{name} {text[:20]!r} is not a date as YYYY-MM-DD, such as 2025-08-16")
+        day = None
+    if day is None:
+        raise BadRequest(f"{name} {text[:20]!r} is not a date as YYYY-MM-DD, such as 2025-08-16")
+    if not FIRST_QUERY_DATE <= day <= LAST_QUERY_DATE:
+        raise BadRequest(
+            f"{name} {text} is outside the dates served, "
+            f"{FIRST_QUERY_DATE.isoformat()} to {LAST_QUERY_DATE.isoformat()}"
+        )
+    return day
 
 
 def date_range(first: date, last: date) -> tuple[date, date]:
@@ -210,6 +229,38 @@ def date_range(first: date, last: date) -> tuple[date, date]:
             f"at most {MAX_FIXTURE_RANGE_DAYS} are served at once"
         )
     return first, last
+
+
+def page_limit(text: str | None) -> int:
+    """?limit=: how many fixtures a page holds, 1 to MAX_FIXTURES_PAGE (that many when not given)."""
+    if text is None:
+        return MAX_FIXTURES_PAGE
+    if not (_LIMIT.match(text) and 1 <= int(text) <= MAX_FIXTURES_PAGE):
+        raise BadRequest(f"limit {text[:20]!r} is not a whole number from 1 to {MAX_FIXTURES_PAGE}")
+    return int(text)
+
+
+def cursor_text(sort_key: str) -> str:
+    """The cursor of the page after the fixture at `sort_key`."""
+    return base64.urlsafe_b64encode(sort_key.encode("ascii")).decode("ascii").rstrip("=")
+
+
+def page_cursor(text: str, first: date, last: date) -> str:
+    """The sort key a ?cursor= (cursor_text) names, when it names a fixture from `first` to `last`; else a
+    BadRequest: a cursor is only good with the range of the page that gave it."""
+    sort_key = None
+    if len(text) <= MAX_CURSOR_LENGTH and text.isascii():
+        try:
+            sort_key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii")
+        except (ValueError, UnicodeDecodeError):
+            sort_key = None
+    if sort_key is None or not _SORT_KEY.match(sort_key):
+        raise BadRequest(f"cursor {text[:20]!r} is not a cursor of GET /fixtures; take the `next` link of a reply")
+    if not first.isoformat() <= sort_key[:10] <= last.isoformat():
+        raise BadRequest(
+            f"cursor {text[:20]!r} is not in {first.isoformat()} to {last.isoformat()}, the range asked for"
+        )
+    return sort_key
 
 
 def fixtures_document(

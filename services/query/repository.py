@@ -4,8 +4,10 @@ One fixture is one GetItem; a list of fixtures is one BatchGetItem (100 keys per
 keys retried with backoff); a whole competition is one paginated Query of the current version's
 partition (its season table item left out), when the version has no export in S3 to answer with
 (services.query.exports: the reader holds one); the season table is one GetItem, when the pointer says the
-version has one; the pointers of every served competition are one BatchGetItem; the uploaded fixtures of a
-date range are one paginated Query of the competition's fixtures partition. Each read starts from the
+version has one; the pointers of every served competition are one BatchGetItem; a page of the uploaded fixtures
+of a date range is one Query of the competition's fixtures partition (Limit: the page and one more), answered
+with the odds pricing stored with them, and read again (one BatchGetItem) only for those priced under an older
+version. Each read starts from the
 competition's pointer, and a read that finds the current version gone (the pointer moved on under a
 stale cache) reads the pointer afresh once. A competition the deployment does not serve is refused
 before anything is read.
@@ -40,6 +42,7 @@ from matchodds.core.items import (
     odds_key,
     odds_partition,
     pointer_key,
+    priced_odds,
     table_from_item,
     table_key,
 )
@@ -356,16 +359,59 @@ class OddsReader:
                 pointer = self._fresh_pointer(competition)
         raise OddsNotReady(competition)
 
-    def fixture_items(self, competition: str, first: date, last: date) -> list[dict[str, Any]]:
-        """The uploaded fixture items of a competition from `first` to `last` (both included), by date then teams."""
+    def fixture_page(
+        self, competition: str, first: date, last: date, limit: int, after: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """(up to `limit` uploaded fixture items from `first` to `last` by date then teams, the sort key of the last
+        one when more follow, else None); `after`: the sort key the page starts after."""
         low, high = fixture_range(first, last)
-        return list(
-            self._partition(
-                fixtures_partition(competition),
-                "#pk = :pk AND #sk BETWEEN :low AND :high",
-                {":low": {"S": low}, ":high": {"S": high}},
-            )
-        )
+        items: list[dict[str, Any]] = []
+        start = after
+        while len(items) <= limit:
+            request: dict[str, Any] = {
+                "TableName": self.table,
+                "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
+                "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": fixtures_partition(competition)},
+                    ":low": {"S": low},
+                    ":high": {"S": high},
+                },
+                "Limit": limit + 1 - len(items),  # one more than the page: whether another follows
+            }
+            if start is not None:
+                request["ExclusiveStartKey"] = _key({PARTITION_KEY: fixtures_partition(competition), SORT_KEY: start})
+            response = self.client.query(**request)
+            items += [_plain(item) for item in response["Items"]]
+            last_read = response.get("LastEvaluatedKey")
+            if not last_read:
+                break
+            start = _plain(last_read)[SORT_KEY]
+        if len(items) > limit:
+            return items[:limit], str(items[limit - 1][SORT_KEY])
+        return items, None
+
+    def priced_fixtures(
+        self, competition: str, items: Sequence[dict[str, Any]]
+    ) -> tuple[dict[Pair, dict[str, Any]], dict[str, Any]]:
+        """(odds by pair, pointer) of stored fixture items: the odds pricing stored with each, when priced under
+        the current version, else read (one batch for a page); a pair with a team the version lacks has none."""
+        pairs = list(dict.fromkeys((str(item["home"]), str(item["away"])) for item in items))
+        pointer = self.pointer(competition)
+        for _ in range(2):
+            kept: dict[Pair, dict[str, Any]] = {}
+            for item in items:
+                odds = priced_odds(item, pointer["version"])
+                if odds is not None:
+                    kept[(odds["home"], odds["away"])] = odds
+            stale = [pair for pair in pairs if pair not in kept]
+            if not stale:
+                return kept, pointer
+            found, read = self.fixtures(competition, stale)
+            if read["version"] == pointer["version"]:
+                return {**kept, **found}, pointer
+            pointer = read  # the version moved on while reading: what pricing kept is of an older one now
+        return self.fixtures(competition, pairs)
 
     def fixture_day(self, competition: str, day: date, *, after: bool = True) -> date | None:
         """The first day on or after `day` with an uploaded fixture (after=False: the last on or before it)."""

@@ -12,12 +12,14 @@ from typing import Any
 import boto3
 import pytest
 
-from matchodds.core.items import fixtures_partition
+from matchodds.core.items import fixture_item, fixtures_partition
 from matchodds.core.posterior import Posterior
 from matchodds.core.pricing import edge
+from matchodds.core.results import Fixture
 from services.pricing import handler as pricing_handler
+from services.query import handler
 from tests.conftest import DATA
-from tests.integration.conftest import Reply, publish
+from tests.integration.conftest import Reply, count_calls, publish
 from tests.integration.test_pricing import put_and_price, read
 
 pytestmark = pytest.mark.integration
@@ -165,10 +167,25 @@ def test_a_competition_without_odds_stores_no_fixtures_and_plain_files_have_no_d
         ("to=16/08/2024", "to '16/08/2024' is not a date as YYYY-MM-DD, such as 2025-08-16"),
         ("from=2024-08-17&to=2024-08-16", "to 2024-08-16 is before from 2024-08-17"),
         (
-            "from=2024-01-01&to=2025-01-01",
-            "from 2024-01-01 to 2025-01-01 spans 367 days; at most 366 are served at once",
+            "from=2024-01-01&to=2024-03-03",
+            "from 2024-01-01 to 2024-03-03 spans 63 days; at most 62 are served at once",
         ),
         ("format=xml", "format 'xml' is not one of json, csv"),
+        # Dates whose round (+3 days) overflowed the calendar were 500s; any day outside the days served is a 400.
+        ("from=9999-12-29", "from 9999-12-29 is outside the dates served, 1990-01-01 to 2099-12-31"),
+        ("from=9999-12-31&to=9999-12-31", "from 9999-12-31 is outside the dates served, 1990-01-01 to 2099-12-31"),
+        ("to=9999-12-31", "to 9999-12-31 is outside the dates served, 1990-01-01 to 2099-12-31"),
+        ("from=0001-01-01", "from 0001-01-01 is outside the dates served, 1990-01-01 to 2099-12-31"),
+        ("from=1989-12-31&to=1990-01-01", "from 1989-12-31 is outside the dates served, 1990-01-01 to 2099-12-31"),
+        ("from=2099-12-31&to=2100-01-01", "to 2100-01-01 is outside the dates served, 1990-01-01 to 2099-12-31"),
+        ("limit=0", "limit '0' is not a whole number from 1 to 100"),
+        ("limit=101", "limit '101' is not a whole number from 1 to 100"),
+        ("limit=-1", "limit '-1' is not a whole number from 1 to 100"),
+        ("cursor=%%%", "cursor '%%%' is not a cursor of GET /fixtures; take the `next` link of a reply"),
+        (
+            "from=2024-08-17&to=2024-08-17&cursor=MjAyNC0wOC0xNiNNVU4jRlVM",
+            "cursor 'MjAyNC0wOC0xNiNNVU4j' is not in 2024-08-17 to 2024-08-17, the range asked for",
+        ),
     ],
 )
 def test_bad_dates_are_400s_naming_the_parameter(
@@ -201,7 +218,7 @@ def test_the_documented_schema_and_example_match_a_real_reply(
 
     document = api("GET", "/openapi.json").json()
     operation = document["paths"]["/fixtures"]["get"]
-    assert [p["name"] for p in operation["parameters"]] == ["competition", "from", "to", "format"]
+    assert [p["name"] for p in operation["parameters"]] == ["competition", "from", "to", "limit", "cursor", "format"]
     content = operation["responses"]["200"]["content"]
     schema, example = content["application/json"]["schema"], content["application/json"]["example"]
     priced_branch, error_branch = schema["properties"]["fixtures"]["items"]["oneOf"]
@@ -221,3 +238,66 @@ def test_the_documented_schema_and_example_match_a_real_reply(
         e["value"]["message"] for e in operation["responses"]["400"]["content"]["application/json"]["examples"].values()
     }
     assert api("GET", "/fixtures", "from=2025-08-17&to=2025-08-16").json()["message"] in messages
+
+
+def test_the_first_and_last_days_served_answer_and_a_stored_day_near_the_calendars_end_is_no_500(
+    aws: dict[str, str], api: Callable[..., Reply], uploaded: dict[str, Any]
+) -> None:
+    for query in ("from=1990-01-01&to=1990-01-01", "from=2099-12-31&to=2099-12-31", "from=2099-12-31"):
+        reply = api("GET", "/fixtures", query)
+        assert reply.status == 200 and reply.json()["fixtures"] == [], query
+    # A fixture stored before dates were bounded, on the calendar's last day: the round after it ends there.
+    far = fixture_item("E0", Fixture("E0", date.max, "MUN", "FUL"), [], "old.csv", uploaded="old")
+    boto3.resource("dynamodb").Table(aws["table"]).put_item(Item=far)
+    body = api("GET", "/fixtures", "from=2099-12-31").json()
+    assert (body["selection"], body["from"], body["to"]) == ("next_round", "9999-12-31", "9999-12-31")
+    assert [(f["date"], f["home"]["code"]) for f in body["fixtures"]] == [("9999-12-31", "MUN")]
+
+
+def test_a_range_is_served_a_page_at_a_time_with_a_next_link_to_the_rest(
+    api: Callable[..., Reply], uploaded: dict[str, Any]
+) -> None:
+    everything = api("GET", "/fixtures", "from=2024-08-16&to=2024-08-17").json()
+    assert everything["next"] is None and len(everything["fixtures"]) == 6
+    pages, query = [], "from=2024-08-16&to=2024-08-17&limit=4"
+    while True:
+        reply = api("GET", "/fixtures", query)
+        assert reply.status == 200
+        page = reply.json()
+        pages.append(page["fixtures"])
+        if page["next"] is None:
+            assert "link" not in reply.headers
+            break
+        assert reply.headers["link"] == f'<{page["next"]}>; rel="next"'
+        path, _, query = page["next"].partition("?")
+        assert path == "/fixtures" and "competition=E0" in query and "limit=4" in query
+    assert [len(page) for page in pages] == [4, 2]
+    assert [fixture for page in pages for fixture in page] == everything["fixtures"]
+    # CSV pages the same way, the link in the header.
+    reply = api("GET", "/fixtures", "from=2024-08-16&to=2024-08-17&limit=5&format=csv")
+    assert len(list(csv.DictReader(io.StringIO(reply.text)))) == 5
+    following = reply.headers["link"].removeprefix("<").removesuffix('>; rel="next"')
+    assert "format=csv" in following
+    rest = api("GET", "/fixtures", following.partition("?")[2])
+    assert [row["HomeTeam"] for row in csv.DictReader(io.StringIO(rest.text))] == ["NFO"]
+
+
+def test_a_page_answers_from_the_odds_stored_at_pricing_reading_odds_only_for_an_older_version(
+    aws: dict[str, str],
+    api: Callable[..., Reply],
+    uploaded: dict[str, Any],
+    make_posterior: Callable[..., Posterior],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = count_calls(monkeypatch)
+    first = api("GET", "/fixtures", "from=2024-08-16&to=2024-08-17").json()
+    assert calls.get("dynamodb:BatchGetItem", 0) == 0 and calls["dynamodb:Query"] == 1
+    newer = "20250602T060000Z"
+    publish(aws, make_posterior(codes=CODES, version=newer, seed=7))
+    handler.reader.cache_clear()  # a new reader: no pointer cached from before the new version
+    calls.clear()
+    second = api("GET", "/fixtures", "from=2024-08-16&to=2024-08-17").json()
+    assert second["model"]["version"] == newer and calls["dynamodb:BatchGetItem"] == 1
+    single = api("GET", "/odds/MUN/FUL").json()
+    assert second["fixtures"][0]["probabilities"] == single["probabilities"]
+    assert second["fixtures"][0]["probabilities"] != first["fixtures"][0]["probabilities"]

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -46,12 +47,14 @@ def publish(aws: dict[str, str], posterior: Posterior) -> None:
     publish_posterior(aws["bucket"], key, s3, OddsWriter(aws["table"], boto3.client("dynamodb")))
 
 
-def fixtures_event(aws: dict[str, str], key: str) -> dict[str, Any]:
-    """The sample SQS-delivered S3 event with its key (URL-encoded as S3 sends it) replaced."""
+def fixtures_event(aws: dict[str, str], key: str, uploaded: datetime | None = None) -> dict[str, Any]:
+    """The sample SQS-delivered S3 event with its key (URL-encoded as S3 sends it) replaced, and its time the
+    upload's (now, unless given), as S3 stamps it."""
     event = load_event("sqs-s3-fixtures.json")
     body = json.loads(event["Records"][0]["body"])
     body["Records"][0]["s3"]["object"]["key"] = key.replace("/", "%2F").replace(" ", "+")
     body["Records"][0]["s3"]["bucket"]["name"] = aws["bucket"]
+    body["Records"][0]["eventTime"] = (uploaded or datetime.now(UTC)).isoformat(timespec="milliseconds")
     event["Records"][0]["body"] = json.dumps(body)
     return event
 
