@@ -2,21 +2,22 @@
 schedule at the same time, in a VPC of their own.
 
 The fan-out is the scheduler's, not a loop of ours: each competition has its own schedule, task
-definition and task role, so one competition's failure (bad results, a refused gate, a crash, no
-Fargate capacity) leaves the others' runs untouched, and each task may read and write only its own
-competition's prefixes. The fit trigger (infra/fit_trigger.py) starts the same task definitions
-when results arrive; each task role may read and write its own competition's item of the fit ledger
-and no other. They share the cluster, the execution role (pulling the one image and
+definition and task role, so one competition's failure (bad results, a refused gate, a crash, no Fargate
+capacity) leaves the others' runs untouched, and each task may read and write only its own competition's
+prefixes. The fit trigger (infra/fit_trigger.py) starts the same task definitions when results arrive;
+each task role may read and write its own competition's item of the fit ledger and no other, and read
+its own competition's pointer in the odds table (the served version, which its warm start comes from)
+and nothing else of that table. They share the cluster, the execution role (pulling the one image and
 writing to the one log group, under a stream prefix per competition), the network and the schedule
 group.
 
-Networking: one public subnet per availability zone and a public IP on the task. The task only
-makes outbound HTTPS calls (ECR and its S3 layer store to pull the image, S3 for results and the
-posterior, CloudWatch Logs), and a public IP reaches all of them for nothing. Private subnets would
-need a NAT gateway ($0.045/h, about $33 a month) or interface endpoints for ECR API, ECR Docker and
-CloudWatch Logs ($0.01/h each per zone, about $22 a month in one zone) plus the free S3 gateway
-endpoint: a fixed monthly cost far above the task's own, for a task that runs a few minutes a week.
-The security group admits no inbound traffic at all and lets out only TCP 443.
+Networking: one public subnet per availability zone and a public IP on the task. The task only makes
+outbound HTTPS calls (ECR and its S3 layer store to pull the image, S3 for results and the posterior,
+DynamoDB for the ledger and the pointer, CloudWatch Logs), and a public IP reaches all of them for
+nothing. Private subnets would need a NAT gateway ($0.045/h, about $33 a month) or interface endpoints
+for ECR API, ECR Docker and CloudWatch Logs ($0.01/h each per zone, about $22 a month in one zone) plus
+the free S3 gateway endpoint: a fixed monthly cost far above the task's own, for a task that runs a few
+minutes a week. The security group admits no inbound traffic at all and lets out only TCP 443.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import pulumi_aws as aws
 
 from infra.policy_docs import ServiceRole, allow, write_logs
 from infra.service_env import fit_environment
+from matchodds.core.items import PARTITION_KEY, pointer_key
 from matchodds.core.keys import COMPETITION_RE, fixtures_prefix, posterior_prefix, results_prefix
 from matchodds.core.refits import FIT_CONTAINER
 
@@ -49,6 +51,8 @@ SUBNET_CIDRS = ("10.87.0.0/25", "10.87.0.128/25")
 HTTPS = 443
 # services/fit/lease.py: GetItem (the requests and the holder), UpdateItem (release, extend, give up).
 FIT_LEDGER_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
+# services/fit/main.py: GetItem of its competition's pointer in the odds table (the served version).
+FIT_POINTER_ACTIONS = ("dynamodb:GetItem",)
 
 _ECR_IMAGE = re.compile(
     r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/"
@@ -80,6 +84,10 @@ class FitJobArgs:
     # The fit ledger (matchodds.core.refits), whose lease a fit started by the trigger holds.
     ledger_name: pulumi.Input[str]
     ledger_arn: pulumi.Input[str]
+    # The odds table, whose pointer item names the served version a fit starts warm from (services/fit/main.py).
+    # None: the fit starts from the newest posterior in the bucket instead.
+    table_name: pulumi.Input[str] | None = None
+    table_arn: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +176,19 @@ class FitJob(pulumi.ComponentResource):
         # starts from (services/fit/warm.py). It cannot overwrite one: the bucket policy refuses a put
         # under posteriors/ without If-None-Match: *.
         readable = [*inputs, posteriors]
+        # Of the odds table, its own competition's pointer and nothing else: the version served, which the
+        # fit starts warm from. No odds item, no other league's pointer, and no write.
+        pointer_reads = (
+            []
+            if args.table_arn is None
+            else [
+                allow(
+                    FIT_POINTER_ACTIONS,
+                    [args.table_arn],
+                    {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [pointer_key(competition)[PARTITION_KEY]]}},
+                )
+            ]
+        )
         task_role = ServiceRole(
             f"{name}-task",
             "ecs-tasks.amazonaws.com",
@@ -182,6 +203,7 @@ class FitJob(pulumi.ComponentResource):
                     [args.ledger_arn],
                     {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [competition]}},
                 ),
+                *pointer_reads,
             ],
             parent=self,
             source_account=args.account_id,
@@ -203,7 +225,9 @@ class FitJob(pulumi.ComponentResource):
                         "name": FIT_CONTAINER,
                         "image": args.image,
                         "essential": True,
-                        "environment": fit_environment(args.bucket_name, competition, args.ledger_name),
+                        "environment": fit_environment(
+                            args.bucket_name, competition, args.ledger_name, args.table_name
+                        ),
                         "logConfiguration": {
                             "logDriver": "awslogs",
                             "options": {

@@ -42,17 +42,24 @@ def lambda_environment(
 
 
 def fit_environment(
-    bucket_name: pulumi.Input[str], competition: str, ledger_table_name: pulumi.Input[str]
+    bucket_name: pulumi.Input[str],
+    competition: str,
+    ledger_table_name: pulumi.Input[str],
+    table_name: pulumi.Input[str] | None = None,
 ) -> list[dict[str, pulumi.Input[str]]]:
     """The fit container's environment, in the task definition's name/value form.
 
     The ledger is named on every task; a task the trigger started also carries its lease's holder (a
-    container override at RunTask), and only such a task touches the ledger."""
-    return [
+    container override at RunTask), and only such a task touches the ledger. The odds table, when given,
+    is where the fit reads its competition's pointer: the served version it starts warm from."""
+    variables: list[dict[str, pulumi.Input[str]]] = [
         {"name": BUCKET_VARIABLE, "value": bucket_name},
         {"name": COMPETITION_VARIABLE, "value": competition},
         {"name": FIT_LEDGER_VARIABLE, "value": ledger_table_name},
     ]
+    if table_name is not None:
+        variables.append({"name": TABLE_VARIABLE, "value": table_name})
+    return variables
 
 
 def lambda_function(

@@ -19,11 +19,12 @@ import boto3
 from botocore.exceptions import ClientError
 
 import services.fit  # noqa: F401  (splits the CPU into devices before JAX starts)
+from matchodds.core.items import pointer_key
 from matchodds.core.keys import (
     DEFAULT_COMPETITION,
-    POSTERIOR_SUFFIX,
     ContractError,
     fixtures_prefix,
+    parse_posterior_key,
     posterior_key,
     posterior_prefix,
     results_prefix,
@@ -41,11 +42,13 @@ from matchodds.core.results import (
     read_fixtures_file,
     read_results,
 )
+from matchodds.core.settings import Settings
 from services.fit.inference import QualityGate, QualityGateError, fit_posterior, sampler_for
 from services.fit.lease import FitLease
 from services.fit.model import DEFAULT_MODEL, MODELS
 
 if TYPE_CHECKING:  # the stubs are a dev dependency, not the container's
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
 logger = logging.getLogger("matchodds.fit")
@@ -89,10 +92,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--warm-from",
         type=Path,
         help="start from the sampler adaptation stored in this posterior file; default with a bucket: the "
-        "competition's newest posterior there",
+        "competition's served posterior there (see --table)",
     )
     parser.add_argument(
         "--cold", action="store_true", help="no warm start: warm up in full, whatever earlier fits stored"
+    )
+    parser.add_argument(
+        "--table",
+        default=Settings.from_env(env, need=()).table or None,
+        help="the odds table, whose pointer names the served version the warm start is taken from; without "
+        "it (or a pointer) the competition's newest posterior",
     )
     parser.add_argument(
         "--ledger",
@@ -150,27 +159,68 @@ def load_fixtures(
 
 
 def newest_posterior_key(s3: S3Client, bucket: str, competition: str) -> str | None:
-    """The key of the competition's newest posterior in the bucket (versions sort by time), if any."""
+    """The key of the competition's newest posterior in the bucket (versions sort by time), if any.
+
+    Only keys the contract reads as a posterior of the competition count: any other object under the prefix
+    (a junk name whose "digits" are Arabic-Indic sorts above every version) is never a warm start."""
     keys = [
         item["Key"]
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=posterior_prefix(competition))
         for item in page.get("Contents", [])
-        if item["Key"].endswith(POSTERIOR_SUFFIX)
+        if (parsed := parse_posterior_key(item["Key"])) is not None and parsed[0] == competition
     ]
     return max(keys, default=None)
 
 
+def served_posterior_key(dynamodb: DynamoDBClient, table: str, competition: str) -> str | None:
+    """The key of the posterior whose odds are served: the version the competition's pointer names, or None
+    before any was promoted. ClientError and ContractError (a pointer naming no version) go to the caller."""
+    key = {name: {"S": value} for name, value in pointer_key(competition).items()}
+    item = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+    if item is None:
+        return None
+    version = item.get("version", {}).get("S")
+    if version is None:
+        raise ContractError(f"the pointer of {competition} in {table} names no version")
+    return posterior_key(competition, version)
+
+
+def warm_start_key(
+    s3: S3Client, bucket: str, competition: str, table: str | None, dynamodb: DynamoDBClient | None
+) -> str | None:
+    """The posterior a fit starts warm from: the served one (the pointer's version) when the odds table is
+    known, else (no table, no pointer yet, a table it cannot read) the newest posterior in the bucket."""
+    if table and dynamodb is not None:
+        try:
+            served = served_posterior_key(dynamodb, table, competition)
+        except (ClientError, ContractError) as error:
+            logger.warning(
+                "the served version of %s is not readable, taking the newest posterior: %s", competition, error
+            )
+        else:
+            if served is not None:
+                return served
+            logger.info("no served version of %s yet: taking the newest posterior", competition)
+    return newest_posterior_key(s3, bucket, competition)
+
+
 def previous_adaptation(
-    path: Path | None, bucket: str | None, competition: str, model: str, s3: S3Client | None
+    path: Path | None,
+    bucket: str | None,
+    competition: str,
+    model: str,
+    s3: S3Client | None,
+    table: str | None = None,
+    dynamodb: DynamoDBClient | None = None,
 ) -> Adaptation | None:
-    """The sampler adaptation of the competition's last fit (a local file, or its newest posterior in the
-    bucket), or None: no earlier fit, one of another model, or one that cannot be read, which costs this
-    fit only its warm start (logged), never the fit."""
+    """The sampler adaptation of the competition's last fit (a local file, or the served posterior in the
+    bucket: warm_start_key), or None: no earlier fit, one of another model, or one that cannot be read,
+    which costs this fit only its warm start (logged), never the fit."""
     try:
         if path is not None:
             source, blob = str(path), path.read_bytes()
         elif bucket and s3 is not None:
-            key = newest_posterior_key(s3, bucket, competition)
+            key = warm_start_key(s3, bucket, competition, table, dynamodb)
             if key is None:
                 logger.info("no earlier posterior of %s: cold warmup", competition)
                 return None
@@ -266,7 +316,12 @@ def fit_once(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
     sampler = sampler_for(MODELS[args.model], args.chains, args.warmup, args.samples, seed)
     gate = QualityGate(max_r_hat=args.max_r_hat, min_bulk_ess=args.min_ess)
-    previous = None if args.cold else previous_adaptation(args.warm_from, args.bucket, args.competition, args.model, s3)
+    dynamodb = boto3.client("dynamodb") if args.table and s3 is not None and args.warm_from is None else None
+    previous = (
+        None
+        if args.cold
+        else previous_adaptation(args.warm_from, args.bucket, args.competition, args.model, s3, args.table, dynamodb)
+    )
     try:
         posterior = fit_posterior(
             matches, MODELS[args.model], args.competition, sampler, gate, fixtures=fixtures, previous=previous

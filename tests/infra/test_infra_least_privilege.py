@@ -27,6 +27,7 @@ from matchodds.core.keys import (
     posterior_prefix,
     results_prefix,
 )
+from matchodds.core.settings import Settings
 
 pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -68,6 +69,7 @@ def _fit_grants(deployed: Deployed, competition: str) -> dict[str, set[tuple[str
             ("s3:PutObject", f"{bucket}/{posterior_prefix(competition)}*"),
             ("dynamodb:GetItem", ledger),
             ("dynamodb:UpdateItem", ledger),
+            ("dynamodb:GetItem", _arn(deployed, TABLE, ODDS_TABLE)),  # its pointer: the served version
         },
         f"fit-{competition}-scheduler": {
             ("ecs:RunTask", _arn(deployed, "aws:ecs/taskDefinition:TaskDefinition", f"fit-{competition}")),
@@ -201,16 +203,31 @@ def test_the_execution_role_cannot_touch_the_bucket_or_the_tables(deployed: Depl
 
 
 @pytest.mark.parametrize("competition", DEFAULT_COMPETITIONS)
-def test_the_task_role_cannot_touch_the_odds_and_reaches_only_its_own_ledger_item(
+def test_the_task_role_reads_only_its_own_pointer_of_the_odds_and_reaches_only_its_own_ledger_item(
     deployed: Deployed, competition: str
 ) -> None:
+    """The warm start reads the served version from its pointer (issue 31): one GetItem, one partition."""
     odds = _arn(deployed, TABLE, ODDS_TABLE)
     statements = deployed.role_statements(f"fit-{competition}-task")
-    assert not [resource for _, resource in _grants(statements) if resource.startswith(odds)]
-    (ledger,) = [s for s in statements if any(action.startswith("dynamodb:") for action in s["Action"])]
+    (pointer, ledger) = sorted(
+        (s for s in statements if any(action.startswith("dynamodb:") for action in s["Action"])),
+        key=lambda s: s["Resource"] != [odds],
+    )
+    assert pointer["Action"] == ["dynamodb:GetItem"] and pointer["Resource"] == [odds]
+    own = pointer_key(competition)["pk"]
+    assert pointer["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [own]}}
+    assert own not in {pointer_key(other)["pk"] for other in DEFAULT_COMPETITIONS if other != competition}
+    assert own != odds_partition(competition, "20250526T060000Z")  # never a version's odds
     assert ledger["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     assert ledger["Resource"] == [_arn(deployed, TABLE, LEDGER_TABLE)]
     assert ledger["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [competition]}}
+
+
+@pytest.mark.parametrize("competition", DEFAULT_COMPETITIONS)
+def test_each_fit_task_is_told_the_odds_table_whose_pointer_it_reads(deployed: Deployed, competition: str) -> None:
+    (container,) = json.loads(deployed.one(TASK_DEFINITION, f"fit-{competition}").inputs["containerDefinitions"])
+    environment = {variable["name"]: variable["value"] for variable in container["environment"]}
+    assert Settings.from_env(environment, need=("bucket", "table")).table == deployed.one(TABLE, ODDS_TABLE)["name"]
 
 
 @pytest.mark.parametrize("role_name", [*FIT_TASK_ROLES, "precompute", "pricing"])
