@@ -301,3 +301,31 @@ def test_a_page_answers_from_the_odds_stored_at_pricing_reading_odds_only_for_an
     single = api("GET", "/odds/MUN/FUL").json()
     assert second["fixtures"][0]["probabilities"] == single["probabilities"]
     assert second["fixtures"][0]["probabilities"] != first["fixtures"][0]["probabilities"]
+
+
+def test_a_range_holding_more_fixtures_than_a_page_answers_a_page_with_one_query_and_one_batch_read(
+    aws: dict[str, str],
+    api: Callable[..., Reply],
+    make_posterior: Callable[..., Posterior],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 132 fixtures (every pairing of twelve clubs) over twenty days of August 2024: a reply once held them all,
+    # however many were uploaded, and priced each again. Now a page is 100, then the rest a link away.
+    pricing_handler._dependencies.cache_clear()
+    publish(aws, make_posterior(codes=(*CODES, "CHE"), version=VERSION))
+    names = ["Arsenal", "Chelsea", "Liverpool", "Man City", "Man United", "Fulham", "Everton", "Brighton"]
+    names += ["Newcastle", "Southampton", "Wolves", "Bournemouth"]
+    pairs = [(home, away) for home in names for away in names if home != away]
+    rows = [f"E0,{10 + i % 20:02d}/08/2024,15:00,{home},{away},2,3.4,3.9\n" for i, (home, away) in enumerate(pairs)]
+    text = "Div,Date,Time,HomeTeam,AwayTeam,PSH,PSD,PSA\n" + "".join(rows)
+    assert put_and_price(aws, "fixtures/E0/season.csv", text) == {"batchItemFailures": []}
+    calls = count_calls(monkeypatch)
+    first = api("GET", "/fixtures", "from=2024-08-01&to=2024-08-31")
+    page = first.json()
+    assert len(page["fixtures"]) == 100 and page["next"] is not None
+    assert calls.get("dynamodb:Query") == 1 and calls.get("dynamodb:BatchGetItem", 0) == 0  # priced at upload
+    calls.clear()
+    rest = api("GET", "/fixtures", page["next"].partition("?")[2]).json()
+    assert len(rest["fixtures"]) == 32 and rest["next"] is None and calls.get("dynamodb:Query") == 1
+    served = [(f["date"], f["home"]["code"], f["away"]["code"]) for f in page["fixtures"] + rest["fixtures"]]
+    assert served == sorted(served) and len(set(served)) == 132
