@@ -73,9 +73,10 @@ def price_object(
         pointer = odds.pointer(competition)
         source, priced_odds = _source(competition, fixtures_pairs(fixtures, competition), odds, pointer)
         priced = price_file(fixtures, source, competition)
+        bodies = _bodies(competition, priced)
     except FILE_PROBLEMS as error:
         raise _refused(bucket, competition, name, error, s3) from error
-    written = _write(bucket, competition, name, priced, s3)
+    written = _write(bucket, competition, name, priced, bodies, s3)
     if pointer is None:
         logger.info("%s has no odds yet: its fixtures are priced, not stored for GET /fixtures", competition)
         return written
@@ -146,7 +147,11 @@ def _record(
         except FILE_PROBLEMS as error:
             problem = f"{fixture.home} v {fixture.away} on {fixture.date.isoformat()}: {error}"
             unstored.append({"home": fixture.home, "away": fixture.away, "message": problem})
-    recorded = odds.record_fixtures(competition, items)
+    try:
+        recorded = odds.record_fixtures(competition, items)
+    except FILE_PROBLEMS as error:  # about the items themselves: a retry would fail the same way
+        problem = f"none of the {len(items)} other dated fixtures could be stored: {error}"
+        return [*unstored, {"home": None, "away": None, "message": problem}]
     logger.info(
         "stored %d dated fixtures of %s for GET /fixtures (%d moved from another day, %d left to a newer upload)",
         recorded.stored,
@@ -176,11 +181,18 @@ def _source(
     return stored_source(version, teams, stored), stored
 
 
-def _write(bucket: str, competition: str, name: str, priced: PricedFile, s3: S3Client) -> list[str]:
-    csv_key, json_key = priced_key(competition, name, "csv"), priced_key(competition, name, "json")
-    s3.put_object(Bucket=bucket, Key=csv_key, Body=priced_csv(priced).encode("utf-8"), ContentType="text/csv")
+def _bodies(competition: str, priced: PricedFile) -> tuple[bytes, bytes]:
+    """The priced CSV and JSON files' bytes, made before either is written: a fault in them is the file's."""
     document = {"competition": competition, **priced_document(priced)}
-    s3.put_object(Bucket=bucket, Key=json_key, Body=_json(document), ContentType="application/json")
+    return priced_csv(priced).encode("utf-8"), _json(document)
+
+
+def _write(
+    bucket: str, competition: str, name: str, priced: PricedFile, bodies: tuple[bytes, bytes], s3: S3Client
+) -> list[str]:
+    csv_key, json_key = priced_key(competition, name, "csv"), priced_key(competition, name, "json")
+    s3.put_object(Bucket=bucket, Key=csv_key, Body=bodies[0], ContentType="text/csv")
+    s3.put_object(Bucket=bucket, Key=json_key, Body=bodies[1], ContentType="application/json")
     logger.info(
         "priced %d fixtures of %s (%d unpriced) into %s and %s",
         len(priced.rows),

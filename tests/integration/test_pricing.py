@@ -72,8 +72,8 @@ def test_a_football_data_file_is_priced_from_the_stored_odds(
     aws: dict[str, str], make_posterior: Callable[..., Posterior]
 ) -> None:
     publish(aws, make_posterior(codes=("ARS", "CHE", "LIV", "MCI"), version=VERSION))
-    assert put_and_price(aws, "fixtures/E0/week 38.csv", FOOTBALL_DATA) == {"batchItemFailures": []}
-    rows = list(csv.DictReader(io.StringIO(read(aws, "priced/E0/week 38.csv"))))
+    assert put_and_price(aws, "fixtures/E0/week-38.csv", FOOTBALL_DATA) == {"batchItemFailures": []}
+    rows = list(csv.DictReader(io.StringIO(read(aws, "priced/E0/week-38.csv"))))
     assert [row["HomeTeam"] for row in rows] == ["Arsenal", "Liverpool", "Barcelona"]  # nothing dropped
     arsenal, liverpool, barcelona = rows
     stored = StoredOdds(aws["table"], boto3.client("dynamodb")).odds("E0", VERSION, [("ARS", "CHE")])[("ARS", "CHE")]
@@ -85,7 +85,7 @@ def test_a_football_data_file_is_priced_from_the_stored_odds(
     assert float(arsenal["mo_edge_B365_under_2_5"]) == pytest.approx(2.05 * (1 - over) - 1, abs=1e-4)
     assert liverpool["mo_p_home"] == "" and liverpool["mo_note"] == "unknown team WOL in competition E0"
     assert barcelona["mo_p_home"] == "" and "only E0" in barcelona["mo_note"]
-    document = json.loads(read(aws, "priced/E0/week 38.json"))
+    document = json.loads(read(aws, "priced/E0/week-38.json"))
     first = document["fixtures"][0]
     assert document["competition"] == "E0" and len(document["fixtures"]) == 3
     assert first["probabilities"]["home"] == pytest.approx(stored["p_home"])
@@ -174,10 +174,10 @@ def test_a_file_copied_into_the_bucket_is_priced_through_the_s3_event_and_the_po
     poller = EventSourceMapping(
         aws["pricing_queue_url"], aws["pricing_queue_arn"], handler.lambda_handler, "matchodds-pricing"
     )
-    boto3.client("s3").put_object(Bucket=aws["bucket"], Key="fixtures/E0/copied in.csv", Body=b"home,away\nARS,LIV\n")
+    boto3.client("s3").put_object(Bucket=aws["bucket"], Key="fixtures/E0/copied-in.csv", Body=b"home,away\nARS,LIV\n")
     while poller.poll_once(wait_seconds=0):  # the s3:TestEvent of provisioning, then the file's event
         pass
-    [row] = list(csv.DictReader(io.StringIO(read(aws, "priced/E0/copied in.csv"))))
+    [row] = list(csv.DictReader(io.StringIO(read(aws, "priced/E0/copied-in.csv"))))
     assert row["mo_version"] == VERSION and row["mo_note"] == ""
     assert poller.poll_once(wait_seconds=0) == 0  # priced/ is not under fixtures/: no event for its own output
     assert "Messages" not in boto3.client("sqs").receive_message(QueueUrl=aws["pricing_dlq_url"])
