@@ -1,10 +1,10 @@
 """Fit trigger: a results file in S3 starts its competition's fit, a minute's uploads at a time.
 
-S3 notifies the queue of every CSV created under results/; Lambda gathers what arrives within the
-batching window into one batch, and the function counts each competition's files in the fit ledger
-and, if no fit of that competition holds the lease, runs that competition's fit task
-(services/fit_trigger, matchodds.core.refits). The weekly schedules (infra/fit_job.py) stay: they
-need neither the trigger nor the ledger.
+S3 notifies the queue of every .csv created under results/ (the key rule's suffix, matchodds.core.keys);
+Lambda gathers what arrives within the batching window into one batch, and the function counts each
+competition's files in the fit ledger and, if no fit of that competition holds the lease, runs that
+competition's fit task (services/fit_trigger, matchodds.core.refits). The weekly schedules
+(infra/fit_job.py) stay: they need neither the trigger nor the ledger.
 
 The role may start exactly the served competitions' fit task definitions, on the fit cluster, and
 hand the tasks exactly the fit roles; it may update the ledger's items of the served competitions,
@@ -22,7 +22,7 @@ import pulumi
 from infra.lambda_platform import FIT_TRIGGER
 from infra.policy_docs import allow
 from infra.queued_function import QueuedFunction, QueuedFunctionArgs
-from matchodds.core.keys import RESULTS_PREFIX
+from matchodds.core.keys import CSV_SUFFIX, RESULTS_PREFIX
 from matchodds.core.refits import (
     FIT_BATCHING_WINDOW_SECONDS,
     FIT_CLUSTER_VARIABLE,
@@ -42,7 +42,6 @@ FIT_TRIGGER_TIMEOUT_SECONDS = 30
 # Two batches at once at most (Lambda's minimum for SQS); the ledger's conditional lease decides
 # which of two batches of one competition starts its fit.
 MAX_CONCURRENCY = 2
-RESULTS_SUFFIX = ".csv"  # matchodds.core.refits.parse_results_key takes only CSV files
 FIT_TRIGGER_LEDGER_ACTIONS = ("dynamodb:UpdateItem",)  # services/fit_trigger/ledger.py: count, claim, release
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
 
@@ -87,7 +86,7 @@ class FitTrigger(pulumi.ComponentResource):
                 account_id=args.account_id,
                 log_retention_days=args.log_retention_days,
                 filter_prefix=RESULTS_PREFIX,
-                filter_suffix=RESULTS_SUFFIX,
+                filter_suffix=CSV_SUFFIX,  # the key rule's: S3 announces exactly the keys the trigger counts
                 max_receives=FIT_TRIGGER_MAX_RECEIVES,
                 max_concurrency=MAX_CONCURRENCY,
                 batch_size=FIT_TRIGGER_BATCH_SIZE,

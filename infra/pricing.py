@@ -18,7 +18,7 @@ from infra.lambda_platform import PRICING
 from infra.policy_docs import allow
 from infra.queued_function import QueuedFunction, QueuedFunctionArgs
 from matchodds.core.items import fixtures_partition
-from matchodds.core.keys import FIXTURES_PREFIX, PRICED_PREFIX, PRICING_MAX_RECEIVES
+from matchodds.core.keys import CSV_SUFFIX, FIXTURES_PREFIX, PRICED_PREFIX, PRICING_MAX_RECEIVES
 
 # A fixtures file is a few hundred rows: parsing, one GetItem, a few BatchGetItems, two puts, one Query
 # and a BatchWriteItem per 25 fixtures.
@@ -62,7 +62,7 @@ class Pricing(pulumi.ComponentResource):
                 account_id=args.account_id,
                 log_retention_days=args.log_retention_days,
                 filter_prefix=FIXTURES_PREFIX,
-                filter_suffix=None,
+                filter_suffix=CSV_SUFFIX,  # the key rule's: a .CSV key is no fixtures file, so never announced
                 max_receives=PRICING_MAX_RECEIVES,
                 max_concurrency=MAX_CONCURRENCY,
                 statements=[

@@ -32,6 +32,7 @@ import boto3
 
 from matchodds.core.items import EXPIRES_ATTRIBUTE, PARTITION_KEY, PRECOMPUTE_MAX_RECEIVES, SORT_KEY, pointer_key
 from matchodds.core.keys import (
+    CSV_SUFFIX,
     FIXTURES_PREFIX,
     POSTERIOR_PREFIX,
     POSTERIOR_SUFFIX,
@@ -204,8 +205,9 @@ def provision(names: LocalNames, visibility_timeout: int = 2) -> dict[str, str]:
         NotificationConfiguration={
             "QueueConfigurations": [
                 _created_under(queue_arn, POSTERIOR_PREFIX, POSTERIOR_SUFFIX),
-                _created_under(pricing_arn, FIXTURES_PREFIX),
-                _created_under(trigger_arn, RESULTS_PREFIX),
+                # The key rule's suffix, as infra's filters have it: a .CSV key is announced to no one.
+                _created_under(pricing_arn, FIXTURES_PREFIX, CSV_SUFFIX),
+                _created_under(trigger_arn, RESULTS_PREFIX, CSV_SUFFIX),
             ]
         },
     )

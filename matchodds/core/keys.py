@@ -85,20 +85,74 @@ def fixtures_prefix(competition: str) -> str:
     return f"{FIXTURES_PREFIX}{competition}/"
 
 
+# --- The key rule: which keys are results or fixtures files (issue 31) -------------------------------
+# A results key is results/<COMP>/<name>, a fixtures key fixtures/<COMP>/<name>: <name> is one path
+# segment of ASCII letters, digits, ".", "_" and "-", starting with a letter or digit, ending in
+# lower-case ".csv". Lower case only because S3 notification filters are case-sensitive: a ".CSV" key
+# would never reach the trigger or pricing, so no reader may count it either. One segment because the
+# notifications and the listings must agree on what lies "in" a competition (results/D1/sub/y.csv is
+# nobody's). The trigger, pricing, the fit, the local stack's notifications and infra's filters all
+# take this rule from here; `upload` stores a user's file under safe_file_name(its name).
+CSV_SUFFIX = ".csv"
+FILE_NAME_MAX_STEM = 100  # characters before CSV_SUFFIX: far above real names, short of S3's 1,024-byte keys
+FILE_NAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{FILE_NAME_MAX_STEM - 1}}}{re.escape(CSV_SUFFIX)}\Z")
+_UNSAFE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]")
+
+
 def results_key(competition: str, name: str) -> str:
-    """results/<competition>/<name>: one results file the competition's fit reads (it reads every .csv there)."""
+    """results/<competition>/<name>: one results file the competition's fit reads (the key rule's names only)."""
     return _file_key(results_prefix, competition, name)
 
 
 def fixtures_key(competition: str, name: str) -> str:
-    """fixtures/<competition>/<name>: one fixtures file, priced into priced/<competition>/ (see parse_fixtures_key)."""
+    """fixtures/<competition>/<name>: one fixtures file, priced into priced/<competition>/ (rule's names only)."""
     return _file_key(fixtures_prefix, competition, name)
 
 
 def _file_key(prefix: Callable[[str], str], competition: str, name: str) -> str:
-    if not COMPETITION_RE.match(competition) or not name or "/" in name or name.strip(".") == "":
-        raise ContractError(f"bad competition {competition!r} or file name {name!r}")
+    if not COMPETITION_RE.match(competition) or not FILE_NAME_RE.match(name):
+        raise ContractError(
+            f"bad competition {competition!r} or file name {name!r}: a name is one segment of letters, digits, "
+            f"'.', '_' and '-' starting with a letter or digit, at most {FILE_NAME_MAX_STEM} characters "
+            f"before {CSV_SUFFIX!r}"
+        )
     return f"{prefix(competition)}{name}"
+
+
+def _parse_file_key(prefix: str, key: str) -> tuple[str, str] | None:
+    """(competition, file name) when `key` is prefix<COMP>/<name> under the key rule, else None."""
+    if not key.startswith(prefix):
+        return None
+    competition, slash, name = key[len(prefix) :].partition("/")
+    if not slash or not COMPETITION_RE.match(competition) or not FILE_NAME_RE.match(name):
+        return None
+    return competition, name
+
+
+def parse_results_key(key: str) -> str | None:
+    """The competition of a results file's key (results/<competition>/<name>.csv), None for any other key."""
+    parsed = _parse_file_key(RESULTS_PREFIX, key)
+    return parsed[0] if parsed else None
+
+
+def parse_fixtures_key(key: str) -> tuple[str, str] | None:
+    """(competition, name without .csv) for a fixtures file's key (fixtures/<competition>/<name>.csv), else None."""
+    parsed = _parse_file_key(FIXTURES_PREFIX, key)
+    return (parsed[0], parsed[1].removesuffix(CSV_SUFFIX)) if parsed else None
+
+
+def safe_file_name(name: str) -> str:
+    """The name a user's file is stored under: one the key rule accepts, as close to `name` as it allows.
+
+    Characters outside [A-Za-z0-9._-] become "-", leading ones that are not a letter or digit are dropped,
+    the suffix is lower-cased to .csv (appended when the name has none) and the rest cut to the rule's
+    length. Raises ContractError when nothing usable is left ("", "..csv", "___")."""
+    stem = name[: -len(CSV_SUFFIX)] if name.lower().endswith(CSV_SUFFIX) else name
+    stem = _UNSAFE_NAME_CHARACTERS.sub("-", stem).lstrip("._-")[:FILE_NAME_MAX_STEM]
+    safe = f"{stem}{CSV_SUFFIX}"
+    if not FILE_NAME_RE.match(safe):
+        raise ContractError(f"file name {name!r} has no letter or digit to store it under")
+    return safe
 
 
 def posterior_prefix(competition: str) -> str:
@@ -138,24 +192,12 @@ def parse_posterior_key(key: str) -> tuple[str, str] | None:
     return competition, version
 
 
-
-
 # --- Fixtures in, priced fixtures out (issue 20) ----------------------------------------------------
 # A file under fixtures/<competition>/ is priced into priced/<competition>/<name>.csv and .json, or
 # <name>.error.json when it cannot be read. Outside FIXTURES_PREFIX, so pricing never hears of its own output.
 PRICED_PREFIX = "priced/"
 PRICED_FORMATS = ("csv", "json", "error.json")
 PRICING_MAX_RECEIVES = 3  # deliveries of one fixtures event before SQS moves it to the dead-letter queue
-
-
-def parse_fixtures_key(key: str) -> tuple[str, str] | None:
-    """(competition, name without its extension) for a key directly under fixtures/<competition>/, else None."""
-    match = re.fullmatch(rf"{FIXTURES_PREFIX}([^/]+)/([^/]+)", key)
-    if not match or not COMPETITION_RE.match(match.group(1)):
-        return None
-    name = match.group(2)
-    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
-    return match.group(1), stem
 
 
 def priced_key(competition: str, name: str, priced_format: str) -> str:
@@ -165,6 +207,7 @@ def priced_key(competition: str, name: str, priced_format: str) -> str:
     if priced_format not in PRICED_FORMATS:
         raise ContractError(f"bad priced format {priced_format!r}")
     return f"{PRICED_PREFIX}{competition}/{name}.{priced_format}"
+
 
 # --- "Odds published" events (issue 20) -------------------------------------------------------------
 # precompute puts one on the bus named by EVENT_BUS_VARIABLE when a version goes live; infra and

@@ -15,11 +15,11 @@ import each other, send the very same conditions; neither the core nor this modu
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from matchodds.core.keys import COMPETITION_RE, RESULTS_PREFIX
+from matchodds.core.keys import COMPETITION_RE
+from matchodds.core.keys import parse_results_key as parse_results_key  # the key rule; re-exported for callers of old
 
 # The ledger table's one key attribute; each item is one competition's.
 LEDGER_KEY = "competition"
@@ -47,14 +47,6 @@ FIT_LEASE_SECONDS = 3600
 # Rounds one task fits before it gives the lease back whatever is pending: a stream of uploads
 # cannot keep a task alive forever; the next upload starts a fresh one.
 FIT_MAX_ROUNDS = 3
-
-
-def parse_results_key(key: str) -> str | None:
-    """The competition of a results file's key (results/<competition>/<name>.csv), None for any other key."""
-    match = re.fullmatch(rf"{RESULTS_PREFIX}([^/]+)/[^/]+", key)
-    if not match or not COMPETITION_RE.match(match.group(1)) or not key.lower().endswith(".csv"):
-        return None
-    return match.group(1)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 
-from matchodds.core.refits import parse_results_key
+from matchodds.core.keys import parse_results_key
 from services.fit_trigger.launcher import Launcher, LaunchError
 
 logger = logging.getLogger("matchodds.fit_trigger")
@@ -59,7 +59,9 @@ def results_files(records: Iterable[Mapping[str, Any]]) -> Batch:
         for key in announced:
             competition = parse_results_key(key)
             if competition is None:
-                logger.info("%s is not a results file (results/<competition>/<name>.csv); no fit", key)
+                logger.info(
+                    "%s is not a results file under the key rule (results/<competition>/<name>.csv); no fit", key
+                )
                 continue
             batch.files.setdefault(competition, set()).add(key)
             batch.messages.setdefault(competition, set()).add(message_id)

@@ -20,7 +20,16 @@ from infra_mocks import LEDGER_TABLE, RECONFIGURED, Deployed
 from infra.competitions import DEFAULT_COMPETITIONS
 from infra.fit_trigger import FIT_TRIGGER_MEMORY_MB, FIT_TRIGGER_TIMEOUT_SECONDS
 from infra.service_env import BUCKET_VARIABLE, TABLE_VARIABLE
-from matchodds.core.keys import FIXTURES_PREFIX, POSTERIOR_PREFIX, POSTERIOR_SUFFIX, RESULTS_PREFIX, results_prefix
+from matchodds.core.keys import (
+    CSV_SUFFIX,
+    FIXTURES_PREFIX,
+    POSTERIOR_PREFIX,
+    POSTERIOR_SUFFIX,
+    RESULTS_PREFIX,
+    parse_fixtures_key,
+    parse_results_key,
+    results_prefix,
+)
 from matchodds.core.refits import (
     FIT_BATCHING_WINDOW_SECONDS,
     FIT_CONTAINER,
@@ -116,17 +125,51 @@ def test_the_buckets_one_notification_sends_each_prefix_to_its_own_queue(deploye
             "filterPrefix": POSTERIOR_PREFIX,
             "filterSuffix": POSTERIOR_SUFFIX,
         },
-        {"queueArn": deployed.one(QUEUE, "pricing")["arn"], "events": created, "filterPrefix": FIXTURES_PREFIX},
+        {
+            "queueArn": deployed.one(QUEUE, "pricing")["arn"],
+            "events": created,
+            "filterPrefix": FIXTURES_PREFIX,
+            "filterSuffix": CSV_SUFFIX,
+        },
         {
             "queueArn": deployed.one(QUEUE, "fit-trigger")["arn"],
             "events": created,
             "filterPrefix": RESULTS_PREFIX,
-            "filterSuffix": ".csv",
+            "filterSuffix": CSV_SUFFIX,
         },
     ]
     # S3 refuses two entries whose prefixes overlap for one event type; none of these do.
     prefixes = [entry["filterPrefix"] for entry in notification.inputs["queues"]]
     assert not [(a, b) for a in prefixes for b in prefixes if a != b and a.startswith(b)]
+
+
+# Keys around the key rule's edges: S3 must announce every one the rule counts, and the rule must count
+# none S3 leaves unannounced (issue 31: ".CSV" was counted by the fit and pricing, never announced).
+EDGE_NAMES = ("2024-25.csv", "week.CSV", "week.Csv", "week", "week.txt", "a.b.csv", "sub/y.csv", "week 38.csv")
+
+
+def _announced(entry: dict[str, Any], key: str) -> bool:
+    """Whether S3 sends `key`'s creation to this notification entry (its filters are plain, case-sensitive)."""
+    return key.startswith(entry["filterPrefix"]) and key.endswith(entry.get("filterSuffix", ""))
+
+
+@pytest.mark.parametrize(
+    ("prefix", "queue", "counts"),
+    [(RESULTS_PREFIX, "fit-trigger", parse_results_key), (FIXTURES_PREFIX, "pricing", parse_fixtures_key)],
+)
+def test_the_notifications_announce_every_key_the_rule_counts_and_filter_by_its_suffix(
+    deployed: Deployed, prefix: str, queue: str, counts: Any
+) -> None:
+    notification = deployed.one("aws:s3/bucketNotification:BucketNotification")
+    arn = deployed.one(QUEUE, queue)["arn"]
+    (entry,) = [entry for entry in notification.inputs["queues"] if entry["queueArn"] == arn]
+    assert entry["filterSuffix"] == CSV_SUFFIX
+    for name in EDGE_NAMES:
+        key = f"{prefix}E0/{name}"
+        if counts(key) is not None:
+            assert _announced(entry, key), key
+        if not _announced(entry, key):
+            assert counts(key) is None, key
 
 
 def test_results_reach_the_trigger_a_minutes_uploads_at_a_time(deployed: Deployed) -> None:
@@ -239,7 +282,7 @@ def _results_uploads(competitions: Sequence[str]) -> list[dict[str, Any]]:
     records = []
     for index, competition in enumerate(competitions):
         body = json.loads(template["body"])
-        body["Records"][0]["s3"]["object"]["key"] = quote_plus(f"{results_prefix(competition)}week {index}.csv")
+        body["Records"][0]["s3"]["object"]["key"] = quote_plus(f"{results_prefix(competition)}week-{index}.csv")
         records.append({**template, "messageId": f"message-{index}", "body": json.dumps(body)})
     return records
 

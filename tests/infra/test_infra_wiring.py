@@ -17,6 +17,7 @@ from infra.package import DEFAULT_OUT
 from infra.query_api import QUERY_ROUTES
 from matchodds.core.items import EXPIRES_ATTRIBUTE, PARTITION_KEY, PRECOMPUTE_MAX_RECEIVES, SORT_KEY
 from matchodds.core.keys import (
+    CSV_SUFFIX,
     EVENT_BUS_NAME,
     EVENT_BUS_VARIABLE,
     FIXTURES_PREFIX,
@@ -106,6 +107,7 @@ def test_fixtures_notification_reaches_the_pricing_function(deployed: Deployed) 
         "queueArn": queue["arn"],
         "events": ["s3:ObjectCreated:*"],
         "filterPrefix": FIXTURES_PREFIX,
+        "filterSuffix": CSV_SUFFIX,  # the key rule's: a key pricing would skip is never announced
     }
     assert not PRICED_PREFIX.startswith(FIXTURES_PREFIX)  # its own output never notifies it
     mapping = deployed.one("aws:lambda/eventSourceMapping:EventSourceMapping", "pricing")

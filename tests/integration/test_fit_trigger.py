@@ -82,14 +82,20 @@ def drain(poller: EventSourceMapping) -> int:
 
 def test_only_results_csv_keys_of_a_competition_count() -> None:
     assert parse_results_key("results/E0/2024-25.csv") == "E0"
-    assert parse_results_key("results/SC0/E0.CSV") == "SC0"
-    for key in ("results/E0/notes.txt", "results/e0/2024-25.csv", "results/E0/sub/x.csv", "fixtures/E0/a.csv"):
+    for key in (
+        "results/E0/notes.txt",
+        "results/e0/2024-25.csv",
+        "results/E0/sub/x.csv",
+        "results/SC0/E0.CSV",  # S3's case-sensitive filter never announces it: no reader may count it
+        "results/E0/part 1.csv",
+        "fixtures/E0/a.csv",
+    ):
         assert parse_results_key(key) is None, key
 
 
 def test_ten_files_uploaded_together_start_one_fit(aws: dict[str, str]) -> None:
     launcher = RecordingLauncher()
-    upload(aws, *(f"results/E0/part {n}.csv" for n in range(10)), "results/D1/2023-24.csv")
+    upload(aws, *(f"results/E0/part-{n}.csv" for n in range(10)), "results/D1/2023-24.csv")
     poller = mapping(aws, launcher)
     assert drain(poller) == 12  # the s3:TestEvent of provisioning, ten E0 files, one D1 file
     assert sorted(competition for competition, _ in launcher.started) == ["D1", "E0"]
@@ -108,14 +114,14 @@ def test_files_during_a_fit_make_it_fit_once_more_not_start_another(aws: dict[st
     seen = lease.begin()  # the fit reads the count, then the results
     assert seen == 1
     for batch in range(3):  # three more bursts while it fits: counted, nothing started
-        upload(aws, *(f"results/E0/late {batch}-{n}.csv" for n in range(3)))
+        upload(aws, *(f"results/E0/late-{batch}-{n}.csv" for n in range(3)))
         drain(poller)
     assert len(launcher.started) == 1 and entry(aws).requests == 10
     again = lease.finish(seen)  # the count moved: it keeps the lease and fits once more
     assert again == 10 and entry(aws).holder == holder
     assert lease.finish(again) is None  # nothing new since: the lease is given back
     assert entry(aws).holder is None
-    upload(aws, "results/E0/next week.csv")  # the next upload starts a fit of its own
+    upload(aws, "results/E0/next-week.csv")  # the next upload starts a fit of its own
     drain(poller)
     assert len(launcher.started) == 2 and launcher.started[1][1] != holder
 
