@@ -25,6 +25,15 @@ What a results file must be (each breach is a ResultsError naming the file and l
   the longest, 2019-20 with its summer restart, spans 352 days), and no result may be dated after
   today (a results file lists matches already played). Every shipped football-data file since 1993
   passes these rules.
+
+What any file (results or fixtures) must be, whoever reads it (upload, pricing, the fit):
+- at most MAX_FILE_BYTES, checked before it is read, and MAX_FILE_ROWS rows;
+- dates within [EARLIEST_DATE, today + LATEST_YEARS_AHEAD years]: a year typed 0001 or 9999 is refused
+  here rather than overflowing date arithmetic downstream;
+- team names a real club could have (teams.team_name_problem: at most MAX_TEAM_NAME characters,
+  printable, no leading formula character for spreadsheets to run);
+- a fixtures file: at most MAX_SEASON_FIXTURES fixtures and MAX_SEASON_TEAMS teams in any season of a
+  competition (a plain home,away file counts as one season).
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ import csv
 import io
 import logging
 import math
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -41,7 +51,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from matchodds.core.keys import TEAM_CODE_RE
-from matchodds.core.teams import TeamTable, default_table
+from matchodds.core.teams import TeamTable, default_table, team_name_problem
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +86,22 @@ COUNT_COLUMNS = {
     ),
     "Attendance": MAX_ATTENDANCE,
 }
+# The size of a results or fixtures file, checked before it is read. The biggest real file (a season
+# of E0 with every odds column) is 197 KB; 5 MiB is 25 times that and keeps a file's parse far below
+# the memory of the pricing Lambda (512 MB: a 60 MB file peaked at 483 MB in `upload`).
+MAX_FILE_BYTES = 5 * 1024 * 1024
+# Rows of one file (blank rows not counted). The biggest real season has 462 matches (E0 1993-94, 22
+# clubs), and football-data's all-leagues fixtures file a few hundred rows; 5,000 is ten times that.
+MAX_FILE_ROWS = 5_000
+# Every date a file gives lies in [EARLIEST_DATE, today + LATEST_YEARS_AHEAD years]: the shipped files
+# start in 1993, fixtures are published weeks ahead. A date outside is a typo (16/08/0001, 31/12/9999)
+# that would overflow date arithmetic downstream or make up a season ("9999-00").
+EARLIEST_DATE = date(1990, 1, 1)
+LATEST_YEARS_AHEAD = 2
+# One season of a fixtures file: a league plays at most 20 * 19 * 2 = 380 (or 24 clubs, 552) matches and
+# names at most 24 clubs; more is not a league's fixtures (5,700 over 2026-28 stopped every fit).
+MAX_SEASON_FIXTURES = 2_000
+MAX_SEASON_TEAMS = 40
 # A count as the files write it: digits, or digits and a zero fraction ("3.0") in re-saved files.
 _COUNT = re.compile(r"[0-9]+(?:\.0*)?")
 
@@ -160,6 +186,35 @@ def decode(blob: bytes) -> str:
         return blob.decode("cp1252", errors="replace")
 
 
+def check_file_size(source: str, size: int) -> None:
+    """Refuse a file of more than MAX_FILE_BYTES, before it is read (ResultsError naming it)."""
+    if size > MAX_FILE_BYTES:
+        raise ResultsError(
+            source,
+            None,
+            f"is {size:,} bytes; a results or fixtures file may have at most {MAX_FILE_BYTES:,} "
+            f"({MAX_FILE_BYTES // (1024 * 1024)} MiB): real ones are under 1 MB",
+        )
+
+
+def date_limits(today: date | None = None) -> tuple[date, date]:
+    """The first and last date a file may give: EARLIEST_DATE and today + LATEST_YEARS_AHEAD years."""
+    today = today or datetime.now(UTC).date()
+    try:
+        latest = today.replace(year=today.year + LATEST_YEARS_AHEAD)
+    except ValueError:  # 29 February
+        latest = today.replace(year=today.year + LATEST_YEARS_AHEAD, day=28)
+    return EARLIEST_DATE, latest
+
+
+def check_team_name(name: str, source: str, line: int | None) -> None:
+    """Refuse a team name no real club has (see teams.team_name_problem): ResultsError naming the line."""
+    problem = team_name_problem(name)
+    if problem is not None:
+        shown = repr(name if len(name) <= 60 else name[:60] + "...")
+        raise ResultsError(source, line, f"team name {shown} {problem}")
+
+
 def parse_date(text: str) -> date:
     day_first = "%d/%m/%y" if len(text.rsplit("/", 1)[-1]) == 2 else "%d/%m/%Y"
     return datetime.strptime(text, day_first).date()
@@ -201,11 +256,17 @@ def _rows(
         raise ResultsError(source, 1, f"missing column(s) {', '.join(absent)}; is this a football-data {kind} file?")
     yield 1, header, {}
     index = {column: position for position, column in enumerate(header) if column}
+    count = 0
     try:
         for row in reader:
             line = reader.line_num
             if not any(cell.strip() for cell in row):
                 continue
+            count += 1
+            if count > MAX_FILE_ROWS:
+                raise ResultsError(
+                    source, line, f"more than {MAX_FILE_ROWS:,} rows; real {kind} files have a few hundred"
+                )
             if len(row) < len(header) and len(row) <= max((index[column] for column in required), default=-1):
                 raise ResultsError(
                     source, line, f"row has {len(row)} cells, the header has {len(header)} (truncated file?)"
@@ -310,9 +371,11 @@ def parse_results(text: str, source: str, teams: TeamTable | None = None, *, tod
     matches: list[Match] = []
     once = _OncePerMatch()
     season: str | None = None
-    order = _DateOrder(source, today or datetime.now(UTC).date())
+    today = today or datetime.now(UTC).date()
+    order = _DateOrder(source, today)
+    limits = date_limits(today)
     for line, _, cell in rows:
-        match = _parse_row(cell, source, line, table, season)
+        match = _parse_row(cell, source, line, table, season, limits)
         season = match.season  # a file is one season: the season of its first match
         order.check(match.date, line)
         if once.add(match):
@@ -323,16 +386,21 @@ def parse_results(text: str, source: str, teams: TeamTable | None = None, *, tod
     return matches
 
 
-def parse_fixtures(text: str, source: str, teams: TeamTable | None = None) -> FixturesFile:
+def parse_fixtures(
+    text: str, source: str, teams: TeamTable | None = None, *, today: date | None = None
+) -> FixturesFile:
     """Every fixture in one file's text, in file order; goal columns, if any, are ignored."""
     table = teams or default_table()
     rows = _rows(text, source, FIXTURE_COLUMNS, "fixtures")
     _, header, _ = next(rows)
     fixtures: list[Fixture] = []
     seen: dict[tuple[date, str, str], int] = {}
+    limits = date_limits(today)
+    seasons: dict[tuple[str, str], _SeasonSize] = {}
     for line, cells, cell in rows:
-        competition, day, home, away = _parse_identity(cell, source, line, table)
+        competition, day, home, away = _parse_identity(cell, source, line, table, limits)
         _once(seen, (day, home, away), source, line)
+        seasons.setdefault((competition, season_of(day)), _SeasonSize()).add(home, away, source, line)
         kickoff = cell.get("Time", "").strip()
         fixtures.append(Fixture(competition, day, home, away, _numbers(cell), tuple(cells), kickoff))
     if not fixtures:
@@ -349,15 +417,19 @@ def parse_plain_fixtures(text: str, source: str, competition: str, teams: TeamTa
         raise ResultsError(source, 1, f"the header is not {','.join(PLAIN_FIXTURE_COLUMNS)}")
     fixtures: list[Fixture] = []
     seen: dict[tuple[str, str], int] = {}
+    size = _SeasonSize()  # a plain file has no dates: it is all one season's
     for line, cells, _ in rows:
         if len(cells) < 2 or not cells[0].strip() or not cells[1].strip():
             raise ResultsError(source, line, "empty home or away")
+        for given in cells[:2]:
+            check_team_name(given.strip(), source, line)
         home, away = (_plain_team(cell.strip(), competition, table) for cell in cells[:2])
         if home == away:
             raise ResultsError(source, line, f"{cells[0].strip()} plays itself")
         if (home, away) in seen:
             raise ResultsError(source, line, f"{home} v {away} is listed twice (first on line {seen[(home, away)]})")
         seen[(home, away)] = line
+        size.add(home, away, source, line)
         fixtures.append(Fixture(competition, None, home, away, {}, tuple(cells)))
     if not fixtures:
         raise ResultsError(source, None, "no fixtures in the file")
@@ -365,8 +437,36 @@ def parse_plain_fixtures(text: str, source: str, competition: str, teams: TeamTa
 
 
 def _plain_team(cell: str, competition: str, table: TeamTable) -> str:
-    """A team code as given (ARS, or a made-up code the odds carry), else the code of a football-data name."""
-    return cell if cell in table.names_by_code or TEAM_CODE_RE.fullmatch(cell) else table.code(competition, cell)
+    """A team code in any case (ARS, ars, or a made-up code the odds carry), else the code of a football-data
+    name. The API takes codes in any case, so a file may too; no real club's name is three letters but QPR."""
+    code = cell.upper()
+    return code if code in table.names_by_code or TEAM_CODE_RE.fullmatch(code) else table.code(competition, cell)
+
+
+class _SeasonSize:
+    """The fixtures and teams of one season of a fixtures file, refused past a league's plausible size."""
+
+    def __init__(self) -> None:
+        self.fixtures = 0
+        self.teams: set[str] = set()
+
+    def add(self, home: str, away: str, source: str, line: int) -> None:
+        self.fixtures += 1
+        self.teams.update((home, away))
+        if self.fixtures > MAX_SEASON_FIXTURES:
+            raise ResultsError(
+                source,
+                line,
+                f"more than {MAX_SEASON_FIXTURES:,} fixtures in one season of a competition; a league plays "
+                "a few hundred (is this several seasons, or a cup, under one competition?)",
+            )
+        if len(self.teams) > MAX_SEASON_TEAMS:
+            raise ResultsError(
+                source,
+                line,
+                f"more than {MAX_SEASON_TEAMS} teams in one season of a competition ({home} v {away} makes "
+                f"{len(self.teams)}); a league has at most 24",
+            )
 
 
 class FileKind(StrEnum):
@@ -378,8 +478,13 @@ class FileKind(StrEnum):
 def file_kind(text: str) -> FileKind:
     """What a file's header says it is: a plain home,away fixtures CSV, football-data results (FTHG and FTAG),
     else a football-data fixtures file. Whether it is a good one is for its parser to say."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    columns = [column.strip() for column in first.split(",")]
+    # The csv module, as the parsers read it: a header may quote its columns ("Div","Date",...,"FTHG").
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        first = next((row for row in reader if any(cell.strip() for cell in row)), [])
+    except csv.Error:
+        first = []  # not CSV: its parser says so, naming the line
+    columns = [column.strip() for column in first]
     if [column.lower() for column in columns[:2]] == list(PLAIN_FIXTURE_COLUMNS):
         return FileKind.PLAIN_FIXTURES
     if {"FTHG", "FTAG"} <= set(columns):
@@ -387,15 +492,19 @@ def file_kind(text: str) -> FileKind:
     return FileKind.FIXTURES
 
 
-def parse_any_fixtures(text: str, source: str, competition: str, teams: TeamTable | None = None) -> FixturesFile:
+def parse_any_fixtures(
+    text: str, source: str, competition: str, teams: TeamTable | None = None, *, today: date | None = None
+) -> FixturesFile:
     """A fixtures file in either format: a plain home,away CSV of `competition`, else football-data's."""
     if file_kind(text) is FileKind.PLAIN_FIXTURES:
         return parse_plain_fixtures(text, source, competition, teams)
-    return parse_fixtures(text, source, teams)
+    return parse_fixtures(text, source, teams, today=today)
 
 
-def _parse_identity(cell: dict[str, str], source: str, line: int, table: TeamTable) -> tuple[str, date, str, str]:
-    """Competition, date and the two team codes of a row."""
+def _parse_identity(
+    cell: dict[str, str], source: str, line: int, table: TeamTable, limits: tuple[date, date]
+) -> tuple[str, date, str, str]:
+    """Competition, date (within `limits`) and the two team codes of a row."""
     competition = cell.get("Div", "")
     if not competition:
         raise ResultsError(source, line, "empty Div")
@@ -403,9 +512,18 @@ def _parse_identity(cell: dict[str, str], source: str, line: int, table: TeamTab
         day = parse_date(cell["Date"])
     except ValueError:
         raise ResultsError(source, line, f"date {cell['Date']!r} is not dd/mm/yy or dd/mm/yyyy") from None
+    if not limits[0] <= day <= limits[1]:
+        raise ResultsError(
+            source,
+            line,
+            f"date {cell['Date']!r} ({day}) is outside {limits[0]} to {limits[1]} (today + {LATEST_YEARS_AHEAD} "
+            "years): a mistyped year?",
+        )
     home_name, away_name = cell.get("HomeTeam", ""), cell.get("AwayTeam", "")
     if not home_name or not away_name:
         raise ResultsError(source, line, "empty HomeTeam or AwayTeam")
+    check_team_name(home_name, source, line)
+    check_team_name(away_name, source, line)
     home, away = table.code(competition, home_name), table.code(competition, away_name)
     if home == away:
         raise ResultsError(source, line, f"{home_name} plays itself")
@@ -424,8 +542,10 @@ def _count(cell: dict[str, str], column: str, maximum: int, source: str, line: i
         ) from None
 
 
-def _parse_row(cell: dict[str, str], source: str, line: int, table: TeamTable, season: str | None) -> Match:
-    competition, day, home, away = _parse_identity(cell, source, line, table)
+def _parse_row(
+    cell: dict[str, str], source: str, line: int, table: TeamTable, season: str | None, limits: tuple[date, date]
+) -> Match:
+    competition, day, home, away = _parse_identity(cell, source, line, table, limits)
     goals = [_count(cell, column, MAX_GOALS, source, line) for column in ("FTHG", "FTAG")]
     numbers = _numbers(cell)
     for column, maximum in COUNT_COLUMNS.items():
@@ -453,11 +573,15 @@ def _numbers(cell: dict[str, str]) -> dict[str, float]:
 
 
 def read_bytes(path: Path) -> bytes:
-    """A file's bytes, or a ResultsError naming it when it cannot be read."""
+    """A file's bytes, or a ResultsError naming it when it cannot be read or is over MAX_FILE_BYTES."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            check_file_size(str(path), os.fstat(handle.fileno()).st_size)  # before reading a byte of it
+            blob = handle.read(MAX_FILE_BYTES + 1)  # and no more, should it grow meanwhile
     except OSError as error:
         raise ResultsError(str(path), None, f"cannot read ({error.strerror})") from error
+    check_file_size(str(path), len(blob))
+    return blob
 
 
 def _read_text(path: Path) -> str:
@@ -468,8 +592,8 @@ def read_results_file(path: Path, teams: TeamTable | None = None) -> list[Match]
     return parse_results(_read_text(path), str(path), teams)
 
 
-def read_fixtures_file(path: Path, teams: TeamTable | None = None) -> FixturesFile:
-    return parse_fixtures(_read_text(path), str(path), teams)
+def read_fixtures_file(path: Path, teams: TeamTable | None = None, *, today: date | None = None) -> FixturesFile:
+    return parse_fixtures(_read_text(path), str(path), teams, today=today)
 
 
 def combine_results(files: Iterable[list[Match]]) -> list[Match]:

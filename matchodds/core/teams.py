@@ -28,7 +28,7 @@ import string
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 TEAMS_CSV = Path(__file__).parents[1] / "data" / "teams.csv"
@@ -38,6 +38,33 @@ LETTERS = string.ascii_uppercase
 # the table's 210 codes and a division's made-up ones could ever block.
 INITIAL_DRAWS = 64
 MAX_DRAWS = 4096
+# A team name as a file may give it. The longest in every shipped file and in the table is 24
+# characters (Borussia Monchengladbach); 40 admits any real club and refuses a name that would bloat
+# every posterior, table and export that carries it (a 120,000-character one broke precompute).
+MAX_TEAM_NAME = 40
+# What a spreadsheet takes for a formula when a cell starts with it (CSV injection): the exports carry
+# team names into users' spreadsheets, so no name may start with one. Tab and CR are refused anyway.
+FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
+def team_name_problem(name: str) -> str | None:
+    """What is wrong with a team name a file gives (too long, unprintable, a formula), or None if it is fine."""
+    if len(name) > MAX_TEAM_NAME:
+        return f"is {len(name)} characters long (at most {MAX_TEAM_NAME})"
+    return _character_problem(name)
+
+
+@lru_cache(maxsize=4096)  # a league file names its few dozen clubs hundreds of times each
+def _character_problem(name: str) -> str | None:
+    # isprintable() is False for control, format (zero-width, bidi), private-use, unassigned and
+    # separator characters other than the space: none belongs in a club's name.
+    hidden = next((char for char in name if not char.isprintable()), None)
+    if hidden is not None:
+        return f"has the unprintable character U+{ord(hidden):04X} ({unicodedata.category(hidden)})"
+    # NFKC too: a full-width ＝ is an = to some spreadsheets.
+    if name[:1] in FORMULA_STARTS or unicodedata.normalize("NFKC", name)[:1] in FORMULA_STARTS:
+        return f"starts with {name[:1]!r}, which a spreadsheet would take for a formula"
+    return None
 
 
 def made_up_codes(football_data_name: str) -> Iterator[str]:
