@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote_plus
 
 import boto3
 import pytest
@@ -91,6 +92,29 @@ def test_only_results_csv_keys_of_a_competition_count() -> None:
         "fixtures/E0/a.csv",
     ):
         assert parse_results_key(key) is None, key
+
+
+def _notifications(*keys: str) -> dict[str, Any]:
+    """An SQS batch of S3 notifications, one key each, URL-encoded as S3 sends them."""
+    (template,) = load_event("sqs-s3-fixtures.json")["Records"]
+    records = []
+    for index, key in enumerate(keys):
+        body = json.loads(template["body"])
+        body["Records"][0]["s3"]["object"]["key"] = quote_plus(key)
+        records.append({**template, "messageId": f"message-{index}", "body": json.dumps(body)})
+    return {"Records": records}
+
+
+def test_keys_outside_the_key_rule_start_no_fit_and_count_no_request(aws: dict[str, str]) -> None:
+    """Issue 31: the fit reads only what the rule accepts, so a key it would skip must start no fit either."""
+    launcher = RecordingLauncher()
+    event = _notifications(
+        "results/E0/week.CSV", "results/D1/sub/y.csv", "results/E0/week 1.csv", "results/E0/.csv", "results/SP1/x.txt"
+    )
+    reply = handle(event, FitLedger(aws["fit_ledger"], boto3.client("dynamodb")), launcher, lambda _: True)
+    assert reply == {"batchItemFailures": []}  # nothing to retry: they are not results files
+    assert launcher.started == []
+    assert entry(aws, "E0").requests == entry(aws, "D1").requests == 0
 
 
 def test_ten_files_uploaded_together_start_one_fit(aws: dict[str, str]) -> None:
