@@ -33,7 +33,14 @@ from matchodds.core.pricing import (
     priced_document,
     stored_source,
 )
-from matchodds.core.results import FixturesFile, ResultsError, decode, parse_any_fixtures
+from matchodds.core.results import (
+    MAX_FILE_BYTES,
+    FixturesFile,
+    ResultsError,
+    check_file_size,
+    decode,
+    parse_any_fixtures,
+)
 from services.pricing.store import StoredOdds
 
 if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
@@ -92,11 +99,12 @@ def price_object(
 
 
 def _read(bucket: str, key: str, s3: S3Client, competition: str) -> tuple[FixturesFile, datetime]:
-    """(the file parsed, its LastModified)."""
+    """(the file parsed, its LastModified); its size is checked on its ContentLength before a byte is read."""
     response = s3.get_object(Bucket=bucket, Key=key)
     body = response["Body"]
     try:
-        text = decode(body.read())
+        check_file_size(key, response["ContentLength"])
+        text = decode(body.read(MAX_FILE_BYTES + 1))  # and no more, should the object differ from its length
     finally:
         body.close()
     return parse_any_fixtures(text, key, competition), response["LastModified"]

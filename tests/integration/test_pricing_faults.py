@@ -16,9 +16,10 @@ from botocore.exceptions import ClientError
 from matchodds.core.items import fixtures_partition
 from matchodds.core.keys import priced_key
 from matchodds.core.posterior import Posterior
+from matchodds.core.results import MAX_FILE_BYTES
 from services.pricing import handler
 from services.pricing import pipeline as pricing_pipeline
-from services.pricing.pipeline import price_object
+from services.pricing.pipeline import FixturesUnreadable, price_object
 from services.pricing.store import StoredOdds
 from tests.integration.test_pricing import CONTEXT, VERSION, fixtures_event, publish
 
@@ -70,23 +71,46 @@ def stored_days(aws: dict[str, str], home: str, away: str) -> list[str]:
     return [item["date"]["S"] for item in items]
 
 
-def test_a_file_with_an_impossible_date_leaves_priced_files_or_an_error_file_never_neither(
+def test_a_file_with_an_impossible_date_gets_an_error_file_naming_its_line(
     aws: dict[str, str], published: None
 ) -> None:
-    # Nine fixtures of one day and one dated 31/12/9999: the file. The parser refuses such a date with
-    # its line; whatever refuses it, pricing must not crash past the priced files and hide the file.
+    # Nine fixtures of one day and one dated 31/12/9999: the file, which crashed pricing after the priced
+    # files (the fixture's expiry, its season's end overflowed) and left no error file. The parser refuses such a
+    # date with its line now, and the items no longer overflow on one (tests/unit/test_fixture_items.py).
     day = date.today() + timedelta(days=5)
     pairs = [(h, a) for h in ("Arsenal", "Chelsea", "Liverpool") for a in ("Man City", "Man United", "Fulham")]
     rows = [f"E0,{day:%d/%m/%Y},15:00,{home},{away},2.0,3.4,3.9\n" for home, away in pairs]
     put(aws, "fixtures/E0/far.csv", HEADER + "".join(rows) + "E0,31/12/9999,15:00,Man City,Arsenal,2,3.4,3.9\n")
-    reply = price(aws, "fixtures/E0/far.csv")
-    if reply["batchItemFailures"]:
-        error = error_document(aws, "E0", "far")
-        assert error["error"] == "unreadable_fixtures" and error["line"] == 11, error
-        assert "fixtures/E0/far.csv" in error["message"], error
-    else:
-        assert {"priced/E0/far.csv", "priced/E0/far.json"} <= set(priced_keys(aws))
-        assert [stored_days(aws, "ARS", "MCI"), stored_days(aws, "MCI", "ARS")] == [[day.isoformat()], ["9999-12-31"]]
+    s3, odds = boto3.client("s3"), StoredOdds(aws["table"], boto3.client("dynamodb"))
+    with pytest.raises(FixturesUnreadable, match="far.csv, line 11"):
+        price_object(aws["bucket"], "fixtures/E0/far.csv", s3, odds)
+    error = error_document(aws, "E0", "far")
+    assert error["error"] == "unreadable_fixtures" and error["line"] == 11, error
+    assert "fixtures/E0/far.csv" in error["message"] and "31/12/9999" in error["message"], error
+    assert priced_keys(aws) == ["priced/E0/far.error.json"] and stored_days(aws, "ARS", "MCI") == []
+
+
+def test_a_file_over_the_size_limit_gets_an_error_file_and_is_never_read(
+    aws: dict[str, str], published: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    row = "E0,16/08/2025,15:00,Arsenal,Chelsea,2.0,3.4,3.9\n"
+    put(aws, "fixtures/E0/huge.csv", HEADER + row * (MAX_FILE_BYTES // len(row) + 1))
+    s3 = boto3.client("s3")
+    bodies: list[Any] = []
+    real_get = s3.get_object
+
+    def get_object(**kwargs: Any) -> Any:
+        response = real_get(**kwargs)
+        bodies.append(response["Body"])
+        return response
+
+    monkeypatch.setattr(s3, "get_object", get_object)
+    with pytest.raises(FixturesUnreadable, match="huge.csv"):
+        price_object(aws["bucket"], "fixtures/E0/huge.csv", s3, StoredOdds(aws["table"], boto3.client("dynamodb")))
+    error = error_document(aws, "E0", "huge")
+    assert error["error"] == "unreadable_fixtures" and error["line"] is None and "huge.csv" in error["message"]
+    assert [body._amount_read for body in bodies] == [0]  # refused on its length, not a byte read
+    assert priced_keys(aws) == ["priced/E0/huge.error.json"]
 
 
 def test_a_throttled_table_fails_the_record_for_a_retry_without_an_error_file(
