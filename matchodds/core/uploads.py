@@ -8,10 +8,12 @@ and a plan with one bad file puts nothing.
 Names: football-data re-publishes a season's results every week under one name (E0.csv), so a results
 file is stored as its season, results/E0/2024-25.csv, and next week's E0.csv replaces it instead of
 piling up beside it. The season is the one the fit gives the file (that of its first match: the parser
-refuses a file that spans more than a season). A fixtures file keeps its own name, which its priced
-files take. A file with rows of several divisions (football-data's all-leagues fixtures.csv) goes
-under each division's prefix, cut to that division's rows as written, so each competition's pricing
-or fit reads its own rows only.
+refuses a file that spans more than a season). A fixtures file keeps its own name, made one the key rule
+takes (keys.safe_file_name: week 34.CSV is stored as week-34.csv), and its priced files take it; a name
+given (--name) goes through the same rule. So upload writes only keys the fit and pricing read.
+A file is refused over MAX_FILE_BYTES before it is decoded. A file with rows of several divisions
+(football-data's all-leagues fixtures.csv) goes under each division's prefix, cut to that division's
+rows as written, so each competition's pricing or fit reads its own rows only.
 """
 
 from __future__ import annotations
@@ -22,10 +24,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from matchodds.core.keys import COMPETITION_RE, ContractError, fixtures_key, parse_fixtures_key, priced_key, results_key
+from matchodds.core.keys import (
+    COMPETITION_RE,
+    CSV_SUFFIX,
+    ContractError,
+    fixtures_key,
+    parse_fixtures_key,
+    priced_key,
+    results_key,
+    safe_file_name,
+)
 from matchodds.core.results import (
     FileKind,
     ResultsError,
+    check_file_size,
     decode,
     file_kind,
     parse_fixtures,
@@ -92,6 +104,8 @@ def uploads_of(
     """The objects one file makes: one per division it has rows of (only `competition`'s, when given)."""
     if competition is not None and not COMPETITION_RE.match(competition):
         raise ContractError(f"competition {competition!r} is not a code like E0 or SP1")
+    check_file_size(source, len(blob))  # before decoding or parsing it
+    stored_name = None if name is None else _given_name(name)
     text = decode(blob)
     kind = file_kind(text)
     if kind is FileKind.PLAIN_FIXTURES:
@@ -100,15 +114,14 @@ def uploads_of(
                 source, None, "a plain home,away file has no Div column: give its competition (--competition)"
             )
         parse_plain_fixtures(text, source, competition, teams)
-        return [Upload(source, kind, competition, fixtures_key(competition, name or PurePath(source).name), blob)]
+        key = fixtures_key(competition, stored_name or safe_file_name(PurePath(source).name))
+        return [Upload(source, kind, competition, key, blob)]
     if kind is FileKind.RESULTS:
         season = parse_results(text, source, teams)[0].season
-        key_of, default_name = results_key, f"{season}.csv"
-        if name is not None and not name.lower().endswith(".csv"):
-            raise ContractError(f"results name {name!r} does not end in .csv; the fit reads only .csv files")
+        key_of, default_name = results_key, f"{season}{CSV_SUFFIX}"
     else:
         parse_fixtures(text, source, teams)
-        key_of, default_name = fixtures_key, PurePath(source).name
+        key_of, default_name = fixtures_key, safe_file_name(PurePath(source).name)
     header, divisions = _rows_by_division(text)
     for division, rows in divisions.items():
         if not COMPETITION_RE.match(division):
@@ -121,11 +134,22 @@ def uploads_of(
             source,
             kind,
             division,
-            key_of(division, name or default_name),
+            key_of(division, stored_name or default_name),
             blob if whole else (header + "".join(divisions[division].lines)).encode("utf-8"),
         )
         for division in ([competition] if competition else divisions)
     ]
+
+
+def _given_name(name: str) -> str:
+    """The name a file given a name (--name) is stored under: a file name ending in .csv, made one the key
+    rule takes (safe_file_name), so `Week 34.CSV` is stored as `Week-34.csv`; a path or another suffix is
+    refused, since the fit and pricing read neither."""
+    if "/" in name or "\\" in name:
+        raise ContractError(f"name {name!r} is a path; give a file name (the fit and pricing read no sub-folders)")
+    if not name.lower().endswith(CSV_SUFFIX):
+        raise ContractError(f"name {name!r} does not end in {CSV_SUFFIX}; the fit and pricing read only .csv files")
+    return safe_file_name(name)
 
 
 def _rows_by_division(text: str) -> tuple[str, dict[str, _Division]]:

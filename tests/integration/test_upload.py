@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +12,7 @@ import boto3
 import pytest
 
 from matchodds.cli import main
+from matchodds.core.results import MAX_FILE_BYTES, MAX_SEASON_FIXTURES
 from matchodds.local import SAMPLE_RESULTS, LocalNames, free_port
 from matchodds.upload import local_client, upload_files
 
@@ -106,3 +109,75 @@ def test_no_local_stack_is_one_line_naming_what_to_do(aws_env: None, capsys: pyt
     assert capsys.readouterr().err == (
         f"matchodds upload: no local stack at {nothing}: start it with `make demo`, or give --bucket for AWS\n"
     )
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(
+    aws: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A 60 MB results file peaked at 483 MB in `upload` (issue 31): it is refused by its size alone."""
+    big = tmp_path / "E0.csv"
+    with big.open("wb") as handle:  # sparse: its size says what it is, without writing it
+        handle.truncate(MAX_FILE_BYTES + 1)
+    assert main(["upload", str(FIXTURES), str(big), "--bucket", aws["bucket"]]) == 2
+    assert stored(aws["bucket"]) == {}
+    assert capsys.readouterr().err == (
+        f"matchodds upload: {big}: is {MAX_FILE_BYTES + 1:,} bytes; a results or fixtures file may have at most "
+        f"{MAX_FILE_BYTES:,} (5 MiB): real ones are under 1 MB; nothing uploaded\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        (
+            "E0,31/12/9999,15:00,Fulham,Everton,2,3,4",
+            r"line 11: date '31/12/9999' \(9999-12-31\) is outside 1990-01-01",
+        ),
+        ("E0,01/03/2026,15:00,=HYPERLINK(1),Everton,2,3,4", "line 11: team name '=HYPERLINK\\(1\\)' starts with '='"),
+        (f"E0,01/03/2026,15:00,{'A' * 120},Everton,2,3,4", "line 11: team name 'A{60}...' is 120 characters long"),
+    ],
+)
+def test_a_fixtures_file_with_an_impossible_date_or_name_uploads_nothing(
+    aws: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path, row: str, problem: str
+) -> None:
+    """Nine good fixtures and one dated 31/12/9999 were uploaded, then crashed pricing (issue 31)."""
+    week = tmp_path / "week.csv"
+    clubs = ["Arsenal", "Chelsea", "Liverpool", "Man City", "Man United", "Newcastle", "Tottenham", "Brighton"]
+    rows = [f"E0,12/12/2026,15:00,{clubs[n % 8]},{clubs[(n + 1 + n // 8) % 8]},2,3,4" for n in range(9)]
+    week.write_text("Div,Date,Time,HomeTeam,AwayTeam,B365H,B365D,B365A\n" + "\n".join([*rows, row]) + "\n")
+    assert main(["upload", str(week), "--bucket", aws["bucket"]]) == 2
+    assert stored(aws["bucket"]) == {}
+    assert re.fullmatch(
+        rf"matchodds upload: {re.escape(str(week))}, {problem}.*; nothing uploaded\n", capsys.readouterr().err
+    )
+
+
+def test_an_oversized_fixtures_file_uploads_nothing(
+    aws: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """5,700 fixtures over 2026-28 were accepted, and stopped every fit of the league (issue 31)."""
+    clubs = [f"Club {number}" for number in range(30)]
+    pairs = [(home, away) for home in clubs for away in clubs if home != away]  # 870 a round
+    rows = [
+        f"E0,{date(2026, 8, 1) + timedelta(days=n // 870):%d/%m/%Y},15:00,{pairs[n % 870][0]},{pairs[n % 870][1]}"
+        for n in range(MAX_SEASON_FIXTURES + 1)
+    ]
+    big = tmp_path / "season.csv"
+    big.write_text("Div,Date,Time,HomeTeam,AwayTeam\n" + "\n".join(rows) + "\n")
+    assert main(["upload", str(big), "--bucket", aws["bucket"]]) == 2
+    assert stored(aws["bucket"]) == {}
+    assert capsys.readouterr().err.startswith(
+        f"matchodds upload: {big}, line {MAX_SEASON_FIXTURES + 2}: more than {MAX_SEASON_FIXTURES:,} fixtures"
+    )
+
+
+def test_a_fixtures_file_is_stored_under_the_key_rule(aws: dict[str, str], tmp_path: Path) -> None:
+    """`upload week.CSV` wrote fixtures/E0/week.CSV, which the pricing notification (suffix .csv) never saw."""
+    week = tmp_path / "week.CSV"
+    week.write_bytes(b"home,away\nars,mci\n")
+    assert main(["upload", str(week), "--competition", "E0", "--bucket", aws["bucket"]]) == 0
+    assert main(["upload", str(FIXTURES), "--name", "Week 35.CSV", "--bucket", aws["bucket"]]) == 0
+    assert stored(aws["bucket"]) == {
+        "fixtures/E0/week.csv": week.read_bytes(),
+        "fixtures/E0/Week-35.csv": FIXTURES.read_bytes(),
+    }

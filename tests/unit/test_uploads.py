@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from matchodds.core.keys import ContractError
-from matchodds.core.results import FileKind, ResultsError, file_kind, parse_fixtures, parse_results
+from matchodds.core.results import MAX_FILE_BYTES, FileKind, ResultsError, file_kind, parse_fixtures, parse_results
 from matchodds.core.uploads import plan, uploads_of
 from matchodds.local import SAMPLE_SEASON
 
@@ -66,12 +66,59 @@ def test_a_fixtures_file_keeps_its_name_and_says_where_its_prices_go() -> None:
 
 
 def test_a_name_given_replaces_the_files_own() -> None:
-    assert one_file(FIXTURES, name="week 34.csv") == [(FileKind.FIXTURES, "E0", "fixtures/E0/week 34.csv")]
+    # Made one the key rule takes, as a file's own name is (issue 31).
+    assert one_file(FIXTURES, name="week 34.csv") == [(FileKind.FIXTURES, "E0", "fixtures/E0/week-34.csv")]
+    assert one_file(FIXTURES, name="Week.CSV") == [(FileKind.FIXTURES, "E0", "fixtures/E0/Week.csv")]
     assert one_file(RESULTS, name="E0.csv") == [(FileKind.RESULTS, "E0", "results/E0/E0.csv")]
-    with pytest.raises(ContractError, match="does not end in .csv; the fit reads only .csv files"):
-        one_file(RESULTS, name="E0.txt")
-    with pytest.raises(ContractError, match="file name 'a/b.csv'"):
-        one_file(FIXTURES, name="a/b.csv")
+    assert one_file(RESULTS, name="E0.CSV") == [(FileKind.RESULTS, "E0", "results/E0/E0.csv")]
+    for kind in (RESULTS, FIXTURES):
+        with pytest.raises(ContractError, match="name 'E0.txt' does not end in .csv; the fit and pricing read only"):
+            one_file(kind, name="E0.txt")
+        for path in ("a/b.csv", "sub\\y.csv", "../x.csv"):
+            with pytest.raises(ContractError, match="is a path; give a file name"):
+                one_file(kind, name=path)
+        with pytest.raises(ContractError, match="no letter or digit"):
+            one_file(kind, name="__.csv")
+
+
+@pytest.mark.parametrize(
+    ("file_name", "stored"),
+    [
+        ("week.CSV", "week.csv"),
+        ("week 34.csv", "week-34.csv"),
+        ("_week.csv", "week.csv"),
+        ("semaine été.csv", "semaine--t-.csv"),
+        ("week", "week.csv"),
+    ],
+)
+def test_a_fixtures_file_is_stored_under_a_name_the_key_rule_takes(tmp_path: Path, file_name: str, stored: str) -> None:
+    """`week.CSV` was stored as fixtures/E0/week.CSV, which no notification (suffix .csv) ever priced (issue 31)."""
+    (tmp_path / file_name).write_bytes(FIXTURES.read_bytes())
+    assert one_file(tmp_path / file_name) == [(FileKind.FIXTURES, "E0", f"fixtures/E0/{stored}")]
+    plain = tmp_path / "plain" / file_name
+    plain.parent.mkdir()
+    plain.write_bytes(b"home,away\nARS,CHE\n")
+    assert one_file(plain, "E0") == [(FileKind.PLAIN_FIXTURES, "E0", f"fixtures/E0/{stored}")]
+
+
+def test_week_csv_and_week_CSV_are_one_key_so_one_at_a_time(tmp_path: Path) -> None:
+    files = []
+    for name in ("week.csv", "week.CSV"):
+        (tmp_path / name).write_bytes(FIXTURES.read_bytes())
+        files.append((str(tmp_path / name), FIXTURES.read_bytes()))
+    with pytest.raises(
+        ResultsError, match=r"week\.CSV: would be stored as fixtures/E0/week\.csv, as .*week\.csv would"
+    ):
+        plan(files)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*_: object, **__: object) -> None:
+        raise AssertionError("decoded a file over the limit")
+
+    monkeypatch.setattr("matchodds.core.uploads.decode", never)
+    with pytest.raises(ResultsError, match=rf"big\.csv: is {MAX_FILE_BYTES + 1:,} bytes"):
+        uploads_of(b"x" * (MAX_FILE_BYTES + 1), "big.csv")
 
 
 def test_a_plain_home_away_file_needs_its_competition(tmp_path: Path) -> None:
