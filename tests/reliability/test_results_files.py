@@ -42,6 +42,14 @@ def rows(*lines: str) -> str:
         (rows("E0,16/08/2024,Arsenal,Wolves,2,0,H", "E0,17/08/2026,Chelsea,Everton,1,1,D"), 3, "in the future"),
         (rows("E0,16/08/2023,Arsenal,Wolves,2,0,H", "E0,17/05/2025,Chelsea,Everton,1,1,D"), 3, "one season"),
         ("Div,Date,Home,Away,FTHG,FTAG\nE0,16/08/2024,Arsenal,Wolves,2,0\n", 1, "missing column(s) HomeTeam"),
+        # issue 31: a year typed 0001 is refused (it was stored as results/E0/1-02.csv), and so are team
+        # names no club has: over 40 characters, hidden characters, a formula for a spreadsheet.
+        (rows("E0,16/08/0001,Arsenal,Wolves,2,0,H"), 2, "date '16/08/0001' (0001-08-16) is outside 1990-01-01"),
+        (rows("E0,16/08/1989,Arsenal,Wolves,2,0,H"), 2, "is outside 1990-01-01"),
+        (rows(f"E0,16/08/2024,{'A' * 120_000},Wolves,2,0,H"), 2, "is 120000 characters long (at most 40)"),
+        (rows("E0,16/08/2024,Arse\u200bnal,Wolves,2,0,H"), 2, "unprintable character U+200B (Cf)"),
+        (rows("E0,16/08/2024,Arsenal,=1+1,2,0,H"), 2, "starts with '=', which a spreadsheet would take for a formula"),
+        (rows("E0,16/08/2024,Arsenal,@Wolves,2,0,H"), 2, "starts with '@'"),
         (b"\x89PNG\r\n\x1a\n\x00\x00".decode("cp1252"), 1, "missing column"),
     ],
 )
@@ -207,3 +215,23 @@ def test_a_fit_that_does_not_converge_exits_3_with_its_diagnostics_and_publishes
     ), refusal
     assert "'max_r_hat'" in caplog.text and "'min_bulk_ess'" in caplog.text and "'divergences'" in caplog.text
     assert "Contents" not in s3.list_objects_v2(Bucket=aws["bucket"], Prefix="posteriors/")
+
+
+@pytest.mark.integration
+def test_the_fits_read_of_the_bucket_skips_a_fixtures_file_with_an_impossible_date(
+    aws: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nine fixtures of 12/12/2026 and one of 31/12/9999 made the fit take "9999-00" as the season in play
+    (issue 31): the file is refused at parse time, so the fit leaves its names out with a warning."""
+    from services.fit.main import load_fixtures
+
+    s3 = boto3.client("s3")
+    good = "Div,Date,Time,HomeTeam,AwayTeam\nE0,12/12/2026,15:00,Arsenal,Chelsea\n"
+    s3.put_object(Bucket=aws["bucket"], Key="fixtures/E0/good.csv", Body=good.encode())
+    s3.put_object(
+        Bucket=aws["bucket"], Key="fixtures/E0/bad.csv", Body=(good + "E0,31/12/9999,15:00,Fulham,Everton\n").encode()
+    )
+    with caplog.at_level(logging.WARNING):
+        fixtures = load_fixtures(None, aws["bucket"], "E0", s3)
+    assert [(fixture.date, fixture.home, fixture.away) for fixture in fixtures] == [(date(2026, 12, 12), "ARS", "CHE")]
+    assert "fixtures/E0/bad.csv, line 3: date '31/12/9999' (9999-12-31) is outside 1990-01-01" in caplog.text
