@@ -93,12 +93,14 @@ def test_broken_plain_files_name_the_line(text: str, problem: str) -> None:
 
 
 def test_fixtures_and_priced_keys() -> None:
-    assert parse_fixtures_key("fixtures/E0/week 38.csv") == ("E0", "week 38")
-    assert parse_fixtures_key("fixtures/SP1/upcoming") == ("SP1", "upcoming")
+    assert parse_fixtures_key("fixtures/E0/week-38.csv") == ("E0", "week-38")
     assert parse_fixtures_key("fixtures/E0/a.b.csv") == ("E0", "a.b")
+    # The key rule (matchodds.core.keys): one segment of [A-Za-z0-9._-] ending in lower-case .csv, or nothing.
     for key in ("fixtures/e0/x.csv", "fixtures/x.csv", "fixtures/E0/sub/x.csv", "priced/E0/x.csv"):
         assert parse_fixtures_key(key) is None
-    assert priced_key("E0", "week 38", "error.json") == "priced/E0/week 38.error.json"
+    for key in ("fixtures/SP1/upcoming", "fixtures/E0/week 38.csv", "fixtures/E0/x.CSV"):
+        assert parse_fixtures_key(key) is None
+    assert priced_key("E0", "week-38", "error.json") == "priced/E0/week-38.error.json"
     with pytest.raises(ContractError):
         priced_key("E0", "a/b", "csv")
     with pytest.raises(ContractError):
