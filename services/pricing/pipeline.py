@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from matchodds.core.items import fixture_item, upload_order
-from matchodds.core.keys import parse_fixtures_key, priced_key
+from matchodds.core.keys import ContractError, parse_fixtures_key, priced_key
 from matchodds.core.pricing import (
     OddsSource,
     Pair,
@@ -82,7 +82,7 @@ def price_object(
         priced = price_file(fixtures, source, competition)
         bodies = _bodies(competition, priced)
     except FILE_PROBLEMS as error:
-        raise _refused(bucket, competition, name, error, s3) from error
+        raise _refused(bucket, key, error, s3) from error
     written = _write(bucket, competition, name, priced, bodies, s3)
     if pointer is None:
         logger.info("%s has no odds yet: its fixtures are priced, not stored for GET /fixtures", competition)
@@ -93,7 +93,7 @@ def price_object(
         # succeeds, and the error file says which fixtures GET /fixtures will not have.
         message = f"{key}: {len(unstored)} fixture(s) priced but not stored for GET /fixtures"
         document = {"error": UNSTORED_CODE, "message": message, "line": None, "fixtures": unstored}
-        written.append(_write_error(bucket, competition, name, document, s3))
+        written.append(_write_error(bucket, key, document, s3))
         logger.error("%s: %s", message, "; ".join(entry["message"] for entry in unstored))
     return written
 
@@ -110,16 +110,18 @@ def _read(bucket: str, key: str, s3: S3Client, competition: str) -> tuple[Fixtur
     return parse_any_fixtures(text, key, competition), response["LastModified"]
 
 
-def _refused(bucket: str, competition: str, name: str, error: Exception, s3: S3Client) -> FixturesUnreadable:
+def _refused(bucket: str, key: str, error: Exception, s3: S3Client) -> FixturesUnreadable:
     """Write the file's error.json naming the problem (and its line when known); the error that fails the record."""
     line = error.line if isinstance(error, ResultsError) else None
-    message = str(error) if isinstance(error, ResultsError) else f"fixtures/{competition}/{name}.csv: {error}"
+    message = str(error) if isinstance(error, ResultsError) else f"{key}: {error}"
     document = {"error": ERROR_CODE, "message": message, "line": line}
-    error_key = _write_error(bucket, competition, name, document, s3)
+    error_key = _write_error(bucket, key, document, s3)
     return FixturesUnreadable(f"{message} (written to s3://{bucket}/{error_key})")
 
 
-def _write_error(bucket: str, competition: str, name: str, document: dict[str, Any], s3: S3Client) -> str:
+def _write_error(bucket: str, key: str, document: dict[str, Any], s3: S3Client) -> str:
+    """Write the error file of the fixtures file at `key` (priced/<competition>/<name>.error.json); its key."""
+    competition, name = _parsed(key)
     error_key = priced_key(competition, name, "error.json")
     s3.put_object(Bucket=bucket, Key=error_key, Body=_json(document), ContentType="application/json")
     return error_key
@@ -210,6 +212,14 @@ def _write(
         json_key,
     )
     return [csv_key, json_key]
+
+
+def _parsed(key: str) -> tuple[str, str]:
+    """(competition, name) of a key price_object took for a fixtures file."""
+    parsed = parse_fixtures_key(key)
+    if parsed is None:
+        raise ContractError(f"{key} is not a fixtures file's key")
+    return parsed
 
 
 def _json(document: object) -> bytes:
