@@ -198,3 +198,16 @@ def test_the_weekly_fit_still_reads_the_fixtures_prefix_with_a_plain_file_in_it(
         ("LIV", "WOL", False),
     ]
     assert season_roster([], fixtures).season == "2024-25"  # the dated rows name the season; the plain one none
+
+
+def test_an_s3_notification_gives_each_objects_upload_time_and_sequencer() -> None:
+    body = json.loads(load_event("sqs-s3-fixtures.json")["Records"][0]["body"])
+    [created] = handler.created_objects(body)
+    assert (created.bucket, created.key, created.sequencer) == (
+        "matchodds-local",
+        "fixtures/E0/week-38.csv",
+        "0055AED6DCD90281E5",
+    )
+    assert created.uploaded == datetime(2025, 5, 20, 9, tzinfo=UTC)
+    del body["Records"][0]["eventTime"]  # then the object's LastModified orders the upload
+    assert handler.created_objects(body)[0].uploaded is None
