@@ -33,7 +33,8 @@ What any file (results or fixtures) must be, whoever reads it (upload, pricing, 
 - team names a real club could have (teams.team_name_problem: at most MAX_TEAM_NAME characters,
   printable, no leading formula character for spreadsheets to run);
 - a fixtures file: at most MAX_SEASON_FIXTURES fixtures and MAX_SEASON_TEAMS teams in any season of a
-  competition (a plain home,away file counts as one season).
+  competition (a plain home,away file counts as one season), and no cell or column a spreadsheet would
+  run as a formula (its priced CSV carries them all).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from matchodds.core.keys import TEAM_CODE_RE
-from matchodds.core.teams import TeamTable, default_table, team_name_problem
+from matchodds.core.teams import FORMULA_STARTS, TeamTable, default_table, team_name_problem
 
 logger = logging.getLogger(__name__)
 
@@ -213,6 +214,22 @@ def check_team_name(name: str, source: str, line: int | None) -> None:
     if problem is not None:
         shown = repr(name if len(name) <= 60 else name[:60] + "...")
         raise ResultsError(source, line, f"team name {shown} {problem}")
+
+
+def check_fixtures_cells(cells: Iterable[str], source: str, line: int) -> None:
+    """Refuse a fixtures cell a spreadsheet would run: the priced CSV (priced/<c>/<name>.csv) carries every
+    cell and column of the file as given, so one starting with = + - @ that is not a number (-0.5, an Asian
+    handicap line, is one) would be a formula in the user's spreadsheet. No real file has one."""
+    for cell in cells:
+        text = cell.strip()
+        if text[:1] in FORMULA_STARTS:
+            try:
+                float(text)
+            except ValueError:
+                shown = repr(text if len(text) <= 60 else text[:60] + "...")
+                raise ResultsError(
+                    source, line, f"cell {shown} starts with {text[:1]!r}, which a spreadsheet would take for a formula"
+                ) from None
 
 
 def parse_date(text: str) -> date:
@@ -393,12 +410,14 @@ def parse_fixtures(
     table = teams or default_table()
     rows = _rows(text, source, FIXTURE_COLUMNS, "fixtures")
     _, header, _ = next(rows)
+    check_fixtures_cells(header, source, 1)
     fixtures: list[Fixture] = []
     seen: dict[tuple[date, str, str], int] = {}
     limits = date_limits(today)
     seasons: dict[tuple[str, str], _SeasonSize] = {}
     for line, cells, cell in rows:
         competition, day, home, away = _parse_identity(cell, source, line, table, limits)
+        check_fixtures_cells(cells, source, line)
         _once(seen, (day, home, away), source, line)
         seasons.setdefault((competition, season_of(day)), _SeasonSize()).add(home, away, source, line)
         kickoff = cell.get("Time", "").strip()
@@ -415,6 +434,7 @@ def parse_plain_fixtures(text: str, source: str, competition: str, teams: TeamTa
     _, header, _ = next(rows)
     if [column.lower() for column in header[:2]] != list(PLAIN_FIXTURE_COLUMNS):
         raise ResultsError(source, 1, f"the header is not {','.join(PLAIN_FIXTURE_COLUMNS)}")
+    check_fixtures_cells(header, source, 1)
     fixtures: list[Fixture] = []
     seen: dict[tuple[str, str], int] = {}
     size = _SeasonSize()  # a plain file has no dates: it is all one season's
@@ -423,6 +443,7 @@ def parse_plain_fixtures(text: str, source: str, competition: str, teams: TeamTa
             raise ResultsError(source, line, "empty home or away")
         for given in cells[:2]:
             check_team_name(given.strip(), source, line)
+        check_fixtures_cells(cells, source, line)
         home, away = (_plain_team(cell.strip(), competition, table) for cell in cells[:2])
         if home == away:
             raise ResultsError(source, line, f"{cells[0].strip()} plays itself")

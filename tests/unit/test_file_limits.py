@@ -244,3 +244,27 @@ def test_a_plain_fixtures_file_takes_codes_in_any_case() -> None:
         ("CHE", "LIV"),
         ("QPR", "XYZ"),
     ]
+
+
+# --- formulas in any cell a priced CSV carries ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "shown"),
+    [
+        (fixtures("E0,01/03/2025,=cmd|' /C calc'!A0,Fulham,Everton,2,3,4"), 2, "\"=cmd|' /C calc'!A0\""),
+        (fixtures("E0,01/03/2025,15:00,Fulham,Everton,@SUM(1),3,4"), 2, "'@SUM\\(1\\)'"),
+        (FIXTURES_HEADER.replace("B365A", "=HYPERLINK(1)") + "E0,01/03/2025,15:00,Fulham,Everton,2,3,4\n", 1, "'="),
+        ("home,away,note\nARS,CHE,+cmd\n", 2, "'\\+cmd'"),
+        ("home,away,-x\nARS,CHE,1\n", 1, "'-x'"),
+    ],
+)
+def test_a_fixtures_cell_a_spreadsheet_would_run_is_refused(text: str, line: int, shown: str) -> None:
+    """The priced CSV carries every cell and column of the file as given, into the user's spreadsheet."""
+    with pytest.raises(ResultsError, match=rf"f\.csv, line {line}: cell {shown}.* which a spreadsheet would take"):
+        parse_any_fixtures(text, "f.csv", "E0", today=TODAY)
+
+
+def test_negative_and_signed_numbers_are_not_formulas() -> None:
+    text = FIXTURES_HEADER.strip() + ",AHh\nE0,01/03/2025,15:00,Fulham,Everton,+2.1,3,4,-0.75\n"
+    assert parse_fixtures(text, "f.csv", today=TODAY).fixtures[0].numbers["AHh"] == -0.75
