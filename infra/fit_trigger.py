@@ -8,7 +8,8 @@ competition's fit task (services/fit_trigger, matchodds.core.refits). The weekly
 
 The role may start exactly the served competitions' fit task definitions, on the fit cluster, and
 hand the tasks exactly the fit roles; it may update the ledger's items of the served competitions,
-and read nothing else: no S3, no odds table.
+and read nothing else: no S3, no odds table. The fit tasks it started report their stop to its queue
+(an EventBridge rule, the only one the queue's policy lets send), and it gives a stopped fit's lease back.
 """
 
 from __future__ import annotations
@@ -18,16 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
+import pulumi_aws as aws
 
 from infra.lambda_platform import FIT_TRIGGER
 from infra.policy_docs import allow
 from infra.queued_function import QueuedFunction, QueuedFunctionArgs
 from matchodds.core.keys import CSV_SUFFIX, RESULTS_PREFIX
 from matchodds.core.refits import (
+    ECS_SOURCE,
+    ECS_STOPPED,
+    ECS_TASK_STATE_CHANGE,
     FIT_BATCHING_WINDOW_SECONDS,
     FIT_CLUSTER_VARIABLE,
     FIT_LEDGER_VARIABLE,
     FIT_SECURITY_GROUPS_VARIABLE,
+    FIT_STARTED_BY_PREFIX,
     FIT_SUBNETS_VARIABLE,
     FIT_TASKS_VARIABLE,
     FIT_TRIGGER_BATCH_SIZE,
@@ -75,6 +81,27 @@ class FitTrigger(pulumi.ComponentResource):
         super().__init__("matchodds:infra:FitTrigger", name, None, opts)
         competitions = sorted(args.task_definition_arns)
 
+        # A fit task the trigger started that stops (done, failed, killed, out of memory) reaches the
+        # trigger's queue, whose function gives its lease back if it still holds it (refits.stopped_fit):
+        # without it, a killed fit blocked its competition's upload-started fits for FIT_LEASE_SECONDS.
+        # Only this cluster's tasks started by the trigger: scheduled fits hold no lease.
+        self.fit_stopped_rule = aws.cloudwatch.EventRule(
+            f"{name}-fit-stopped",
+            description="matchodds fit task started by the fit trigger stopped: give its lease back",
+            event_pattern=pulumi.Output.json_dumps(
+                {
+                    "source": [ECS_SOURCE],
+                    "detail-type": [ECS_TASK_STATE_CHANGE],
+                    "detail": {
+                        "clusterArn": [args.cluster_arn],
+                        "lastStatus": [ECS_STOPPED],
+                        "startedBy": [{"prefix": FIT_STARTED_BY_PREFIX}],
+                    },
+                }
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
         self.queued = QueuedFunction(
             name,
             QueuedFunctionArgs(
@@ -91,7 +118,9 @@ class FitTrigger(pulumi.ComponentResource):
                 max_concurrency=MAX_CONCURRENCY,
                 batch_size=FIT_TRIGGER_BATCH_SIZE,
                 batching_window_seconds=FIT_BATCHING_WINDOW_SECONDS,
+                event_rule_arns=[self.fit_stopped_rule.arn],
                 statements=[
+                    # Also how a stopped fit's lease is given back (release_lease, conditional on its holder).
                     # Only the served competitions' items: results of another are skipped before the ledger.
                     allow(
                         FIT_TRIGGER_LEDGER_ACTIONS,
@@ -119,5 +148,12 @@ class FitTrigger(pulumi.ComponentResource):
                 },
             ),
             parent=self,
+        )
+        # The queue's policy lets this rule, and no other, send to it; EventBridge retries (24 h) meanwhile.
+        aws.cloudwatch.EventTarget(
+            f"{name}-fit-stopped",
+            rule=self.fit_stopped_rule.name,
+            arn=self.queued.queue.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.queued.queue_policy]),
         )
         self.register_outputs(self.queued.outputs)

@@ -11,6 +11,7 @@ as they were before this wiring was shared, so their URNs (and so the deployed q
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +21,11 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.lambda_platform import LambdaPackage
-from infra.policy_docs import ServiceRole, allow, s3_may_send, write_logs
+from infra.policy_docs import ServiceRole, allow, s3_may_send, service_principal, write_logs
 from infra.service_env import lambda_function
 
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: two weeks to look at a failure
+EVENTS_SERVICE = "events.amazonaws.com"
 EVENT_SOURCE_SQS_ACTIONS = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
 
 
@@ -58,6 +60,29 @@ class QueuedFunctionArgs:
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     batch_size: int = 1
     batching_window_seconds: int = 0
+    # EventBridge rules that may send their events to the queue too (the fit trigger's: fit tasks stopped).
+    event_rule_arns: Sequence[pulumi.Input[str]] = ()
+
+
+def _queue_policy(queue_arn: pulumi.Input[str], args: QueuedFunctionArgs) -> pulumi.Output[str]:
+    """The bucket may send its notifications; each of `args.event_rule_arns`, and no other rule, its events."""
+    from_bucket = s3_may_send(queue_arn, args.bucket_arn, args.account_id)
+    if not args.event_rule_arns:
+        return from_bucket
+    from_rules = pulumi.Output.json_dumps(
+        service_principal(
+            EVENTS_SERVICE,
+            ["sqs:SendMessage"],
+            queue_arn,
+            {"ArnEquals": {"aws:SourceArn": list(args.event_rule_arns)}},
+        )
+    )
+
+    def merged(documents: list[str]) -> str:
+        policy, statement = json.loads(documents[0]), json.loads(documents[1])
+        return json.dumps({**policy, "Statement": [*policy["Statement"], statement]})
+
+    return pulumi.Output.all(from_bucket, from_rules).apply(merged)
 
 
 class QueuedFunction:
@@ -97,7 +122,7 @@ class QueuedFunction:
         self.queue_policy = aws.sqs.QueuePolicy(
             name,
             queue_url=self.queue.url,
-            policy=s3_may_send(self.queue.arn, args.bucket_arn, args.account_id),
+            policy=_queue_policy(self.queue.arn, args),
             opts=child,
         )
         self.notification: aws.s3.BucketNotificationQueueArgsDict = {

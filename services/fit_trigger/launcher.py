@@ -14,6 +14,7 @@ from matchodds.core.refits import (
     FIT_SECURITY_GROUPS_VARIABLE,
     FIT_SUBNETS_VARIABLE,
     FIT_TASKS_VARIABLE,
+    fit_started_by,
 )
 
 if TYPE_CHECKING:
@@ -70,7 +71,8 @@ class EcsLauncher:
             taskDefinition=task_definition,
             launchType="FARGATE",
             count=1,
-            startedBy=f"matchodds-trigger-{competition}"[:36],  # ECS allows 36 characters
+            # Its stop event is matched and read back by this (infra/fit_trigger.py, refits.stopped_fit).
+            startedBy=fit_started_by(competition),
             networkConfiguration={
                 "awsvpcConfiguration": {
                     "subnets": list(self.subnets),

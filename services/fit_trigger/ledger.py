@@ -50,7 +50,7 @@ class FitLedger:
         return True
 
     def release(self, competition: str, holder: str) -> None:
-        """Give the lease back (the fit could not be started); a lease already lost is left as it is."""
+        """Give `holder`'s lease back (its fit could not start, or stopped); a lease another holds is left as it is."""
         try:
             self.dynamodb.update_item(**release_lease(self.table, competition, holder))
         except ClientError as error:

@@ -1,5 +1,9 @@
 """Results files in, fits out: a batch of S3 notifications becomes at most one fit start per competition.
 
+The same queue carries ECS's "Task State Change" events of the fit tasks the trigger started (an
+EventBridge rule, infra/fit_trigger.py): a stopped task's lease is given back, conditional on its holder,
+so a killed fit blocks no fit of its competition until the lease expires.
+
 Lambda hands the trigger every results upload of the batching window at once. Per competition in the
 batch: the files are counted in the ledger, then a fit starts only if the competition's lease is free;
 if a fit holds it, that fit sees the new count when it finishes and fits once more.
@@ -18,6 +22,7 @@ from urllib.parse import unquote_plus
 from botocore.exceptions import ClientError
 
 from matchodds.core.keys import parse_results_key
+from matchodds.core.refits import StoppedFit, stopped_fit
 from services.fit_trigger.launcher import Launcher, LaunchError
 
 logger = logging.getLogger("matchodds.fit_trigger")
@@ -38,6 +43,7 @@ class Batch:
     files: dict[str, set[str]] = field(default_factory=dict)  # S3 may announce a key twice: counted once
     messages: dict[str, set[str]] = field(default_factory=dict)
     unreadable: list[str] = field(default_factory=list)  # message ids whose body is no S3 notification
+    stopped: list[tuple[StoppedFit, str]] = field(default_factory=list)  # fit tasks stopped, by message id
 
 
 def results_files(records: Iterable[Mapping[str, Any]]) -> Batch:
@@ -47,6 +53,9 @@ def results_files(records: Iterable[Mapping[str, Any]]) -> Batch:
         message_id = str(record["messageId"])
         try:
             notification = json.loads(record["body"])
+            if isinstance(notification, dict) and "detail-type" in notification:  # EventBridge's, not S3's
+                _note_stopped_fit(batch, notification, message_id)
+                continue
             announced = [
                 unquote_plus(entry["s3"]["object"]["key"])  # S3 URL-encodes keys in events
                 for entry in notification.get("Records", [])
@@ -68,6 +77,47 @@ def results_files(records: Iterable[Mapping[str, Any]]) -> Batch:
     return batch
 
 
+def _note_stopped_fit(batch: Batch, event: Mapping[str, Any], message_id: str) -> None:
+    stopped = stopped_fit(event)
+    if stopped is None:  # the rule sends only trigger-started fits' stops; anything else is no one's lease
+        logger.info(
+            "message %s: %s event of no fit the trigger started; nothing to release",
+            message_id,
+            event.get("detail-type"),
+        )
+        return
+    batch.stopped.append((stopped, message_id))
+
+
+def release_stopped(batch: Batch, ledger: Ledger, serves: Callable[[str], bool]) -> set[str]:
+    """Give back the lease of each stopped fit, if it still holds it; returns the message ids that failed."""
+    failed = set()
+    for stopped, message_id in batch.stopped:
+        if not serves(stopped.competition):  # its ledger item is no longer the trigger's to write
+            logger.warning(
+                "fit of %s stopped (%s), a competition no longer served; its lease lapses",
+                stopped.competition,
+                stopped.task,
+            )
+            continue
+        try:
+            ledger.release(stopped.competition, stopped.holder)  # conditional on the holder: a newer lease stays
+        except ClientError as error:
+            logger.error(
+                "fit of %s stopped; its lease could not be given back (%s); retried", stopped.competition, error
+            )
+            failed.add(message_id)
+            continue
+        logger.info(
+            "fit of %s stopped (%s: %s); its lease %s is free unless a newer fit holds it",
+            stopped.competition,
+            stopped.task,
+            stopped.reason,
+            stopped.holder[:8],
+        )
+    return failed
+
+
 def start_fits(
     records: Sequence[Mapping[str, Any]],
     ledger: Ledger,
@@ -75,9 +125,11 @@ def start_fits(
     serves: Callable[[str], bool],
     new_holder: Callable[[], str] = lambda: uuid.uuid4().hex,
 ) -> list[str]:
-    """Count each competition's new files and start its fit unless one runs; returns the message ids that failed."""
+    """Give back stopped fits' leases, then count each competition's new files and start its fit unless one
+    runs; returns the message ids that failed."""
     batch = results_files(records)
-    failed = set(batch.unreadable)
+    # First, so that an upload in the same batch as its competition's killed fit starts a new one.
+    failed = set(batch.unreadable) | release_stopped(batch, ledger, serves)
     for competition, keys in batch.files.items():
         if not serves(competition):
             # Not retried: no fit task exists for it until the deployment lists it.

@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 import pytest
+from event_patterns import matches
 from infra_mocks import CONFIG, FIT_IMAGE, PROJECT, RECONFIGURED, REPO_ROOT, Deployed, run_stack
 
 from infra.competitions import DEFAULT_COMPETITIONS, served_competitions
@@ -149,28 +150,6 @@ def test_another_list_adds_and_removes_only_those_competitions_resources(
     assert container["logConfiguration"]["options"]["awslogs-stream-prefix"] == added
 
 
-def _matches(pattern: Any, value: Any) -> bool:
-    """EventBridge's matching, for the forms the stack's rules use: value lists, anything-but, $or, nesting."""
-    if isinstance(pattern, dict):
-        if not isinstance(value, dict):
-            return isinstance(value, list) and any(_matches(pattern, item) for item in value)
-        for key, sub in pattern.items():
-            if key == "$or":
-                if not any(_matches(clause, value) for clause in sub):
-                    return False
-            elif key not in value or not _matches(sub, value[key]):
-                return False
-        return True
-    values = value if isinstance(value, list) else [value]
-    for allowed in pattern:
-        if isinstance(allowed, dict) and "anything-but" in allowed:
-            if any(v != allowed["anything-but"] for v in values):
-                return True
-        elif allowed in values:
-            return True
-    return False
-
-
 def _render(input_transformer: dict[str, Any], event: dict[str, Any]) -> str:
     """What the target sends to the topic: the template with each <name> read from the event by its path."""
     values = {}
@@ -196,13 +175,13 @@ def _stopped_event(deployed: Deployed, competition: str, exit_code: int) -> dict
 
 @pytest.mark.parametrize("competition", DEFAULT_COMPETITIONS)
 def test_a_failed_fit_of_any_competition_alarms_and_the_message_names_it(deployed: Deployed, competition: str) -> None:
-    rule = deployed.one("aws:cloudwatch/eventRule:EventRule")
+    rule = deployed.one("aws:cloudwatch/eventRule:EventRule", "alarms-fit-failed")
     pattern = json.loads(rule.inputs["eventPattern"])
     failed = _stopped_event(deployed, competition, exit_code=3)
-    assert _matches(pattern, failed)
-    assert not _matches(pattern, _stopped_event(deployed, competition, exit_code=0))
+    assert matches(pattern, failed)
+    assert not matches(pattern, _stopped_event(deployed, competition, exit_code=0))
 
-    target = deployed.one("aws:cloudwatch/eventTarget:EventTarget")
+    target = deployed.one("aws:cloudwatch/eventTarget:EventTarget", "alarms-fit-failed")
     message = _render(target.inputs["inputTransformer"], failed)
     assert re.search(rf"fit-{competition}\b", message), message
     for other in set(DEFAULT_COMPETITIONS) - {competition}:

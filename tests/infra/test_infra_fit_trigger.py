@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
+from event_patterns import matches
 from infra_mocks import LEDGER_TABLE, RECONFIGURED, Deployed
 
 from infra.competitions import DEFAULT_COMPETITIONS
@@ -41,6 +42,7 @@ from matchodds.core.refits import (
     claim_lease,
     count_requests,
     extend_lease,
+    fit_started_by,
     read_request,
     release_if_done,
     release_lease,
@@ -324,6 +326,54 @@ def test_what_the_trigger_sends_for_an_upload_its_role_allows_and_an_unserved_co
         scheduled = schedule.inputs["target"]["ecsParameters"]["networkConfiguration"]
         assert (network["subnets"], network["securityGroups"]) == (scheduled["subnets"], scheduled["securityGroups"])
         assert network["assignPublicIp"] == "ENABLED" and scheduled["assignPublicIp"] is True
+
+
+def _fit_stopped(deployed: Deployed, competition: str = "E0", **detail: Any) -> dict[str, Any]:
+    """The real-shaped event of a trigger-started fit task stopped (killed: exit 137) on the stack's cluster."""
+    event = load_event("ecs-task-stopped-triggered.json")
+    task = deployed.one(TASK_DEFINITION, f"fit-{competition}")
+    event["detail"].update(
+        clusterArn=deployed.one("aws:ecs/cluster:Cluster")["arn"],
+        taskDefinitionArn=task["arn"],
+        group=f"family:{task.inputs['family']}",
+        startedBy=fit_started_by(competition),
+    )
+    event["detail"].update(detail)
+    return event
+
+
+def test_a_trigger_started_fit_that_stops_reaches_the_trigger_queue_and_no_other_event_does(
+    deployed: Deployed,
+) -> None:
+    """Issue 31: a killed fit held its lease for an hour; its stop now reaches the trigger, which gives it back."""
+    rule = deployed.one("aws:cloudwatch/eventRule:EventRule", "fit-trigger-fit-stopped")
+    pattern = json.loads(rule.inputs["eventPattern"])
+    for competition in DEFAULT_COMPETITIONS:
+        assert matches(pattern, _fit_stopped(deployed, competition))
+    assert matches(pattern, _fit_stopped(deployed, containers=[{"name": FIT_CONTAINER, "exitCode": 0}]))
+    assert not matches(pattern, _fit_stopped(deployed, lastStatus="RUNNING"))
+    assert not matches(pattern, _fit_stopped(deployed, startedBy="chronos-schedule"))  # a weekly fit: no lease
+    other_cluster = deployed.one("aws:ecs/cluster:Cluster")["arn"].replace(":cluster/", ":cluster/other-")
+    assert not matches(pattern, _fit_stopped(deployed, clusterArn=other_cluster))
+    target = deployed.one("aws:cloudwatch/eventTarget:EventTarget", "fit-trigger-fit-stopped")
+    assert (target.inputs["rule"], target.inputs["arn"]) == (rule["name"], deployed.one(QUEUE, "fit-trigger")["arn"])
+
+
+def test_what_the_trigger_sends_for_a_stopped_fit_its_role_allows(deployed: Deployed) -> None:
+    variables = _trigger_variables(deployed)
+    dynamodb, ecs = _RecordingDynamoDB(), _RecordingEcs()
+    launcher = EcsLauncher.from_env(variables, ecs)
+    ledger = FitLedger(variables[FIT_LEDGER_VARIABLE], dynamodb)
+    (template,) = load_event("sqs-s3-fixtures.json")["Records"]
+    stopped = {**template, "messageId": "stopped", "body": json.dumps(_fit_stopped(deployed, "SP1"))}
+    assert start_fits([stopped], ledger, launcher, launcher.serves) == []
+    holder = _fit_stopped(deployed)["detail"]["overrides"]["containerOverrides"][0]["environment"][0]["value"]
+    table_name = variables[FIT_LEDGER_VARIABLE]
+    assert dynamodb.requests == [("dynamodb:UpdateItem", release_lease(table_name, "SP1", holder))]
+    assert ecs.requests == []  # giving a lease back starts nothing: the next upload does
+    statements = deployed.role_statements("fit-trigger")
+    (action, request), table = dynamodb.requests[0], _ledger_arn(deployed, table_name)
+    assert _allowed(statements, action, table, _leading_keys(request)), request
 
 
 def test_the_trigger_may_not_read_the_ledger_nor_write_an_unserved_competitions_item(deployed: Deployed) -> None:

@@ -72,11 +72,26 @@ def test_only_this_bucket_may_send_to_the_queue(deployed: Deployed, name: str) -
     bucket, queue = deployed.one(BUCKET), deployed.one(QUEUE, name)
     queue_policy = deployed.one("aws:sqs/queuePolicy:QueuePolicy", name)
     assert queue_policy.inputs["queueUrl"] == queue["url"]
-    (statement,) = json.loads(queue_policy.inputs["policy"])["Statement"]
-    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    statements = json.loads(queue_policy.inputs["policy"])["Statement"]
+    (statement,) = [s for s in statements if s["Principal"] == {"Service": "s3.amazonaws.com"}]
     assert statement["Action"] == ["sqs:SendMessage"]
     assert statement["Resource"] == queue["arn"]
     assert statement["Condition"]["ArnEquals"] == {"aws:SourceArn": bucket["arn"]}
+    # Besides the bucket, only the fit trigger's queue takes events: its fit tasks' stops, from its one rule.
+    others = [s for s in statements if s is not statement]
+    if name != "fit-trigger":
+        assert others == []
+    else:
+        rule = deployed.one("aws:cloudwatch/eventRule:EventRule", "fit-trigger-fit-stopped")
+        assert others == [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": ["sqs:SendMessage"],
+                "Resource": queue["arn"],
+                "Condition": {"ArnEquals": {"aws:SourceArn": [rule["arn"]]}},
+            }
+        ]
 
 
 @pytest.mark.parametrize(
@@ -368,11 +383,11 @@ def test_alarms_watch_the_dead_letter_queue_the_functions_and_the_fit(deployed: 
     for alarm in alarms.values():
         assert alarm["alarmActions"] == [topic["arn"]]
 
-    rule = deployed.one("aws:cloudwatch/eventRule:EventRule")
+    rule = deployed.one("aws:cloudwatch/eventRule:EventRule", "alarms-fit-failed")
     pattern = json.loads(rule.inputs["eventPattern"])
     assert pattern["detail"]["clusterArn"] == [deployed.one("aws:ecs/cluster:Cluster")["arn"]]
     assert pattern["detail"]["lastStatus"] == ["STOPPED"]
-    target = deployed.one("aws:cloudwatch/eventTarget:EventTarget")
+    target = deployed.one("aws:cloudwatch/eventTarget:EventTarget", "alarms-fit-failed")
     assert (target.inputs["rule"], target.inputs["arn"]) == (rule["name"], topic["arn"])
     topic_policy = json.loads(deployed.one("aws:sns/topicPolicy:TopicPolicy").inputs["policy"])
     (publish_from_rule,) = [
