@@ -212,8 +212,12 @@ def check_team_name(name: str, source: str, line: int | None) -> None:
     """Refuse a team name no real club has (see teams.team_name_problem): ResultsError naming the line."""
     problem = team_name_problem(name)
     if problem is not None:
-        shown = repr(name if len(name) <= 60 else name[:60] + "...")
-        raise ResultsError(source, line, f"team name {shown} {problem}")
+        raise ResultsError(source, line, f"team name {shown(name)} {problem}")
+
+
+def shown(text: str) -> str:
+    """A cell as a message quotes it: repr, cut to 60 characters (a 5 MiB cell makes no message)."""
+    return repr(text if len(text) <= 60 else text[:60] + "...")
 
 
 def check_fixtures_cells(cells: Iterable[str], source: str, line: int) -> None:
@@ -226,9 +230,10 @@ def check_fixtures_cells(cells: Iterable[str], source: str, line: int) -> None:
             try:
                 float(text)
             except ValueError:
-                shown = repr(text if len(text) <= 60 else text[:60] + "...")
                 raise ResultsError(
-                    source, line, f"cell {shown} starts with {text[:1]!r}, which a spreadsheet would take for a formula"
+                    source,
+                    line,
+                    f"cell {shown(text)} starts with {text[:1]!r}, which a spreadsheet would take for a formula",
                 ) from None
 
 
@@ -333,7 +338,7 @@ class _OncePerMatch:
     def warn(self) -> None:
         """One warning per pair of files (or per file) with repeated matches, naming the lines."""
         for (source, first_source), pairs in self.repeats.items():
-            shown = "; ".join(
+            listed = "; ".join(
                 f"line {repeat.line} = line {first.line} ({repeat.home} v {repeat.away} on {repeat.date})"
                 for repeat, first in pairs[:3]
             )
@@ -343,7 +348,7 @@ class _OncePerMatch:
                 source,
                 len(pairs),
                 "itself" if source == first_source else first_source,
-                shown,
+                listed,
                 more,
             )
         self.repeats.clear()
@@ -532,12 +537,12 @@ def _parse_identity(
     try:
         day = parse_date(cell["Date"])
     except ValueError:
-        raise ResultsError(source, line, f"date {cell['Date']!r} is not dd/mm/yy or dd/mm/yyyy") from None
+        raise ResultsError(source, line, f"date {shown(cell['Date'])} is not dd/mm/yy or dd/mm/yyyy") from None
     if not limits[0] <= day <= limits[1]:
         raise ResultsError(
             source,
             line,
-            f"date {cell['Date']!r} ({day}) is outside {limits[0]} to {limits[1]} (today + {LATEST_YEARS_AHEAD} "
+            f"date {shown(cell['Date'])} ({day}) is outside {limits[0]} to {limits[1]} (today + {LATEST_YEARS_AHEAD} "
             "years): a mistyped year?",
         )
     home_name, away_name = cell.get("HomeTeam", ""), cell.get("AwayTeam", "")
@@ -559,7 +564,7 @@ def _count(cell: dict[str, str], column: str, maximum: int, source: str, line: i
     except ValueError:
         what = "number of goals" if column in GOAL_COLUMNS else "count"
         raise ResultsError(
-            source, line, f"{column} {text!r} is not a {what} (a whole number from 0 to {maximum})"
+            source, line, f"{column} {shown(text)} is not a {what} (a whole number from 0 to {maximum})"
         ) from None
 
 
@@ -575,7 +580,7 @@ def _parse_row(
     match = Match(competition, season or season_of(day), day, home, away, goals[0], goals[1], numbers, source, line)
     stated = cell.get("FTR", "")
     if stated and stated != match.result:
-        raise ResultsError(source, line, f"FTR {stated!r} contradicts the score {goals[0]}-{goals[1]}")
+        raise ResultsError(source, line, f"FTR {shown(stated)} contradicts the score {goals[0]}-{goals[1]}")
     return match
 
 

@@ -43,6 +43,7 @@ from matchodds.core.results import (
     parse_fixtures,
     parse_plain_fixtures,
     parse_results,
+    shown,
 )
 from matchodds.core.teams import TeamTable
 
@@ -125,7 +126,9 @@ def uploads_of(
     header, divisions = _rows_by_division(text)
     for division, rows in divisions.items():
         if not COMPETITION_RE.match(division):
-            raise ResultsError(source, rows.first_line, f"Div {division!r} is not a competition code like E0 or SP1")
+            raise ResultsError(
+                source, rows.first_line, f"Div {shown(division)} is not a competition code like E0 or SP1"
+            )
     if competition is not None and competition not in divisions:
         raise ResultsError(source, None, f"no rows of {competition}; its divisions are {', '.join(divisions)}")
     whole = len(divisions) == 1

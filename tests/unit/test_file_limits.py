@@ -268,3 +268,14 @@ def test_a_fixtures_cell_a_spreadsheet_would_run_is_refused(text: str, line: int
 def test_negative_and_signed_numbers_are_not_formulas() -> None:
     text = FIXTURES_HEADER.strip() + ",AHh\nE0,01/03/2025,15:00,Fulham,Everton,+2.1,3,4,-0.75\n"
     assert parse_fixtures(text, "f.csv", today=TODAY).fixtures[0].numbers["AHh"] == -0.75
+
+
+def test_a_huge_cell_is_quoted_cut_in_the_message() -> None:
+    """A message quotes at most 60 characters of a cell: a 5 MiB date or goals cell makes no 5 MiB message."""
+    for text in (
+        results(f"E0,{'1' * 100_000},Arsenal,Chelsea,1,0"),
+        results(f"E0,16/08/2024,Arsenal,Chelsea,{'9' * 100_000},0"),
+    ):
+        with pytest.raises(ResultsError, match=r"'1{60}\.\.\.'|'9{60}\.\.\.'") as refused:
+            parse_results(text, "r.csv", today=TODAY)
+        assert len(str(refused.value)) < 300
