@@ -10,7 +10,7 @@ import signal
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -198,21 +198,21 @@ def upload_sample_round(bucket: str, competition: str) -> None:
         print(f"uploaded {competition}'s sample round to s3://{bucket}/{', '.join(keys)}", flush=True)
 
 
-def announce(api_url: str, bucket: str, first: str, first_version: str) -> Any:
+def announce(api_url: str, bucket: str, first: str, first_version: str) -> Callable[[str, str, list[str]], None]:
     """What the demo prints when a competition's new version goes live (another league, or a refit).
 
     A league's first version also uploads its sample round (the first league's went up when it was published).
+    The teams counted are the announced version's, as its pointer names them (local.watch_versions): the API's
+    /teams, read through its pointer cache, can still answer for the version before.
     """
     rounds_uploaded = {first}
 
-    def on_version(competition: str, version: str) -> None:
+    def on_version(competition: str, version: str, codes: list[str]) -> None:
         if (competition, version) == (first, first_version):
             return
         if competition not in rounds_uploaded:
             rounds_uploaded.add(competition)
             upload_sample_round(bucket, competition)
-        status, body = get_json(f"{api_url}/teams?competition={competition}")
-        codes = [team["code"] for team in body.get("teams", [])] if status == 200 else []
         example = f"curl '{api_url}/odds/{codes[0]}/{codes[1]}?competition={competition}'" if len(codes) > 1 else ""
         print(f"\n{competition} served: version {version}, {len(codes)} teams. {example}", flush=True)
 

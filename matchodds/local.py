@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import io
 import json
 import logging
 import os
@@ -29,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import BotoCoreError, ClientError
 
 from matchodds.core.items import EXPIRES_ATTRIBUTE, PARTITION_KEY, PRECOMPUTE_MAX_RECEIVES, SORT_KEY, pointer_key
 from matchodds.core.keys import (
@@ -42,6 +45,7 @@ from matchodds.core.keys import (
 )
 from matchodds.core.refits import FIT_TRIGGER_MAX_RECEIVES, LEDGER_KEY
 from matchodds.core.settings import COMPETITIONS_VARIABLE
+from services.fit_trigger.ledger import FitLedger
 
 if TYPE_CHECKING:  # the stubs are a dev dependency
     from mypy_boto3_s3.type_defs import FilterRuleTypeDef, QueueConfigurationTypeDef
@@ -54,6 +58,17 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway refuses a larger request pay
 # page opens at once: while the accept loop waits its turn for the GIL, the kernel drops the SYNs beyond
 # it and each client waits 1 s, then 3 s, to retry. Linux caps it at net.core.somaxconn (4096 here).
 LISTEN_BACKLOG = 1024
+# A request's header section, bounded as any front server bounds it (nginx's default is 32 KiB in 8 KiB lines;
+# http.server alone took 100 lines of 64 KiB each, 6.4 MB held per connection). No client of the API needs a
+# tenth of it; API Gateway itself takes 10,240 bytes of request line and header values, but browsers send a
+# loopback page every cookie any local app set on 127.0.0.1, which can pass that.
+# Lines counted as http.client counts them (it refuses a 101st), the blank line ending the section included.
+MAX_HEADER_LINES = 100
+MAX_HEADER_BYTES = 64 * 1024
+# A connection that sends nothing for this long (before its request line, between keep-alive requests, or
+# within a request) is closed: otherwise each one idle holds a server thread for good. Keep-alive clients
+# that send one request after another (bench.load, a browser) never wait that long.
+IDLE_TIMEOUT_SECONDS = 30.0
 # How many query handler invocations the bridge runs at once: one, as one Lambda instance does; later
 # requests wait their turn, in arrival order (in AWS each would have its own instance). A handler may keep
 # per-invocation state in its module, as powertools' resolver keeps `app.current_event`: two invocations in
@@ -90,10 +105,18 @@ def sample_round(competition: str) -> Path | None:
 
 
 def watch_versions(
-    table: str, competitions: Callable[[], Sequence[str]], on_version: Callable[[str, str], None], stop: threading.Event
+    table: str,
+    competitions: Callable[[], Sequence[str]],
+    on_version: Callable[[str, str, list[str]], None],
+    stop: threading.Event,
 ) -> threading.Thread:
-    """Call `on_version(competition, version)` whenever a served competition's pointer names a new version."""
+    """Call `on_version(competition, version, team codes)` whenever a served competition's pointer names a new version.
+
+    The codes are the new version's, from the very pointer item that names it: the query API's /teams answers
+    through a pointer cache, and told the demo 20 teams of a version that had 21.
+    """
     dynamodb = boto3.client("dynamodb")
+    deserialize = TypeDeserializer().deserialize
 
     def watch() -> None:
         seen: dict[str, str] = {}
@@ -101,13 +124,13 @@ def watch_versions(
             for competition in competitions():
                 key = {name: {"S": value} for name, value in pointer_key(competition).items()}
                 try:
-                    item = dynamodb.get_item(TableName=table, Key=key).get("Item")
+                    item = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
                 except Exception:  # moto stopping under us at shutdown
                     return
-                version = item["version"]["S"] if item else None
-                if version and seen.get(competition) != version:
+                if item and seen.get(competition) != (version := item["version"]["S"]):
                     seen[competition] = version
-                    on_version(competition, version)
+                    teams = deserialize(item["teams"]) if "teams" in item else []
+                    on_version(competition, version, [str(team["code"]) for team in teams])
 
     thread = threading.Thread(target=watch, name="version-watch", daemon=True)
     thread.start()
@@ -336,12 +359,21 @@ class EventSourceMapping:
             self._thread.join(timeout=5)
 
 
+# How LocalFitTasks runs a fit: the container's command (tests put a stand-in here).
+FIT_COMMAND = (sys.executable, "-m", "services.fit")
+
+
 class LocalFitTasks:
     """What ECS RunTask is in AWS: each launched fit runs as its own `python -m services.fit` process, as
-    the container would, one at a time (two cores cannot fit two leagues faster at once), in launch order."""
+    the container would, one at a time (two cores cannot fit two leagues faster at once), in launch order.
+    When one ends its lease is given back if it still holds it, as the fit trigger does on a task's stop."""
 
-    def __init__(self, bucket: str, ledger: str, fit_args: Sequence[str] = ()) -> None:
-        self.bucket, self.ledger, self.fit_args = bucket, ledger, list(fit_args)
+    def __init__(
+        self, bucket: str, ledger: str, fit_args: Sequence[str] = (), command: Sequence[str] = FIT_COMMAND
+    ) -> None:
+        self.bucket, self.ledger, self.fit_args, self.command = bucket, ledger, list(fit_args), list(command)
+        # Made here, not in the worker: boto3's default session may not make clients from two threads at once.
+        self._leases = FitLedger(ledger, boto3.client("dynamodb"))
         self._launched: queue.Queue[tuple[str, str] | None] = queue.Queue()
         self._exits: dict[str, list[int]] = {}
         self._launches: dict[str, int] = {}
@@ -364,7 +396,7 @@ class LocalFitTasks:
     def _work(self) -> None:
         while (launched := self._launched.get()) is not None:
             competition, holder = launched
-            command = [sys.executable, "-m", "services.fit", "--bucket", self.bucket, "--competition", competition]
+            command = [*self.command, "--bucket", self.bucket, "--competition", competition]
             command += ["--ledger", self.ledger, "--holder", holder, *self.fit_args]
             with self._changed:
                 if self._closed:
@@ -377,10 +409,24 @@ class LocalFitTasks:
             stopped = status != 0 and self.closing()  # terminated by close(): the stack is stopping
             level = logging.INFO if status == 0 or stopped else logging.ERROR
             logger.log(level, "fit of %s %s (exit %d)", competition, "stopped" if stopped else "ended", status)
+            if not stopped:  # the stack's AWS goes away with it: no lease to keep
+                self._give_back(competition, holder)
             with self._changed:
                 self._process = None
                 self._exits.setdefault(competition, []).append(status)
                 self._changed.notify_all()
+
+    def _give_back(self, competition: str, holder: str) -> None:
+        """As a stopped task's ECS event does in AWS: an ended fit holds no lease, whatever its exit.
+
+        A fit killed (SIGKILL: exit -9 here, 137 in a container) or crashed would otherwise block the
+        competition's upload-started fits for FIT_LEASE_SECONDS; one that ended well gave it back already.
+        Conditional on the holder, so a newer fit's lease is never dropped. Before the exit is recorded, so
+        whoever waits on it sees the lease free."""
+        try:
+            self._leases.release(competition, holder)
+        except (ClientError, BotoCoreError) as error:  # the lease lapses on its own; the worker goes on
+            logger.warning("fit of %s ended; its lease %s could not be given back: %s", competition, holder[:8], error)
 
     def closing(self) -> bool:
         with self._changed:
@@ -541,6 +587,37 @@ class TakeTurns:
                 self._free += 1
 
 
+class HeadersTooLarge(Exception):
+    """A request's header section over MAX_HEADER_LINES lines or MAX_HEADER_BYTES bytes (answered 431)."""
+
+
+class HeaderSection(io.BufferedIOBase):
+    """The connection's reader as http.client.parse_headers sees it: lines until the budget is spent, then refusal.
+
+    It never reads past the budget, so a client streaming headers costs at most MAX_HEADER_BYTES of memory.
+    """
+
+    def __init__(self, source: io.BufferedIOBase, most_lines: int, most_bytes: int) -> None:
+        super().__init__()
+        self._source, self._most_lines, self._most_bytes = source, most_lines, most_bytes
+        self._lines = self._bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readline(self, size: int | None = -1, /) -> bytes:
+        """One header line, refused with HeadersTooLarge once the section passes either bound."""
+        room = self._most_bytes - self._bytes + 1  # one byte past the budget tells "over" from "exactly at"
+        line = self._source.readline(room if size is None or size < 0 else min(size, room))
+        self._bytes += len(line)
+        if self._bytes > self._most_bytes:
+            raise HeadersTooLarge(f"the request's headers are over {self._most_bytes} bytes")
+        self._lines += 1
+        if self._lines > self._most_lines:
+            raise HeadersTooLarge(f"the request has over {self._most_lines} header lines")
+        return line
+
+
 class LocalHTTPServer(ThreadingHTTPServer):
     """A thread per connection, none of which holds the process open, behind a backlog for many clients."""
 
@@ -552,15 +629,21 @@ def serve_http_api(
     handler: Callable[[dict[str, Any], Any], dict[str, Any]],
     port: int,
     host: str = "127.0.0.1",
+    idle_timeout: float = IDLE_TIMEOUT_SECONDS,
 ) -> ThreadingHTTPServer:
     """Serve the query handler on host:port in a background thread, as API Gateway would."""
     invocations = TakeTurns(QUERY_CONCURRENCY)
 
     class Bridge(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # The version of a reply sent before the request's own is known (a malformed request line): with
+        # http.server's HTTP/0.9 it went out with no status line nor headers, a bare JSON body.
+        default_request_version = "HTTP/1.1"
         # Headers and body go out in two writes; with Nagle on, a keep-alive client waits for its own
         # delayed ACK (40 ms on Linux) before the body arrives.
         disable_nagle_algorithm = True
+        # Each socket read and write waits at most this long; http.server then closes the connection.
+        timeout = idle_timeout
 
         def handle(self) -> None:
             # A client that goes away mid-reply (a closed tab, a stopped curl) is routine for a server:
@@ -579,6 +662,32 @@ def serve_http_api(
             if name.startswith("do_"):
                 return self._invoke
             raise AttributeError(name)
+
+        def parse_request(self) -> bool:
+            """http.server's parsing, with a request line that names its HTTP version and a bounded header section."""
+            words = str(self.raw_requestline, "iso-8859-1").split()
+            if len(words) == 2:
+                # HTTP/0.9's form, which http.server takes and then answers with a bare body: API Gateway
+                # speaks HTTP/1.0 at the oldest.
+                self.command, self.request_version, self.close_connection = "", self.default_request_version, True
+                self.requestline = " ".join(words)
+                self.send_error(400, f"Bad request syntax ({self.requestline[:100]!r}): no HTTP version")
+                return False
+            connection = self.rfile
+            self.rfile = HeaderSection(connection, MAX_HEADER_LINES, MAX_HEADER_BYTES)
+            try:
+                parsed = super().parse_request()
+            except HeadersTooLarge as error:
+                self.send_error(431, str(error))
+                return False
+            finally:
+                self.rfile = connection
+            if parsed and len(self.headers.get_all("Content-Length") or ()) > 1:
+                # Two lengths, equal or not, are how a request is smuggled past a front server that reads
+                # the other one (RFC 9112 section 6.3): refused, as is a Transfer-Encoding.
+                self.send_error(400, "the request has more than one Content-Length header")
+                return False
+            return parsed
 
         def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
             """http.server's own refusals (a malformed request line, headers too long) as the API's JSON errors."""
@@ -613,7 +722,10 @@ def serve_http_api(
             if length is None:
                 return
             body = self.rfile.read(length) if length else b""
-            event = http_api_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
+            # HEAD is GET without the body (RFC 9110 section 9.3.2), which _reply leaves out: the API has no
+            # HEAD routes, and answered 405.
+            method = "GET" if self.command == "HEAD" else self.command
+            event = http_api_event(method, self.path, dict(self.headers.items()), body, self.client_address[0])
             try:
                 with invocations:
                     response = handler(event, LambdaContext("matchodds-query"))
@@ -636,9 +748,12 @@ def serve_http_api(
             self.send_response(status)
             for name, value in headers:
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
+            # A 304 has no body, and a length in it would be the 200's (RFC 9110 section 8.6): a 0 there misleads
+            # a cache into storing an empty representation.
+            if status not in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED):
+                self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            if self.command != "HEAD":
+            if self.command != "HEAD" and status not in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED):
                 self.wfile.write(data)
 
         def log_message(self, format: str, *args: Any) -> None:
