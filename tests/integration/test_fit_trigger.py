@@ -117,6 +117,15 @@ def test_keys_outside_the_key_rule_start_no_fit_and_count_no_request(aws: dict[s
     assert entry(aws, "E0").requests == entry(aws, "D1").requests == 0
 
 
+def test_the_local_notifications_announce_only_the_rules_suffix(aws: dict[str, str]) -> None:
+    """As infra's filters: S3 never announces a .CSV key, so the trigger cannot count one the fit would not read."""
+    launcher = RecordingLauncher()
+    upload(aws, "results/E0/2024-25.CSV", "results/E0/2024-25.txt")
+    assert drain(mapping(aws, launcher)) == 1  # provisioning's s3:TestEvent only
+    upload(aws, "results/E0/2024-25.csv")
+    assert drain(mapping(aws, launcher)) == 1 and [c for c, _ in launcher.started] == ["E0"]
+
+
 def test_ten_files_uploaded_together_start_one_fit(aws: dict[str, str]) -> None:
     launcher = RecordingLauncher()
     upload(aws, *(f"results/E0/part-{n}.csv" for n in range(10)), "results/D1/2023-24.csv")
