@@ -48,6 +48,8 @@ fit = FitJob(
         log_retention_days=log_retention_days,
         ledger_name=storage.ledger_name,
         ledger_arn=storage.ledger_arn,
+        table_name=storage.table_name,
+        table_arn=storage.table_arn,
     ),
 )
 

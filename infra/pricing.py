@@ -20,16 +20,17 @@ from infra.queued_function import QueuedFunction, QueuedFunctionArgs
 from matchodds.core.items import fixtures_partition
 from matchodds.core.keys import CSV_SUFFIX, FIXTURES_PREFIX, PRICED_PREFIX, PRICING_MAX_RECEIVES
 
-# A fixtures file is a few hundred rows: parsing, one GetItem, a few BatchGetItems, two puts, one Query
-# and a BatchWriteItem per 25 fixtures.
+# A fixtures file is a few hundred rows: parsing, one GetItem, a few BatchGetItems, two puts, one Query,
+# a TransactWriteItems per 50 fixtures and a conditional DeleteItem per moved fixture.
 # Plain Python (no numpy); 512 MB gives a third of a vCPU, plenty for a file of any real size.
 PRICING_MEMORY_MB = 512
 PRICING_TIMEOUT_SECONDS = 60
 MAX_CONCURRENCY = 2  # a burst of uploads waits in the queue instead of drawing on the table at once
 PRICING_DYNAMODB_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:GetItem")
-# The uploaded fixtures it stores for GET /fixtures: writes (and the Query that finds a moved fixture's old
+# The uploaded fixtures it stores for GET /fixtures (conditional puts in TransactWriteItems, which need
+# PutItem, and conditional deletes of moved fixtures): writes (and the Query that finds a moved fixture's old
 # item) only in the fixtures partitions, so pricing can still never touch an odds item or a pointer.
-PRICING_FIXTURES_ACTIONS = ("dynamodb:BatchWriteItem", "dynamodb:Query")
+PRICING_FIXTURES_ACTIONS = ("dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query")
 FIXTURES_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [fixtures_partition("*")]}}
 
 

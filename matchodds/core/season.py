@@ -22,15 +22,15 @@ from datetime import date
 from typing import Any
 
 from matchodds.core.keys import ContractError
-from matchodds.core.results import MAX_GOALS, Fixture, Match, season_of
+from matchodds.core.results import MAX_GOALS, MAX_SEASON_FIXTURES, MAX_SEASON_TEAMS, Fixture, Match, season_of
 
 SEASON_META_KEY = "season"
 SEASON_RE = re.compile(r"^[0-9]{4}-[0-9]{2}\Z")
 # A league of up to 40 teams (the largest football-data division has 24) and up to 2,000 rows of played
 # matches or fixtures: a double round robin of 24 teams is 552 matches, of 32 (any real league) 992. The
-# record of a 20-team season is about 13 KB of JSON in the posterior's meta.
-MAX_SEASON_TEAMS = 40
-MAX_SEASON_ROWS = 2000
+# record of a 20-team season is about 13 KB of JSON in the posterior's meta. The same bounds as a fixtures
+# file's at upload and pricing (matchodds.core.results), so a file they take never breaks a season record.
+MAX_SEASON_ROWS = MAX_SEASON_FIXTURES
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +24,9 @@ from matchodds.core.keys import (
     DEFAULT_COMPETITION,
     ContractError,
     fixtures_prefix,
+    parse_fixtures_key,
     parse_posterior_key,
+    parse_results_key,
     posterior_key,
     posterior_prefix,
     results_prefix,
@@ -32,9 +34,11 @@ from matchodds.core.keys import (
 from matchodds.core.posterior import Adaptation, Posterior, decode_posterior, encode_posterior, posterior_adaptation
 from matchodds.core.refits import FIT_HOLDER_VARIABLE, FIT_LEDGER_VARIABLE, FIT_MAX_ROUNDS
 from matchodds.core.results import (
+    MAX_FILE_BYTES,
     Fixture,
     Match,
     ResultsError,
+    check_file_size,
     combine_results,
     decode,
     parse_any_fixtures,
@@ -113,29 +117,52 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _bucket_csvs(s3: S3Client, bucket: str, prefix: str) -> list[tuple[str, str]]:
-    """(source, text) of every CSV under a prefix of the bucket, in key order."""
-    keys = [
-        item["Key"]
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        for item in page.get("Contents", [])
-        if item["Key"].lower().endswith(".csv")
-    ]
-    return [
-        (f"s3://{bucket}/{key}", decode(s3.get_object(Bucket=bucket, Key=key)["Body"].read())) for key in sorted(keys)
-    ]
+def _bucket_files(s3: S3Client, bucket: str, prefix: str, is_file: Callable[[str], bool]) -> list[tuple[str, int]]:
+    """(key, size) of every object under a prefix that the key rule takes for one of its files, in key order.
+
+    The rule (matchodds.core.keys) is the one the fit trigger, pricing and the bucket's notifications apply,
+    so the fit reads exactly the files whose upload started it: a key in a sub-folder or ending `.CSV` is
+    named in a warning and left unread."""
+    files = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            if is_file(item["Key"]):
+                files.append((item["Key"], item["Size"]))
+            else:
+                logger.warning(
+                    "s3://%s/%s is not read: not a file name the key rule takes (%s)",
+                    bucket,
+                    item["Key"],
+                    "<name>.csv directly under the prefix, letters, digits, . _ -",
+                )
+    return sorted(files)
+
+
+def _read_csv(s3: S3Client, bucket: str, key: str, size: int) -> tuple[str, str]:
+    """(source, text) of one file, its size checked before any byte is read (ResultsError when too large)."""
+    source = f"s3://{bucket}/{key}"
+    check_file_size(source, size)
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read(MAX_FILE_BYTES + 1)
+    check_file_size(source, len(body))  # replaced by a larger object since it was listed
+    return source, decode(body)
 
 
 def load_results(paths: Sequence[Path], bucket: str | None, competition: str, s3: S3Client | None) -> list[Match]:
-    """Matches from local files, or from every CSV under the bucket's results prefix."""
+    """Matches from local files, or from every results file under the bucket's results prefix."""
     if paths:
         return read_results(paths)
     if not bucket or s3 is None:
         raise ResultsError("(no input)", None, "give results files or a bucket (--bucket or MATCHODDS_BUCKET)")
-    files = _bucket_csvs(s3, bucket, results_prefix(competition))
+    files = _bucket_files(s3, bucket, results_prefix(competition), lambda key: parse_results_key(key) == competition)
     if not files:
         raise ResultsError(f"s3://{bucket}/{results_prefix(competition)}", None, "no results files under this prefix")
-    return combine_results(parse_results(text, source) for source, text in files)
+    return combine_results(
+        parse_results(text, source) for source, text in (_read_csv(s3, bucket, *file) for file in files)
+    )
+
+
+def _is_fixtures_of(competition: str) -> Callable[[str], bool]:
+    return lambda key: (parse_fixtures_key(key) or ("", ""))[0] == competition
 
 
 def load_fixtures(
@@ -148,8 +175,9 @@ def load_fixtures(
         # Users drop files under fixtures/ to have them priced; one the pricing Lambda refuses (it writes
         # its .error.json beside it) only costs the fit that file's names, never the week's odds.
         files = []
-        for source, text in _bucket_csvs(s3, bucket, fixtures_prefix(competition)):
+        for key, size in _bucket_files(s3, bucket, fixtures_prefix(competition), _is_fixtures_of(competition)):
             try:
+                source, text = _read_csv(s3, bucket, key, size)
                 files.append(parse_any_fixtures(text, source, competition))  # plain home,away too
             except ResultsError as error:
                 logger.warning("fixtures file skipped, its teams not used for the roster: %s", error)

@@ -262,8 +262,10 @@ def odds_table() -> Response[dict[str, Any] | str]:
     table_format = _table_format()
     repository = _repository()
     version = repository.pointer(competition)["version"]
-    if _table_etag(competition, version, table_format) in _if_none_match():
-        return Response(status_code=304, body="", headers={"ETag": _table_etag(competition, version, table_format)})
+    etag = _table_etag(competition, version, table_format)
+    # `*` matches any current representation (RFC 9110, 13.1.2), and a published version is one.
+    if _if_none_match() & {etag, "*"}:
+        return Response(status_code=304, body="", headers={"ETag": etag})
     exports = repository.exports
     export = exports.table(competition, version, table_format) if exports is not None else None
     if exports is None or export is None:

@@ -247,11 +247,11 @@ def test_a_fixtures_file_copied_into_the_bucket_comes_out_priced(demo: tuple[str
     s3 = boto3.client(
         "s3", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
-    s3.put_object(Bucket="matchodds-local", Key="fixtures/E0/next week.csv", Body=b"home,away\nARS,MCI\nLIV,XYZ\n")
+    s3.put_object(Bucket="matchodds-local", Key="fixtures/E0/next-week.csv", Body=b"home,away\nARS,MCI\nLIV,XYZ\n")
     deadline = time.monotonic() + 30
     while True:
         try:
-            body = s3.get_object(Bucket="matchodds-local", Key="priced/E0/next week.csv")["Body"].read()
+            body = s3.get_object(Bucket="matchodds-local", Key="priced/E0/next-week.csv")["Body"].read()
             break
         except s3.exceptions.NoSuchKey:
             assert time.monotonic() < deadline, "the fixtures file was not priced within 30 s"

@@ -13,13 +13,13 @@ pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore::Deprecation
 def test_a_fit_that_exits_non_zero_is_sent_to_the_alarm_topic(deployed: Deployed) -> None:
     from services.fit.main import EXIT_BAD_RESULTS, EXIT_GATE
 
-    rule = deployed.one("aws:cloudwatch/eventRule:EventRule")
+    rule = deployed.one("aws:cloudwatch/eventRule:EventRule", "alarms-fit-failed")
     detail = json.loads(rule.inputs["eventPattern"])["detail"]
     assert detail["lastStatus"] == ["STOPPED"]
     (exit_codes,) = [clause["containers"]["exitCode"] for clause in detail["$or"] if "containers" in clause]
     assert exit_codes == [{"anything-but": 0}]
     assert 0 not in {EXIT_BAD_RESULTS, EXIT_GATE}  # the gate's refusal and bad results both match the rule
-    target = deployed.one("aws:cloudwatch/eventTarget:EventTarget")
+    target = deployed.one("aws:cloudwatch/eventTarget:EventTarget", "alarms-fit-failed")
     assert target.inputs["arn"] == deployed.one("aws:sns/topic:Topic")["arn"]
 
 

@@ -117,7 +117,13 @@ def _expected_grants(deployed: Deployed, competitions: Sequence[str]) -> dict[st
             ("s3:PutObject", f"{bucket}/{PRICED_PREFIX}*"),
             *(
                 (action, table)
-                for action in ("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:Query")
+                for action in (
+                    "dynamodb:BatchGetItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:Query",
+                )
             ),
             *((action, pricing_queue) for action in consume),
             *logs("pricing"),
@@ -401,7 +407,7 @@ def test_the_pricing_role_cannot_write_odds_or_publish(deployed: Deployed) -> No
     for statement in statements:
         writes = [a for a in statement["Action"] if a.startswith("dynamodb:") and any(v in a for v in WRITE_VERBS)]
         if writes:
-            assert writes == ["dynamodb:BatchWriteItem"]
+            assert writes == ["dynamodb:DeleteItem", "dynamodb:PutItem"]
             assert statement["Condition"] == {
                 "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [fixtures_partition("*")]}
             }

@@ -187,7 +187,9 @@ def test_fit_container_runs_the_configured_image_on_the_real_bucket(deployed: De
     assert container["name"] == FIT_CONTAINER
     assert container["image"] == FIT_IMAGE
     environment = {variable["name"]: variable["value"] for variable in container["environment"]}
-    assert Settings.from_env(environment, need=("bucket",)).bucket == deployed.one(BUCKET)["bucket"]
+    settings = Settings.from_env(environment, need=("bucket", "table"))
+    assert settings.bucket == deployed.one(BUCKET)["bucket"]
+    assert settings.table == deployed.one(TABLE, ODDS_TABLE)["name"]
     assert environment["MATCHODDS_COMPETITION"] == competition
     assert environment[FIT_LEDGER_VARIABLE] == deployed.one(TABLE, LEDGER_TABLE)["name"]
     logs = container["logConfiguration"]

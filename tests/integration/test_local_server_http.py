@@ -271,11 +271,6 @@ def test_a_304_carries_no_length_of_its_own(api_server: tuple[str, int]) -> None
     assert not_modified.get("content-length") in (None, headers["content-length"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/query/app.py's odds_table compares If-None-Match with the ETag only; `*` must match any "
-    "current version (issue 31; the change is in the local server engineer's report)",
-)
 def test_if_none_match_any_is_a_304_where_a_get_would_be_a_200_with_an_etag(api_server: tuple[str, int]) -> None:
     status, headers, _ = get(api_server, "GET", "/odds?competition=E0")
     assert status == 200 and headers["etag"]

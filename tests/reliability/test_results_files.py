@@ -159,14 +159,14 @@ def test_a_season_uploaded_twice_under_two_names_is_read_once_with_a_warning(
     from services.fit.main import load_results
 
     s3 = boto3.client("s3")
-    for key in ("results/E0/2024-25.csv", "results/E0/E0 (1).csv"):
+    for key in ("results/E0/2024-25.csv", "results/E0/E0-1.csv"):
         s3.upload_file(str(SAMPLE_SEASON), aws["bucket"], key)
     with caplog.at_level(logging.WARNING, logger="matchodds.core.results"):
         matches = load_results([], aws["bucket"], "E0", s3)
     assert len(matches) == 380
     (warning,) = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
     bucket = f"s3://{aws['bucket']}/results/E0"
-    assert warning.startswith(f"{bucket}/E0 (1).csv repeats 380 match(es) of {bucket}/2024-25.csv with the same score")
+    assert warning.startswith(f"{bucket}/E0-1.csv repeats 380 match(es) of {bucket}/2024-25.csv with the same score")
 
 
 @pytest.mark.fit
@@ -180,11 +180,11 @@ def test_the_fit_refuses_a_second_copy_of_a_season_with_another_score_naming_bot
     s3.put_object(Bucket=aws["bucket"], Key="results/E0/2024-25.csv", Body=season)
     changed = season.replace(b"Man United,Fulham,1,0,H,", b"Man United,Fulham,2,0,H,", 1)
     assert changed != season
-    s3.put_object(Bucket=aws["bucket"], Key="results/E0/E0-2024-25 (corrected).csv", Body=changed)
+    s3.put_object(Bucket=aws["bucket"], Key="results/E0/E0-2024-25-corrected.csv", Body=changed)
     with caplog.at_level(logging.INFO):
         assert fit_main(["--bucket", aws["bucket"]]) == 2
     bucket = f"s3://{aws['bucket']}/results/E0"
-    second, first = f"{bucket}/E0-2024-25 (corrected).csv", f"{bucket}/2024-25.csv"
+    second, first = f"{bucket}/E0-2024-25-corrected.csv", f"{bucket}/2024-25.csv"
     assert f"{second}, line 2: MUN v FUL on 2024-08-16 is 2-0 here but 1-0 in {first}, line 2" in caplog.text
     assert "Contents" not in s3.list_objects_v2(Bucket=aws["bucket"], Prefix="posteriors/")
 
@@ -235,3 +235,47 @@ def test_the_fits_read_of_the_bucket_skips_a_fixtures_file_with_an_impossible_da
         fixtures = load_fixtures(None, aws["bucket"], "E0", s3)
     assert [(fixture.date, fixture.home, fixture.away) for fixture in fixtures] == [(date(2026, 12, 12), "ARS", "CHE")]
     assert "fixtures/E0/bad.csv, line 3: date '31/12/9999' (9999-12-31) is outside 1990-01-01" in caplog.text
+
+
+@pytest.mark.integration
+def test_the_fit_reads_only_the_keys_the_rule_takes_naming_the_others(
+    aws: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """`results/E0/sub/y.csv` started no fit but the next fit read it, and a fixtures file in a sub-folder fed
+    the roster without ever being priced (issue 31): the fit reads what the trigger and pricing count, no more."""
+    from services.fit.main import load_fixtures, load_results
+
+    s3 = boto3.client("s3")
+    s3.upload_file(str(SAMPLE_SEASON), aws["bucket"], "results/E0/2024-25.csv")
+    late = "Div,Date,HomeTeam,AwayTeam,FTHG,FTAG\nE0,01/06/2025,Arsenal,Chelsea,9,0\n"
+    for key in ("results/E0/sub/late.csv", "results/E0/late.CSV", "results/E0/late copy.csv"):
+        s3.put_object(Bucket=aws["bucket"], Key=key, Body=late.encode())
+    fixtures = "Div,Date,Time,HomeTeam,AwayTeam\nE0,12/12/2026,15:00,Arsenal,Chelsea\n"
+    s3.put_object(Bucket=aws["bucket"], Key="fixtures/E0/sub/week.csv", Body=fixtures.encode())
+    s3.put_object(Bucket=aws["bucket"], Key="fixtures/E0/week.CSV", Body=fixtures.encode())
+    with caplog.at_level(logging.WARNING):
+        matches = load_results([], aws["bucket"], "E0", s3)
+        assert load_fixtures(None, aws["bucket"], "E0", s3) == []
+    assert len(matches) == 380 and max(match.date for match in matches) < date(2025, 6, 1)
+    for key in ("results/E0/sub/late.csv", "results/E0/late.CSV", "fixtures/E0/sub/week.csv", "fixtures/E0/week.CSV"):
+        assert f"s3://{aws['bucket']}/{key} is not read" in caplog.text
+
+
+@pytest.mark.integration
+def test_the_fit_refuses_a_results_object_over_the_size_limit_before_reading_it(
+    aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 60 MB results file peaked at 374 MB in the fit's parse (issue 31): its size is checked from the listing."""
+    from matchodds.core import results
+    from services.fit import main as fit
+
+    s3 = boto3.client("s3")
+    s3.upload_file(str(SAMPLE_SEASON), aws["bucket"], "results/E0/2024-25.csv")
+    monkeypatch.setattr(fit, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(results, "MAX_FILE_BYTES", 1000)
+    reads: list[str] = []
+    original = s3.get_object
+    monkeypatch.setattr(s3, "get_object", lambda **kwargs: reads.append(kwargs["Key"]) or original(**kwargs))
+    with pytest.raises(ResultsError, match="a results or fixtures file may have at most 1,000"):
+        fit.load_results([], aws["bucket"], "E0", s3)
+    assert reads == []
