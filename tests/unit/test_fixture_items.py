@@ -76,7 +76,8 @@ def test_no_date_makes_a_fixture_item_or_its_season_overflow() -> None:
     # 31/12/9999 once crashed pricing after the priced files: its expiry (the day + 200 days) and its season's end
     # (30 June 10000) overflowed. The parser refuses such dates now; the items still must not overflow on one.
     last = fixture_item("E0", Fixture("E0", date.max, "ARS", "CHE"), [], "far.csv", uploaded="u")
-    assert last[EXPIRES_ATTRIBUTE] == 253402214400  # 9999-12-31 00:00 UTC: the calendar's end, not an overflow
+    # 9999-12-31 00:00 UTC: the calendar's end, not an overflow
+    assert last[EXPIRES_ATTRIBUTE] == int(datetime(9999, 12, 31, tzinfo=UTC).timestamp())
     assert fixture_season(date.max) == (date(9999, 7, 1), date.max)
     assert fixture_season(date(1, 3, 1)) == (date.min, date(1, 6, 30))
     assert fixture_season(date(2025, 1, 5)) == season_bounds(date(2025, 1, 5))
