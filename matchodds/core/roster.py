@@ -110,7 +110,7 @@ def season_roster(matches: Sequence[Match], fixtures: Sequence[Fixture] = ()) ->
     if left_out:
         logger.warning(
             "%d team(s) named only by %s fixtures left out of the roster, the league being %s: %s "
-            "(their fixtures are priced as unknown teams')",
+            "(their fixtures are priced as unknown teams)",
             len(left_out),
             season,
             f"shown by its results ({len(shown)} teams)" if whole_league else f"{league_size} teams",
