@@ -49,7 +49,8 @@ FIT_CPU_ARCHITECTURE = "X86_64"
 VPC_CIDR = "10.87.0.0/24"
 SUBNET_CIDRS = ("10.87.0.0/25", "10.87.0.128/25")
 HTTPS = 443
-# services/fit/lease.py: GetItem (the requests and the holder), UpdateItem (release, extend, give up).
+# adapters/fit_ledger.py for services/fit/lease.py: GetItem (the requests and the holder), UpdateItem (release, extend,
+# give up).
 FIT_LEDGER_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
 # services/fit/main.py: GetItem of its competition's pointer in the odds table (the served version).
 FIT_POINTER_ACTIONS = ("dynamodb:GetItem",)

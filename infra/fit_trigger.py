@@ -48,7 +48,7 @@ FIT_TRIGGER_TIMEOUT_SECONDS = 30
 # Two batches at once at most (Lambda's minimum for SQS); the ledger's conditional lease decides
 # which of two batches of one competition starts its fit.
 MAX_CONCURRENCY = 2
-FIT_TRIGGER_LEDGER_ACTIONS = ("dynamodb:UpdateItem",)  # services/fit_trigger/ledger.py: count, claim, release
+FIT_TRIGGER_LEDGER_ACTIONS = ("dynamodb:UpdateItem",)  # adapters/fit_ledger.py: count, claim, release
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
 
 

@@ -66,6 +66,8 @@ _CONTRACT = (
     "matchodds/data/teams.csv",
     "services/__init__.py",
 )
+# The odds table's one client (adapters/odds_table.py), for the three functions that read or write the table.
+_ODDS_TABLE = ("adapters/__init__.py", "adapters/odds_table.py")
 
 # boto3 is not listed: the Lambda runtime provides it. pydantic is imported only by the query's
 # /openapi.json and /docs routes (powertools' OpenAPI models), never on an odds request, so it costs
@@ -75,7 +77,13 @@ QUERY = LambdaPackage(
     handler="services.query.handler.lambda_handler",
     distributions=("aws-lambda-powertools", "pydantic"),
     # pricing: GET /fixtures prices the stored fixtures with the same code as the pricing Lambda.
-    sources=(*_CONTRACT, "matchodds/core/pricing.py", "services/query/*.py", "services/query/static/*"),
+    sources=(
+        *_CONTRACT,
+        *_ODDS_TABLE,
+        "matchodds/core/pricing.py",
+        "services/query/*.py",
+        "services/query/static/*",
+    ),
 )
 PRECOMPUTE = LambdaPackage(
     name="precompute",
@@ -83,6 +91,7 @@ PRECOMPUTE = LambdaPackage(
     distributions=("numpy", "aws-lambda-powertools"),
     sources=(
         *_CONTRACT,
+        *_ODDS_TABLE,
         *(f"matchodds/core/{module}.py" for module in ("posterior", "grid", "rounding", "season", "projection")),
         "services/precompute/*.py",
     ),
@@ -92,13 +101,19 @@ PRICING = LambdaPackage(
     name="pricing",
     handler="services.pricing.handler.lambda_handler",
     distributions=("aws-lambda-powertools",),
-    sources=(*_CONTRACT, "matchodds/core/pricing.py", "services/pricing/*.py"),
+    sources=(*_CONTRACT, *_ODDS_TABLE, "matchodds/core/pricing.py", "services/pricing/*.py"),
 )
 # Results uploads in, fits out: the ledger's requests and one RunTask; plain Python.
 FIT_TRIGGER = LambdaPackage(
     name="fit-trigger",
     handler="services.fit_trigger.handler.lambda_handler",
     distributions=("aws-lambda-powertools",),
-    sources=(*_CONTRACT, "matchodds/core/refits.py", "services/fit_trigger/*.py"),
+    sources=(
+        *_CONTRACT,
+        "matchodds/core/refits.py",
+        "adapters/__init__.py",
+        "adapters/fit_ledger.py",
+        "services/fit_trigger/*.py",
+    ),
 )
 PACKAGES = (QUERY, PRECOMPUTE, PRICING, FIT_TRIGGER)

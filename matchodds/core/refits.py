@@ -10,9 +10,9 @@ that arrives during a fit starts one more after it, not ten. A fit that dies hol
 out of memory, crashed) has it given back when its task stops, conditional on its holder, so a newer
 lease is never dropped and the next upload starts a fit at once.
 
-The ledger is one DynamoDB item per competition. This module writes its requests as plain data
-(the keyword arguments of `update_item` and `get_item`), so the trigger and the fit, which may not
-import each other, send the very same conditions; neither the core nor this module calls AWS.
+The ledger is one DynamoDB item per competition. This module holds its rules and names; its one
+client, adapters.fit_ledger, makes the requests, so the trigger and the fit, which may not import
+each other, send the very same conditions.
 """
 
 from __future__ import annotations
@@ -122,88 +122,3 @@ class LedgerEntry:
     requests: int = 0
     holder: str | None = None
     lease_until: float = 0.0
-
-
-def _key(competition: str) -> dict[str, Any]:
-    if not COMPETITION_RE.match(competition):
-        raise ValueError(f"bad competition {competition!r}")
-    return {LEDGER_KEY: {"S": competition}}
-
-
-def read_request(table: str, competition: str) -> dict[str, Any]:
-    """get_item arguments: the competition's entry, read strongly consistent (it decides what to fit)."""
-    return {"TableName": table, "Key": _key(competition), "ConsistentRead": True}
-
-
-def entry_from_item(competition: str, item: dict[str, Any] | None) -> LedgerEntry:
-    """A LedgerEntry from a DynamoDB item (none yet: no requests, no lease)."""
-    if not item:
-        return LedgerEntry(competition)
-    return LedgerEntry(
-        competition,
-        requests=int(item.get("requests", {}).get("N", "0")),
-        holder=item.get("holder", {}).get("S"),
-        lease_until=float(item.get("lease_until", {}).get("N", "0")),
-    )
-
-
-def count_requests(table: str, competition: str, count: int, at: str) -> dict[str, Any]:
-    """update_item arguments: add `count` requests (results files) and note when the last came."""
-    return {
-        "TableName": table,
-        "Key": _key(competition),
-        "UpdateExpression": "ADD requests :count SET last_request_at = :at",
-        "ExpressionAttributeValues": {":count": {"N": str(count)}, ":at": {"S": at}},
-        "ReturnValues": "ALL_NEW",
-    }
-
-
-def claim_lease(table: str, competition: str, holder: str, now: float, seconds: float) -> dict[str, Any]:
-    """update_item arguments that succeed only if no unexpired lease is held: the caller then starts a fit."""
-    return {
-        "TableName": table,
-        "Key": _key(competition),
-        "UpdateExpression": "SET holder = :holder, lease_until = :until",
-        "ConditionExpression": "attribute_not_exists(holder) OR lease_until < :now",
-        "ExpressionAttributeValues": {
-            ":holder": {"S": holder},
-            ":until": {"N": repr(now + seconds)},
-            ":now": {"N": repr(now)},
-        },
-    }
-
-
-def extend_lease(table: str, competition: str, holder: str, now: float, seconds: float) -> dict[str, Any]:
-    """update_item arguments: the holder keeps its lease for another round; fails if it lost it."""
-    return {
-        "TableName": table,
-        "Key": _key(competition),
-        "UpdateExpression": "SET lease_until = :until",
-        "ConditionExpression": "holder = :holder",
-        "ExpressionAttributeValues": {":holder": {"S": holder}, ":until": {"N": repr(now + seconds)}},
-    }
-
-
-def release_if_done(table: str, competition: str, holder: str, seen_requests: int) -> dict[str, Any]:
-    """update_item arguments: give the lease back only if no request came after `seen_requests`.
-
-    Fails (ConditionalCheckFailed) when one did, or when the lease was lost; the fit reads the entry to
-    tell which. The check and the release are one conditional write, so no request falls between them."""
-    return {
-        "TableName": table,
-        "Key": _key(competition),
-        "UpdateExpression": "REMOVE holder, lease_until SET fitted_requests = :seen",
-        "ConditionExpression": "holder = :holder AND requests = :seen",
-        "ExpressionAttributeValues": {":holder": {"S": holder}, ":seen": {"N": str(seen_requests)}},
-    }
-
-
-def release_lease(table: str, competition: str, holder: str) -> dict[str, Any]:
-    """update_item arguments: give the lease back whatever is pending (a failed start, a refused fit)."""
-    return {
-        "TableName": table,
-        "Key": _key(competition),
-        "UpdateExpression": "REMOVE holder, lease_until",
-        "ConditionExpression": "holder = :holder",
-        "ExpressionAttributeValues": {":holder": {"S": holder}},
-    }

@@ -2,7 +2,8 @@
 
 A fit started by the trigger holds its competition's lease. It reads the request count before the
 results, and when it has published, gives the lease back only if the count has not moved; if it has,
-new files came during the fit, and it fits once more, reading them too.
+new files came during the fit, and it fits once more, reading them too. The ledger's requests are
+adapters.fit_ledger's; the rounds are the fit's.
 """
 
 from __future__ import annotations
@@ -12,26 +13,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from matchodds.core.refits import (
-    FIT_LEASE_SECONDS,
-    LedgerEntry,
-    entry_from_item,
-    extend_lease,
-    read_request,
-    release_if_done,
-    release_lease,
-)
+from adapters.fit_ledger import FitLedger
+from matchodds.core.refits import FIT_LEASE_SECONDS, LedgerEntry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 logger = logging.getLogger("matchodds.fit")
-
-
-def _conditional_failure(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
 class FitLease:
@@ -46,12 +34,12 @@ class FitLease:
         clock: Callable[[], float] = time.time,
         lease_seconds: float = FIT_LEASE_SECONDS,
     ) -> None:
-        self.table, self.competition, self.holder = table, competition, holder
-        self.dynamodb, self.clock, self.lease_seconds = dynamodb, clock, lease_seconds
+        self.competition, self.holder = competition, holder
+        self.ledger = FitLedger(table, dynamodb, clock, lease_seconds)
 
     def read(self) -> LedgerEntry:
-        item = self.dynamodb.get_item(**read_request(self.table, self.competition)).get("Item")
-        return entry_from_item(self.competition, dict(item) if item else None)
+        """The competition's ledger entry as it stands."""
+        return self.ledger.read(self.competition)
 
     def begin(self) -> int | None:
         """The requests counted so far, read before the results; None if this fit does not hold the lease."""
@@ -63,12 +51,8 @@ class FitLease:
 
     def finish(self, seen: int) -> int | None:
         """Give the lease back if no request came after `seen`; else keep it and return the new count."""
-        try:
-            self.dynamodb.update_item(**release_if_done(self.table, self.competition, self.holder, seen))
+        if self.ledger.release_if_done(self.competition, self.holder, seen):
             return None
-        except ClientError as error:
-            if not _conditional_failure(error):
-                raise
         entry = self.read()
         if entry.holder != self.holder:
             logger.warning(
@@ -78,20 +62,10 @@ class FitLease:
         if entry.requests == seen:  # the count did not move: the condition failed on something else
             self.give_up()
             return None
-        try:
-            self.dynamodb.update_item(
-                **extend_lease(self.table, self.competition, self.holder, self.clock(), self.lease_seconds)
-            )
-        except ClientError as error:
-            if _conditional_failure(error):
-                return None  # lost between the read and the extension: the new holder fits
-            raise
+        if not self.ledger.extend(self.competition, self.holder):
+            return None  # lost between the read and the extension: the new holder fits
         return entry.requests
 
     def give_up(self) -> None:
         """Give the lease back whatever is pending, so the next upload starts a fit at once."""
-        try:
-            self.dynamodb.update_item(**release_lease(self.table, self.competition, self.holder))
-        except ClientError as error:
-            if not _conditional_failure(error):
-                raise
+        self.ledger.release(self.competition, self.holder)

@@ -14,10 +14,10 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 
+from adapters.fit_ledger import FitLedger
 from matchodds.core.refits import FIT_LEDGER_VARIABLE
 from matchodds.core.settings import log_our_records
 from services.fit_trigger.launcher import EcsLauncher, Launcher
-from services.fit_trigger.ledger import FitLedger
 from services.fit_trigger.pipeline import Ledger, start_fits
 
 logger = Logger(service="fit-trigger")

@@ -1,7 +1,7 @@
 """What pricing reads from the odds table (a competition's pointer, the odds items of some pairs) and writes
 to it (the uploaded fixtures, for GET /fixtures).
 
-The small client of the pricing Lambda (no service imports another): one GetItem for the pointer,
+Pricing's side of the odds table (adapters.odds_table reads and retries for it): one GetItem for the pointer,
 one BatchGetItem per 100 pairs of its version, unprocessed keys retried with backoff. Fixtures go to
 their competition's partition in TransactWriteItems of 50, each with an order item per match (a pairing of a
 season) that names the upload that placed it: put only when no newer upload holds the match, so uploads
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from adapters.odds_table import OddsTable, RetryPolicy, key_attributes, retried, stored
 from matchodds.core.items import (
     PARTITION_KEY,
     SORT_KEY,
@@ -38,13 +38,10 @@ from matchodds.core.pricing import Pair
 
 if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef, UniversalAttributeValueTypeDef
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
 # Two actions a fixture (its match's order item, its own item): DynamoDB's limit is 100 per TransactWriteItems.
 TRANSACT_FIXTURES = 50
-RETRIED_ERRORS = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
-_deserializer, _serializer = TypeDeserializer(), TypeSerializer()
 
 
 class OddsUnreadable(RuntimeError):
@@ -65,14 +62,6 @@ class Recorded:
     superseded: list[str]
 
 
-def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: _deserializer.deserialize(value) for key, value in item.items()}
-
-
-def _key(key: dict[str, str]) -> dict[str, dict[str, str]]:
-    return {name: {"S": value} for name, value in key.items()}
-
-
 class StoredOdds:
     """The current pointer and odds items of a competition, as the query service stores and serves them."""
 
@@ -81,39 +70,31 @@ class StoredOdds:
         table: str,
         client: DynamoDBClient,
         *,
-        max_attempts: int = 6,
+        max_attempts: int = 8,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.table, self.client, self.max_attempts, self.sleep = table, client, max_attempts, sleep
+        self.retry = RetryPolicy(attempts=max_attempts, sleep=sleep)
+        self.odds_table = OddsTable(table, client, self.retry)
+        self.table, self.client = table, client
 
     def pointer(self, competition: str) -> dict[str, Any] | None:
         """The competition's pointer item (version, teams, data_through), or None before its first version."""
-        response = self.client.get_item(TableName=self.table, Key=_key(pointer_key(competition)), ConsistentRead=True)
-        if "Item" not in response:
+        item = self.odds_table.get(pointer_key(competition), consistent=True)
+        if item is None:
             return None
-        pointer: dict[str, Any] = from_dynamo(_plain(response["Item"]))
+        pointer: dict[str, Any] = from_dynamo(item)
         return pointer
 
     def odds(self, competition: str, version: str, pairs: Sequence[Pair]) -> dict[Pair, dict[str, Any]]:
         """The stored odds of each pair of `version` that has an item, by pair."""
-        found: dict[Pair, dict[str, Any]] = {}
         wanted = list(dict.fromkeys(pairs))
-        for start in range(0, len(wanted), BATCH_GET_KEYS):
-            pending: Sequence[Mapping[str, UniversalAttributeValueTypeDef]] = [
-                _key(odds_key(competition, version, *pair)) for pair in wanted[start : start + BATCH_GET_KEYS]
-            ]
-            for attempt in range(self.max_attempts):
-                response = self.client.batch_get_item(RequestItems={self.table: {"Keys": pending}})
-                for item in response.get("Responses", {}).get(self.table, []):
-                    odds = odds_from_item(_plain(item))
-                    found[(odds["home"], odds["away"])] = odds
-                unprocessed = response.get("UnprocessedKeys", {}).get(self.table)
-                pending = unprocessed["Keys"] if unprocessed else []
-                if not pending:
-                    break
-                self.sleep(min(0.02 * 2**attempt, 1.0))
-            else:
-                raise OddsUnreadable(f"{len(pending)} odds item(s) of {competition} {version} stayed unprocessed")
+        items, unread = self.odds_table.batch_get([odds_key(competition, version, *pair) for pair in wanted])
+        if unread:
+            raise OddsUnreadable(f"{len(unread)} odds item(s) of {competition} {version} stayed unprocessed")
+        found: dict[Pair, dict[str, Any]] = {}
+        for item in items:
+            odds = odds_from_item(item)
+            found[(odds["home"], odds["away"])] = odds
         return found
 
     def record_fixtures(self, competition: str, items: Sequence[dict[str, Any]]) -> Recorded:
@@ -140,7 +121,7 @@ class StoredOdds:
         """(written, refused) of one transaction per attempt: each fixture item with its match's order item, the
         order item put only when no newer upload holds it, so an older upload never writes the match anywhere."""
         pending, refused = list(items), []
-        for attempt in range(self.max_attempts):
+        for attempt in range(self.retry.attempts):
             if not pending:
                 break
             actions: list[TransactWriteItemTypeDef] = []
@@ -149,31 +130,31 @@ class StoredOdds:
                     {
                         "Put": {
                             "TableName": self.table,
-                            "Item": _stored(fixture_order_item(competition, item)),
+                            "Item": stored(fixture_order_item(competition, item)),
                             "ConditionExpression": "attribute_not_exists(#sk) OR #uploaded <= :uploaded",
                             "ExpressionAttributeNames": {"#sk": SORT_KEY, "#uploaded": UPLOADED_ATTRIBUTE},
                             "ExpressionAttributeValues": {":uploaded": {"S": item[UPLOADED_ATTRIBUTE]}},
                         }
                     }
                 )
-                actions.append({"Put": {"TableName": self.table, "Item": _stored(item)}})
+                actions.append({"Put": {"TableName": self.table, "Item": stored(item)}})
             try:
                 self.client.transact_write_items(TransactItems=actions)
             except ClientError as error:
                 code = error.response.get("Error", {}).get("Code", "")
-                if code not in RETRIED_ERRORS and code != "TransactionCanceledException":
+                if not retried(error) and code != "TransactionCanceledException":
                     raise
                 reasons = error.response.get("CancellationReasons", [])
                 newer = {index // 2 for index, reason in enumerate(reasons) if _newer(reason)}
                 refused += [item for index, item in enumerate(pending) if index in newer]
                 pending = [item for index, item in enumerate(pending) if index not in newer]
                 if not newer:  # a conflict with another transaction, or throttling: the same again, later
-                    self.sleep(min(0.02 * 2**attempt, 1.0))
+                    self.retry.pause(attempt)
                 continue
             return pending, refused
         if pending:
             raise FixturesUnwritten(
-                f"{len(pending)} fixture item(s) stayed unwritten after {self.max_attempts} attempts"
+                f"{len(pending)} fixture item(s) stayed unwritten after {self.retry.attempts} attempts"
             )
         return [], refused
 
@@ -193,7 +174,7 @@ class StoredOdds:
             try:
                 self.client.delete_item(
                     TableName=self.table,
-                    Key=_key({PARTITION_KEY: fixtures_partition(competition), SORT_KEY: key}),
+                    Key=key_attributes({PARTITION_KEY: fixtures_partition(competition), SORT_KEY: key}),
                     ConditionExpression="attribute_not_exists(#uploaded) OR #uploaded <= :uploaded",
                     ExpressionAttributeNames={"#uploaded": UPLOADED_ATTRIBUTE},
                     ExpressionAttributeValues={":uploaded": {"S": new[UPLOADED_ATTRIBUTE]}},
@@ -207,8 +188,7 @@ class StoredOdds:
 
     def _stored_fixtures(self, competition: str, low: str, high: str) -> Iterable[tuple[str, Pair]]:
         """(sort key, (home, away)) of the competition's stored fixtures between two sort keys."""
-        pages = self.client.get_paginator("query").paginate(
-            TableName=self.table,
+        found = self.odds_table.query(
             KeyConditionExpression="#pk = :pk AND #sk BETWEEN :low AND :high",
             ExpressionAttributeNames={"#pk": PARTITION_KEY, "#sk": SORT_KEY, "#home": "home", "#away": "away"},
             ExpressionAttributeValues={
@@ -219,10 +199,8 @@ class StoredOdds:
             ProjectionExpression="#sk, #home, #away",
             ConsistentRead=True,
         )
-        for page in pages:
-            for item in page["Items"]:
-                plain = _plain(item)
-                yield plain[SORT_KEY], (plain["home"], plain["away"])
+        for item in found:
+            yield item[SORT_KEY], (item["home"], item["away"])
 
 
 def _day(text: str) -> date:
@@ -232,10 +210,6 @@ def _day(text: str) -> date:
 def _match(item: Mapping[str, Any]) -> tuple[date, str, str]:
     """A stored fixture's match: the first day of its season and its pairing (a match moved keeps it)."""
     return fixture_season(_day(item["date"]))[0], item["home"], item["away"]
-
-
-def _stored(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in item.items()}
 
 
 def _newer(reason: Mapping[str, Any]) -> bool:

@@ -1,4 +1,5 @@
-"""Reads odds from DynamoDB for the query Lambda: the pointer (cached briefly), then the items asked for.
+"""Reads odds from DynamoDB for the query Lambda (through adapters.odds_table): the pointer (cached briefly), then
+the items asked for.
 
 One fixture is one GetItem; a list of fixtures is one BatchGetItem (100 keys per call, unprocessed
 keys retried with backoff); a whole competition is one paginated Query of the current version's
@@ -24,11 +25,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
+from adapters.odds_table import OddsTable, RetryPolicy, key_attributes
 from matchodds.core.items import (
     ODDS_READ_ATTRIBUTES,
     PARTITION_KEY,
@@ -51,20 +50,14 @@ from services.query.exports import ExportReader
 
 if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import KeysAndAttributesTypeDef, UniversalAttributeValueTypeDef
-
-    Keys = Sequence[Mapping[str, UniversalAttributeValueTypeDef]]
 
 POINTER_CACHE_SECONDS = 10.0
-BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
-RETRIED_ERRORS = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+# The odds table's retry policy within the query's 10 s timeout: 6 tries, the pauses capped at 1 s (2.6 s in all).
+QUERY_ATTEMPTS, QUERY_BACKOFF_CAP = 6, 1.0
 # A fixture's text is about 8 KB (every market priced): the 380 of a 20-team version take 3.0 MiB (tracemalloc,
 # the keys and the cache's own overhead included). 64 MiB keeps some 8,400: all the pairings of twenty such
 # versions or most of a 96-team league's, in a Lambda of 512 MB whose cold handler peaks near 70 MiB.
 TEXT_CACHE_BYTES = 64 * 2**20
-# Odds items are read with only the attributes odds_from_item uses (a ProjectionExpression of these names): in a
-# batch of 100, moto's share of the read fell by a third without the partition key and the expiry (bench/query.py).
-_ODDS_ATTRIBUTE_NAMES = {f"#r{index}": name for index, name in enumerate(ODDS_READ_ATTRIBUTES)}
 
 
 class CompetitionNotServed(LookupError):
@@ -109,35 +102,6 @@ class UnknownTeam(LookupError):
         names = ", ".join(codes)
         super().__init__(f"unknown team{'s' if len(codes) > 1 else ''} {names} in competition {competition}")
         self.competition, self.codes = competition, codes
-
-
-def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: _attribute(value) for key, value in item.items()}
-
-
-def _attribute(value: Mapping[str, Any]) -> Any:
-    """One attribute as read (its type letter and value) as boto3's TypeDeserializer gives it, less the boto3 import:
-    numbers as Decimal, binary as bytes, sets as sets."""
-    ((kind, data),) = value.items()
-    if kind in ("S", "B", "BOOL"):
-        return data
-    if kind == "N":
-        return Decimal(data)
-    if kind == "M":
-        return {key: _attribute(entry) for key, entry in data.items()}
-    if kind == "L":
-        return [_attribute(entry) for entry in data]
-    if kind == "NULL":
-        return None
-    if kind == "NS":
-        return {Decimal(number) for number in data}
-    if kind in ("SS", "BS"):
-        return set(data)
-    raise ValueError(f"an attribute of unknown type {kind!r}")
-
-
-def _key(key: dict[str, str]) -> dict[str, dict[str, str]]:
-    return {name: {"S": value} for name, value in key.items()}
 
 
 Pair = tuple[str, str]
@@ -187,7 +151,7 @@ class OddsReader:
         clock: Callable[[], float] = time.monotonic,
         *,
         competitions: Sequence[str] = DEFAULT_COMPETITIONS,
-        max_attempts: int = 6,
+        max_attempts: int = QUERY_ATTEMPTS,
         sleep: Callable[[float], None] = time.sleep,
         exports: ExportReader | None = None,
         text_cache_bytes: int = TEXT_CACHE_BYTES,
@@ -197,7 +161,7 @@ class OddsReader:
         self.exports = exports
         self.texts = TextCache(text_cache_bytes)  # the texts are JSON, ASCII: a character is a byte
         self.competitions = tuple(competitions)
-        self.max_attempts, self.sleep = max_attempts, sleep
+        self.odds = OddsTable(table, client, RetryPolicy(attempts=max_attempts, cap=QUERY_BACKOFF_CAP, sleep=sleep))
         self._pointers: dict[str, tuple[float, dict[str, Any]]] = {}
 
     def pointer(self, competition: str) -> dict[str, Any]:
@@ -207,24 +171,22 @@ class OddsReader:
         cached = self._pointers.get(competition)
         if cached and cached[0] > self.clock():
             return cached[1]
-        response = self.client.get_item(TableName=self.table, Key=_key(pointer_key(competition)))
-        if "Item" not in response:
+        item = self.odds.get(pointer_key(competition))
+        if item is None:
             raise OddsNotReady(competition)
-        return self._remember(competition, from_dynamo(_plain(response["Item"])))
+        return self._remember(competition, from_dynamo(item))
 
     def pointers(self) -> dict[str, dict[str, Any]]:
         """The pointer of every served competition that has published, by competition, read afresh in one batch."""
         by_partition = {pointer_key(competition)[PARTITION_KEY]: competition for competition in self.competitions}
-        keys = [_key(pointer_key(competition)) for competition in self.competitions]
+        items, unread = self.odds.batch_get([pointer_key(competition) for competition in self.competitions])
+        if unread:
+            missing = ", ".join(by_partition[key[PARTITION_KEY]] for key in unread)
+            raise OddsUnavailable(missing, f"the current versions of {missing}")
         pointers: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(keys), BATCH_GET_KEYS):
-            items, unread = self._read_batch(keys[start : start + BATCH_GET_KEYS])
-            if unread:
-                missing = ", ".join(by_partition[_plain(dict(key))[PARTITION_KEY]] for key in unread)
-                raise OddsUnavailable(missing, f"the current versions of {missing}")
-            for item in items:
-                competition = by_partition[item[PARTITION_KEY]]
-                pointers[competition] = self._remember(competition, from_dynamo(item))
+        for item in items:
+            competition = by_partition[item[PARTITION_KEY]]
+            pointers[competition] = self._remember(competition, from_dynamo(item))
         return pointers
 
     def _remember(self, competition: str, pointer: dict[str, Any]) -> dict[str, Any]:
@@ -244,10 +206,9 @@ class OddsReader:
         if unknown:
             raise UnknownTeam(competition, unknown)
         for attempt in range(2):
-            key = odds_key(competition, pointer["version"], home, away)
-            response = self.client.get_item(TableName=self.table, Key=_key(key))
-            if "Item" in response:
-                return odds_from_item(_plain(response["Item"])), pointer
+            item = self.odds.get(odds_key(competition, pointer["version"], home, away))
+            if item is not None:
+                return odds_from_item(item), pointer
             if attempt == 0:
                 pointer = self._fresh_pointer(competition)
         raise OddsNotReady(competition)
@@ -297,42 +258,17 @@ class OddsReader:
         return {pair: text for pair, text in texts.items() if text is not None}, pointer
 
     def _batch_get(self, competition: str, version: str, pairs: list[Pair]) -> dict[Pair, dict[str, Any]]:
+        # Odds items are read with only the attributes odds_from_item uses: in a batch of 100, moto's share of the
+        # read fell by a third without the partition key and the expiry (bench/query.py).
+        keys = [odds_key(competition, version, *pair) for pair in pairs]
+        items, unread = self.odds.batch_get(keys, ODDS_READ_ATTRIBUTES)
+        if unread:
+            raise OddsUnavailable(competition, f"{len(unread)} fixture(s) of competition {competition}")
         found: dict[Pair, dict[str, Any]] = {}
-        for start in range(0, len(pairs), BATCH_GET_KEYS):
-            keys = [_key(odds_key(competition, version, *pair)) for pair in pairs[start : start + BATCH_GET_KEYS]]
-            items, unread = self._read_batch(keys, _ODDS_ATTRIBUTE_NAMES)
-            if unread:
-                raise OddsUnavailable(competition, f"{len(unread)} fixture(s) of competition {competition}")
-            for item in items:
-                odds = odds_from_item(item)
-                found[(odds["home"], odds["away"])] = odds
+        for item in items:
+            odds = odds_from_item(item)
+            found[(odds["home"], odds["away"])] = odds
         return found
-
-    def _read_batch(
-        self, keys: Keys, attribute_names: Mapping[str, str] | None = None
-    ) -> tuple[list[dict[str, Any]], Keys]:
-        """(items read, keys still unread) of one BatchGetItem, its unprocessed keys retried with backoff;
-        `attribute_names` (placeholder: attribute) limits the attributes read to those, when given."""
-        items: list[dict[str, Any]] = []
-        pending = keys
-        for attempt in range(self.max_attempts):
-            request: KeysAndAttributesTypeDef = {"Keys": pending}
-            if attribute_names:
-                request["ProjectionExpression"] = ",".join(attribute_names)
-                request["ExpressionAttributeNames"] = attribute_names
-            try:
-                response = self.client.batch_get_item(RequestItems={self.table: request})
-            except ClientError as error:
-                if error.response["Error"]["Code"] not in RETRIED_ERRORS:
-                    raise
-            else:
-                items += [_plain(item) for item in response.get("Responses", {}).get(self.table, [])]
-                unprocessed = response.get("UnprocessedKeys", {}).get(self.table)
-                pending = unprocessed["Keys"] if unprocessed else []
-            if not pending:
-                break
-            self.sleep(min(0.02 * 2**attempt, 1.0))
-        return items, pending
 
     def table_odds(self, competition: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """(every pairing's odds sorted by home then away, pointer) of the current version, by a paginated Query."""
@@ -352,9 +288,9 @@ class OddsReader:
         for attempt in range(2):
             if not pointer.get(TABLE_FIELD):
                 raise TableNotProjected(competition, pointer["version"])
-            response = self.client.get_item(TableName=self.table, Key=_key(table_key(competition, pointer["version"])))
-            if "Item" in response:
-                return table_from_item(_plain(response["Item"])), pointer
+            item = self.odds.get(table_key(competition, pointer["version"]))
+            if item is not None:
+                return table_from_item(item), pointer
             if attempt == 0:
                 pointer = self._fresh_pointer(competition)
         raise OddsNotReady(competition)
@@ -369,7 +305,6 @@ class OddsReader:
         start = after
         while len(items) <= limit:
             request: dict[str, Any] = {
-                "TableName": self.table,
                 "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
                 "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#sk": SORT_KEY},
                 "ExpressionAttributeValues": {
@@ -380,13 +315,14 @@ class OddsReader:
                 "Limit": limit + 1 - len(items),  # one more than the page: whether another follows
             }
             if start is not None:
-                request["ExclusiveStartKey"] = _key({PARTITION_KEY: fixtures_partition(competition), SORT_KEY: start})
-            response = self.client.query(**request)
-            items += [_plain(item) for item in response["Items"]]
-            last_read = response.get("LastEvaluatedKey")
+                request["ExclusiveStartKey"] = key_attributes(
+                    {PARTITION_KEY: fixtures_partition(competition), SORT_KEY: start}
+                )
+            page, last_read = self.odds.query_page(**request)
+            items += page
             if not last_read:
                 break
-            start = _plain(last_read)[SORT_KEY]
+            start = last_read[SORT_KEY]
         if len(items) > limit:
             return items[:limit], str(items[limit - 1][SORT_KEY])
         return items, None
@@ -416,8 +352,7 @@ class OddsReader:
     def fixture_day(self, competition: str, day: date, *, after: bool = True) -> date | None:
         """The first day on or after `day` with an uploaded fixture (after=False: the last on or before it)."""
         low, high = fixture_range(day, day)
-        response = self.client.query(
-            TableName=self.table,
+        items, _ = self.odds.query_page(
             KeyConditionExpression=f"#pk = :pk AND #sk {'>=' if after else '<='} :day",
             ExpressionAttributeNames={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
             ExpressionAttributeValues={
@@ -427,18 +362,14 @@ class OddsReader:
             ScanIndexForward=after,
             Limit=1,
         )
-        items = response["Items"]
-        return date.fromisoformat(_plain(items[0])["date"]) if items else None
+        return date.fromisoformat(items[0]["date"]) if items else None
 
     def _partition(
         self, partition: str, condition: str = "#pk = :pk", values: Mapping[str, Any] | None = None
     ) -> Iterable[dict[str, Any]]:
         names = {"#pk": PARTITION_KEY, **({"#sk": SORT_KEY} if "#sk" in condition else {})}
-        pages = self.client.get_paginator("query").paginate(
-            TableName=self.table,
+        return self.odds.query(
             KeyConditionExpression=condition,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues={":pk": {"S": partition}, **(values or {})},
         )
-        for page in pages:
-            yield from (_plain(item) for item in page["Items"])

@@ -10,13 +10,12 @@ from typing import Any
 
 import boto3
 import pytest
+from matchodds.local import SAMPLE_SEASON
 
 import services.fit  # noqa: F401  (before JAX starts)
 import services.fit.main as fit_entry
+from adapters.fit_ledger import FitLedger, entry_from_item, read_request
 from matchodds.core.posterior import decode_posterior
-from matchodds.core.refits import entry_from_item, read_request
-from matchodds.local import SAMPLE_SEASON
-from services.fit_trigger.ledger import FitLedger
 
 pytestmark = pytest.mark.fit
 LATE = b"Div,Date,HomeTeam,AwayTeam,FTHG,FTAG\nE0,15/08/2025,Liverpool,Bournemouth,4,2\n"

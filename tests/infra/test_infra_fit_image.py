@@ -111,7 +111,13 @@ def test_the_fit_images_build_context_holds_no_research_or_benchmark_code() -> N
     context = build_context(ROOT, dockerignore_rules(DOCKERIGNORE.read_text()))
     assert "services/fit/model.py" in context and "matchodds/core/posterior.py" in context
     assert [path for path in context if path.split("/")[0] in NOT_SERVED] == []
-    assert {path.split("/")[0] for path in context} == {"pyproject.toml", "README.md", "matchodds", "services"}
+    assert {path.split("/")[0] for path in context} == {
+        "pyproject.toml",
+        "README.md",
+        "matchodds",
+        "adapters",
+        "services",
+    }
 
 
 def _pypi_reachable() -> bool:
@@ -141,7 +147,7 @@ def test_the_wheel_built_from_that_context_has_no_research_or_benchmark_module(t
     with zipfile.ZipFile(wheel) as archive:
         top_level = {name.split("/")[0] for name in archive.namelist() if not name.split("/")[0].endswith(".dist-info")}
         names = archive.namelist()
-    assert top_level == {"matchodds", "services"}
+    assert top_level == {"matchodds", "adapters", "services"}
     assert "services/fit/model.py" in names and "matchodds/data/teams.csv" in names
 
 

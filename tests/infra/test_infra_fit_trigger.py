@@ -18,6 +18,15 @@ import pytest
 from event_patterns import matches
 from infra_mocks import LEDGER_TABLE, RECONFIGURED, Deployed
 
+from adapters.fit_ledger import (
+    FitLedger,
+    claim_lease,
+    count_requests,
+    extend_lease,
+    read_request,
+    release_if_done,
+    release_lease,
+)
 from infra.competitions import DEFAULT_COMPETITIONS
 from infra.fit_trigger import FIT_TRIGGER_MEMORY_MB, FIT_TRIGGER_TIMEOUT_SECONDS
 from infra.service_env import BUCKET_VARIABLE, TABLE_VARIABLE
@@ -39,16 +48,9 @@ from matchodds.core.refits import (
     FIT_TRIGGER_BATCH_SIZE,
     FIT_TRIGGER_MAX_RECEIVES,
     LEDGER_KEY,
-    claim_lease,
-    count_requests,
-    extend_lease,
     fit_started_by,
-    read_request,
-    release_if_done,
-    release_lease,
 )
 from services.fit_trigger.launcher import EcsLauncher
-from services.fit_trigger.ledger import FitLedger
 from services.fit_trigger.pipeline import start_fits
 from tests.conftest import load_event
 

@@ -308,9 +308,7 @@ def test_fit_trigger_zip_runs_its_handler_without_numpy(tmp_path: Path, wheels: 
     built = package.build(FIT_TRIGGER, tmp_path / "zip", wheels)
     assert built.problems == []
     names = _names(built)
-    assert {"matchodds/core/refits.py", "services/fit_trigger/handler.py", "services/fit_trigger/ledger.py"} <= set(
-        names
-    )
+    assert {"matchodds/core/refits.py", "services/fit_trigger/handler.py", "adapters/fit_ledger.py"} <= set(names)
     top_level = {name.split("/", 1)[0] for name in names}
     assert not top_level & {"numpy", "boto3", "botocore", "pydantic"}
     assert {name.split("/")[1] for name in names if name.count("/") > 1 and name.startswith("services/")} == {

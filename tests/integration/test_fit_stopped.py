@@ -12,11 +12,11 @@ from typing import Any
 
 import boto3
 import pytest
-
-from matchodds.core.refits import FIT_HOLDER_VARIABLE, entry_from_item, read_request
 from matchodds.local import EventSourceMapping
+
+from adapters.fit_ledger import FitLedger, entry_from_item, read_request
+from matchodds.core.refits import FIT_HOLDER_VARIABLE
 from services.fit_trigger.handler import handle
-from services.fit_trigger.ledger import FitLedger
 from tests.conftest import load_event
 from tests.integration.test_fit_trigger import RecordingLauncher, drain, upload
 

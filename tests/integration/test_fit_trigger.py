@@ -14,22 +14,20 @@ from urllib.parse import quote_plus
 import boto3
 import pytest
 from botocore.stub import Stubber
+from matchodds.local import EventSourceMapping
 
+from adapters.fit_ledger import FitLedger, entry_from_item, read_request
 from matchodds.core.refits import (
     FIT_CLUSTER_VARIABLE,
     FIT_HOLDER_VARIABLE,
     FIT_SECURITY_GROUPS_VARIABLE,
     FIT_SUBNETS_VARIABLE,
     FIT_TASKS_VARIABLE,
-    entry_from_item,
     parse_results_key,
-    read_request,
 )
-from matchodds.local import EventSourceMapping
 from services.fit.lease import FitLease
 from services.fit_trigger.handler import handle
 from services.fit_trigger.launcher import EcsLauncher, LaunchError
-from services.fit_trigger.ledger import FitLedger
 from tests.conftest import load_event
 
 pytestmark = pytest.mark.integration

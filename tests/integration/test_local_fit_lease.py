@@ -13,11 +13,10 @@ from typing import Any
 
 import boto3
 import pytest
-
-from matchodds.core.refits import entry_from_item, read_request
 from matchodds.local import EventSourceMapping, LocalFitTasks
+
+from adapters.fit_ledger import FitLedger, entry_from_item, read_request
 from services.fit_trigger.handler import handle
-from services.fit_trigger.ledger import FitLedger
 from tests.integration.test_fit_trigger import drain, upload
 
 pytestmark = pytest.mark.integration

@@ -15,14 +15,15 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
+from matchodds.local import LambdaContext
 
+from adapters.odds_table import WriteIncomplete
 from matchodds.core.items import odds_partition, pointer_key
 from matchodds.core.keys import posterior_key
 from matchodds.core.posterior import Posterior, encode_posterior
-from matchodds.local import LambdaContext
 from services.precompute.handler import lambda_handler
 from services.precompute.pipeline import publish_posterior
-from services.precompute.store import OddsWriter, WriteIncomplete
+from services.precompute.store import OddsWriter
 from tests.conftest import load_event
 
 pytestmark = pytest.mark.integration

@@ -9,9 +9,10 @@ from decimal import Decimal
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
+from adapters.odds_table import plain as _plain
 from matchodds.core.items import EXPIRES_ATTRIBUTE, ODDS_READ_ATTRIBUTES, PARTITION_KEY, odds_from_item, odds_item
 from matchodds.core.posterior import Posterior
-from services.query.repository import TextCache, _plain
+from services.query.repository import TextCache
 from tests.odds_layout_v1 import odds_item_v1
 from tests.unit.test_odds_layout import VERSION, pairings, through_dynamodb
 
