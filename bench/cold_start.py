@@ -21,7 +21,8 @@ def main() -> int:
 
     from bench.measure import report_result
     from bench.query import HEADERS
-    from matchodds.local import LambdaContext, http_api_event
+    from entry.local.http_bridge import http_api_event
+    from entry.local.lambda_context import LambdaContext
 
     parser = argparse.ArgumentParser(prog="python -m bench.cold_start", description=__doc__.splitlines()[0])
     parser.add_argument("--home", required=True)

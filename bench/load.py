@@ -7,7 +7,7 @@
 
 The server is a child process (`python -m bench.load serve`) that runs the local stack as `make demo`
 does: moto in server mode on loopback as AWS, a synthetic posterior of the 20 EPL 2024-25 teams
-published through the real S3 -> SQS -> precompute path, the query handler behind matchodds.local's
+published through the real S3 -> SQS -> precompute path, the query handler behind entry.local.http_bridge's
 HTTP bridge, logging as the demo logs. The clients are threads of this process, each with one
 keep-alive `http.client` connection (`--connect each`: a new connection for every request, as a
 shell loop of curl makes). Reports requests/s, p50/p99/max latency, the count of each status, and
@@ -51,7 +51,11 @@ if str(REPO) not in sys.path:  # run as a script from anywhere
 
 from bench.measure import announcing_child, load_average, percentile  # noqa: E402
 from bench.report import write_section  # noqa: E402
-from matchodds import local  # noqa: E402
+from entry.local.event_sources import EventSourceMapping  # noqa: E402
+from entry.local.http_bridge import QUERY_CONCURRENCY, serve_http_api  # noqa: E402
+from entry.local.provision import REGION, LocalNames, provision  # noqa: E402
+from entry.local.sample_data import SAMPLE_SEASON  # noqa: E402
+from entry.local.stack import wait_for_version  # noqa: E402
 from matchodds.core.keys import new_version, posterior_key  # noqa: E402
 from matchodds.core.posterior import POSTERIOR_FORMAT, Posterior, encode_posterior  # noqa: E402
 from matchodds.core.results import read_results_file  # noqa: E402
@@ -66,14 +70,14 @@ BULK_FIXTURES = 50
 CLIENT_TIMEOUT_SECONDS = 300.0
 SLOW_CONNECT_SECONDS = 1.0  # Linux retries a SYN its peer's full accept queue dropped after 1 s
 READY_PREFIX = "BENCH-LOAD-READY "
-# As `make demo` logs (matchodds/cli.py): the lines a user would see while the load runs.
+# As `make demo` logs (entry/demo.py): the lines a user would see while the load runs.
 DEMO_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 DEMO_QUIET_LOGGERS = ("werkzeug", "botocore", "urllib3")
 
 
 def synthetic_posterior(seed: int = 8, chains: int = 2, draws: int = 200) -> Posterior:
     """A posterior of the shipped season's 20 teams with made-up strengths: the load is on the query path."""
-    matches = read_results_file(local.SAMPLE_SEASON)
+    matches = read_results_file(SAMPLE_SEASON)
     codes = tuple(sorted({match.home for match in matches}))
     rng = np.random.default_rng(seed)
     shape = (chains, draws)
@@ -151,12 +155,12 @@ def query_stack(publish_timeout: float = 120.0) -> Iterator[QueryStack]:
     moto_port = moto.get_host_and_port()[1]
     # moto's backends live in the process: a server started earlier in it (a test) left its state.
     urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{moto_port}/moto-api/reset", method="POST"))
-    names = local.LocalNames()
+    names = LocalNames()
     env = {
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": local.REGION,
+        "AWS_DEFAULT_REGION": REGION,
         "MATCHODDS_BUCKET": names.bucket,
         "MATCHODDS_TABLE": names.table,
     }
@@ -165,16 +169,16 @@ def query_stack(publish_timeout: float = 120.0) -> Iterator[QueryStack]:
         from services.precompute.handler import lambda_handler as precompute_handler
         from services.query.handler import lambda_handler as query_handler
 
-        queues = local.provision(names)
-        poller = local.EventSourceMapping(queues["queue_url"], queues["queue_arn"], precompute_handler)
+        queues = provision(names)
+        poller = EventSourceMapping(queues["queue_url"], queues["queue_arn"], precompute_handler)
         poller.start()
         server = None
         try:
             posterior = synthetic_posterior()
             key = posterior_key(COMPETITION, posterior.version)
             boto3.client("s3").put_object(Bucket=names.bucket, Key=key, Body=encode_posterior(posterior))
-            local.wait_for_version(names.table, COMPETITION, timeout=publish_timeout)
-            server = local.serve_http_api(query_handler, 0)
+            wait_for_version(names.table, COMPETITION, timeout=publish_timeout)
+            server = serve_http_api(query_handler, 0)
             yield QueryStack(f"http://127.0.0.1:{server.server_port}", posterior)
         finally:
             if server is not None:
@@ -506,7 +510,7 @@ def loaded(
         lines = stack.log_lines(log_from)
     noisy = [line for line in lines if " WARNING " in line or " ERROR " in line or line.startswith("Traceback")]
     figures["server"] = {
-        "handler_concurrency": local.QUERY_CONCURRENCY,
+        "handler_concurrency": QUERY_CONCURRENCY,
         "cpu_s": round(cpu, 2),
         "cpu_ms_per_request": round(cpu / figures["answered"] * 1000, 2) if figures["answered"] else None,
         "warning_or_error_lines": len(noisy),
@@ -562,7 +566,7 @@ def markdown(figures: dict[str, Any], command: str) -> str:
     return f"""{SECTION}
 
 The query API on the local stack as `make demo` runs it (moto in server mode as AWS and the query
-handler behind `matchodds.local`'s HTTP bridge, in one Python process on loopback), driven from
+handler behind `entry.local.http_bridge`, in one Python process on loopback), driven from
 another process by {figures["clients"]} concurrent keep-alive clients (stdlib threads and `http.client`)
 with a mix of routes, about one request in five invalid on purpose. Measured
 {datetime.now(UTC):%Y-%m-%d} on {platform.machine()}, {os.cpu_count()} cores shared by server and clients

@@ -196,8 +196,8 @@ def pipeline_child(args: argparse.Namespace) -> None:
 
     from bench.posteriors import as_version
     from bench.stack import moto_server_stack, put_posterior
+    from entry.local.event_sources import EventSourceMapping
     from matchodds.core.items import PARTITION_KEY, odds_partition, pointer_key
-    from matchodds.local import EventSourceMapping
 
     base = _posterior(args)
     calls = CallMarks()

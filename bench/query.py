@@ -12,7 +12,7 @@ that each is read, built and serialised); then GET /odds as JSON and as CSV (fro
 version's export: the first request reads it, the others answer from memory); then, over the same moto, the
 prototype's way of answering (bench/prototype_odds.py: the
 posterior object read from S3 on every request, one draw, 100 simulated games).
-serve: moto in server mode and the local HTTP API of `make demo` (`matchodds.local.serve_http_api`),
+serve: moto in server mode and the local HTTP API of `make demo` (`entry.local.http_bridge.serve_http_api`),
 both in this child, on loopback; the parent drives 32 concurrent keep-alive clients at it.
 tables: GET /odds of a league of any size (96 teams: four divisions in one competition) whose items are not
 written, only its pointer and the exports precompute makes from them; above the Lambda reply's limit it is a
@@ -230,7 +230,7 @@ def _publish(bucket: str, table: str, args: argparse.Namespace) -> tuple[Any, st
 
 def in_process_aws() -> Any:
     """The local stack's names, with the environment the query handler reads pointed at moto in this process."""
-    from matchodds.local import LocalNames
+    from entry.local.provision import LocalNames
 
     names = LocalNames()
     os.environ.update({**DUMMY_AWS, "MATCHODDS_TABLE": names.table, "MATCHODDS_BUCKET": names.bucket})
@@ -245,7 +245,9 @@ def inprocess_child(args: argparse.Namespace) -> None:
     from moto import mock_aws
 
     from bench.prototype_odds import answer
-    from matchodds.local import LambdaContext, http_api_event, provision
+    from entry.local.http_bridge import http_api_event
+    from entry.local.lambda_context import LambdaContext
+    from entry.local.provision import provision
 
     calls = CallMarks()
     with mock_aws():
@@ -326,7 +328,7 @@ BULK_FIXTURES = 100  # POST /odds's limit
 
 def bulk_events(pairs: Sequence[tuple[str, str]], size: int, count: int) -> list[dict[str, Any]]:
     """`count` POST /odds events of `size` fixtures each, every pairing in turn."""
-    from matchodds.local import http_api_event
+    from entry.local.http_bridge import http_api_event
 
     events = []
     for index in range(count):
@@ -361,7 +363,7 @@ def table_timings(handler: Any, context: Any, calls: CallMarks, requests: int) -
     """GET /odds as JSON and as CSV: the first request of the process for each (the first of all also makes the S3
     client, once per Lambda instance; each reads its export) and then `requests` more (from memory), with the
     reply's status and size."""
-    from matchodds.local import http_api_event
+    from entry.local.http_bridge import http_api_event
 
     timings = {}
     for table_format in ("json", "csv"):
@@ -387,7 +389,8 @@ def tables_child(args: argparse.Namespace) -> None:
     from moto import mock_aws
 
     from bench.posteriors import load_posterior
-    from matchodds.local import LambdaContext, provision
+    from entry.local.lambda_context import LambdaContext
+    from entry.local.provision import provision
     from services.precompute.exports import ExportTable, ExportWriter
     from services.precompute.pipeline import PosteriorObject, odds_items, pointer_fields
     from services.precompute.store import OddsWriter
@@ -403,7 +406,7 @@ def tables_child(args: argparse.Namespace) -> None:
         OddsWriter(names.table, boto3.client("dynamodb")).promote(posterior.competition, posterior.version, pointer)
         bodies = export.bodies()
         ExportWriter(names.bucket, boto3.client("s3")).write(posterior.competition, posterior.version, bodies)
-        from matchodds.local import http_api_event
+        from entry.local.http_bridge import http_api_event
         from services.query import clients, handler
 
         calls.watch(clients.session(), "dynamodb", "*")  # the query's clients, made after the hooks
@@ -424,7 +427,8 @@ def tables_child(args: argparse.Namespace) -> None:
 
 def serve_child(args: argparse.Namespace) -> None:
     from bench.stack import moto_server_stack
-    from matchodds.local import free_port, serve_http_api
+    from entry.local.http_bridge import serve_http_api
+    from entry.local.provision import free_port
 
     with moto_server_stack() as stack:
         posterior, _ = _publish(stack.names.bucket, stack.names.table, args)

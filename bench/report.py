@@ -995,7 +995,7 @@ def load_section(results: dict[str, Any]) -> str:
 
 `{BENCH_COMMAND} load`: the local stack as `make demo` runs it (moto in server mode on loopback as AWS, a
 synthetic 20-team posterior published through S3, SQS and precompute, the query handler behind
-`matchodds.local`'s HTTP bridge, logging as the demo logs) in a child process; {data["config"]["clients"]}
+`entry.local.http_bridge`, logging as the demo logs) in a child process; {data["config"]["clients"]}
 keep-alive clients (threads of the benchmark's process) send one kind of request for
 {num(data["config"]["seconds"], 0)} s, each stack fresh. A request counts as an error when it gets no HTTP
 reply (reset, refused, or none within {timeout} s) or a reply other than 200 with the fixtures asked.
@@ -1003,7 +1003,7 @@ reply (reset, refused, or none within {timeout} s) or a reply other than 200 wit
 are the kernel's ListenOverflows over the run (the whole machine's); **server CPU** is the child's user +
 system time per request answered, the figure least moved by other load; **warnings** are the server's
 WARNING/ERROR log lines during the run. The bridge runs {invocations} at once
-(`matchodds.local.QUERY_CONCURRENCY`), as one Lambda instance does; the others wait their turn in
+(`entry.local.http_bridge.QUERY_CONCURRENCY`), as one Lambda instance does; the others wait their turn in
 arrival order.
 
 """

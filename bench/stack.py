@@ -1,4 +1,4 @@
-"""The local AWS for benchmark children: moto in server mode on loopback, provisioned as the demo does.
+"""The local AWS for benchmark children: moto in server mode on loopback, started as the demo starts it.
 
 Only for child processes: it points every boto3 client of the process at moto (environment
 variables), which the parent must not inherit.
@@ -7,7 +7,6 @@ variables), which the parent must not inherit.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +14,8 @@ from typing import Any
 
 import boto3
 
-from matchodds import local
+from entry.local.provision import LocalNames
+from entry.local.stack import start_local_aws
 from matchodds.core.keys import posterior_key
 from matchodds.core.posterior import Posterior, encode_posterior
 
@@ -23,27 +23,19 @@ from matchodds.core.posterior import Posterior, encode_posterior
 @dataclass(frozen=True)
 class LocalStack:
     endpoint: str
-    names: local.LocalNames
+    names: LocalNames
     queues: dict[str, str]
 
 
 @contextmanager
 def moto_server_stack() -> Iterator[LocalStack]:
     """moto's server in a thread of this process, on a free loopback port, with the stack's resources."""
-    from moto.server import ThreadedMotoServer
-
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per request otherwise
-    port = local.free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    aws = start_local_aws(0)  # the demo's start: 0 binds any free port
     try:
-        endpoint = f"http://127.0.0.1:{port}"
-        local.use_local_aws(endpoint)
-        names = local.LocalNames()
-        os.environ["MATCHODDS_BUCKET"], os.environ["MATCHODDS_TABLE"] = names.bucket, names.table
-        yield LocalStack(endpoint, names, local.provision(names))
+        yield LocalStack(aws.url, aws.names, aws.queues)
     finally:
-        server.stop()
+        aws.server.stop()
 
 
 def put_posterior(bucket: str, posterior: Posterior, s3: Any | None = None) -> str:

@@ -91,7 +91,7 @@ def provisioned_moto() -> Iterator[dict[str, str]]:
     """moto in-process with the local stack's resources, made by the same code the demo uses."""
     from moto import mock_aws
 
-    from matchodds.local import LocalNames, provision
+    from entry.local.provision import LocalNames, provision
 
     with mock_aws():
         names = LocalNames()

@@ -19,9 +19,9 @@ from typing import Any
 import boto3
 import pytest
 
-from matchodds.cli import get_json
+from entry.demo import get_json
+from entry.local.http_bridge import serve_http_api
 from matchodds.core.posterior import Posterior
-from matchodds.local import serve_http_api
 from services.pricing.pipeline import price_object
 from services.pricing.store import StoredOdds
 from services.query import handler

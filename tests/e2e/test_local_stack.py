@@ -128,7 +128,7 @@ class DemoLog:
 def start_demo() -> DemoLog:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "MATCHODDS_"))}
     process = subprocess.Popen(
-        [sys.executable, "-m", "matchodds", "demo", *DEMO_ARGS],
+        [sys.executable, "-m", "entry", "demo", *DEMO_ARGS],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -337,7 +337,7 @@ def test_uploads_end_in_new_odds_a_new_league_and_priced_fixtures(demo: tuple[st
     eredivisie.write_bytes(eredivisie_season())
     start = len(log.lines)
     upload = subprocess.run(
-        [sys.executable, "-m", "matchodds", "upload", "data/football-data/E0/2024-25.csv", str(eredivisie)]
+        [sys.executable, "-m", "entry", "upload", "data/football-data/E0/2024-25.csv", str(eredivisie)]
         + ["--endpoint-url", moto_url],
         capture_output=True,
         text=True,

@@ -10,9 +10,9 @@ import boto3
 import pytest
 
 import services.fit  # noqa: F401  (before JAX starts)
+from entry.local.sample_data import SAMPLE_SEASON
 from matchodds.core.posterior import Posterior, decode_posterior
 from matchodds.core.results import read_results_file
-from matchodds.local import SAMPLE_SEASON
 from services.fit.main import main as fit_main
 from services.fit.warm import WARM_WARMUP
 

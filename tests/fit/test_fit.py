@@ -214,7 +214,7 @@ def test_a_malformed_results_file_names_the_object_and_line(
 
 def fit_on_last_season_and(aws: dict[str, str], key: str, body: bytes) -> Posterior:
     """Fit (loosely gated) on the shipped 2024-25 season and one more object in the bucket; the posterior."""
-    from matchodds.local import SAMPLE_SEASON
+    from entry.local.sample_data import SAMPLE_SEASON
 
     s3 = boto3.client("s3")
     s3.upload_file(str(SAMPLE_SEASON), aws["bucket"], "results/E0/2024-25.csv")

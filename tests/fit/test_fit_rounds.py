@@ -10,11 +10,11 @@ from typing import Any
 
 import boto3
 import pytest
-from matchodds.local import SAMPLE_SEASON
 
 import services.fit  # noqa: F401  (before JAX starts)
 import services.fit.main as fit_entry
 from adapters.fit_ledger import FitLedger, entry_from_item, read_request
+from entry.local.sample_data import SAMPLE_SEASON
 from matchodds.core.posterior import decode_posterior
 
 pytestmark = pytest.mark.fit

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from entry.local.sample_data import SAMPLE_RESULTS
 from matchodds.core.results import read_results_file
-from matchodds.local import SAMPLE_RESULTS
 
 pytestmark = pytest.mark.fit
 ROOT = Path(__file__).parents[2]
@@ -35,7 +35,7 @@ TOLERANCE = 0.05
 def test_project_reproduces_the_validations_round_20_projection(tmp_path: Path) -> None:
     out = tmp_path / "E0-2025-01-14.json"
     files = [str(path) for path in SAMPLE_RESULTS]
-    command = [sys.executable, "-m", "matchodds", "project", "--results", *files, "--through", THROUGH]
+    command = [sys.executable, "-m", "entry", "project", "--results", *files, "--through", THROUGH]
     run = subprocess.run([*command, "--json", str(out), *PROTOCOL, *GATE], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr[-3000:]
     document = json.loads(out.read_text())

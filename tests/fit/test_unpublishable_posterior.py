@@ -16,8 +16,8 @@ import pytest
 
 import services.fit  # noqa: F401  (before JAX starts)
 import services.fit.main as fit_main_module
+from entry.local.sample_data import SAMPLE_SEASON
 from matchodds.core.posterior import Posterior
-from matchodds.local import SAMPLE_SEASON
 from services.fit.main import EXIT_GATE
 from services.fit.main import main as fit_main
 

@@ -15,9 +15,9 @@ from urllib.parse import parse_qsl
 import boto3
 import pytest
 
+from entry.local.lambda_context import LambdaContext
 from matchodds.core.keys import posterior_key
 from matchodds.core.posterior import Posterior, encode_posterior
-from matchodds.local import LambdaContext
 from services.precompute.pipeline import publish_posterior
 from services.precompute.store import OddsWriter
 from services.query import clients, handler

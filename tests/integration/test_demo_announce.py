@@ -13,8 +13,9 @@ from collections.abc import Callable
 
 import pytest
 
-from matchodds import local
-from matchodds.cli import announce
+from entry.demo import announce
+from entry.local.http_bridge import serve_http_api
+from entry.local.stack import watch_versions
 from matchodds.core.posterior import Posterior
 from tests.integration.conftest import PUBLISHED_VERSION, Clock, publish, served_by
 
@@ -41,7 +42,7 @@ def test_the_served_line_counts_the_announced_versions_teams_not_the_apis_cached
     served_by(monkeypatch, aws, Clock())  # a clock that never moves: the API's pointer cache never expires
     from services.query import handler
 
-    server = local.serve_http_api(handler.lambda_handler, 0)
+    server = serve_http_api(handler.lambda_handler, 0)
     api_url = f"http://127.0.0.1:{server.server_port}"
     stop, refit_announced = threading.Event(), threading.Event()
     try:
@@ -54,7 +55,7 @@ def test_the_served_line_counts_the_announced_versions_teams_not_the_apis_cached
             if version == REFIT_VERSION:
                 refit_announced.set()
 
-        watch = local.watch_versions(aws["table"], lambda: ["E0"], announced, stop)
+        watch = watch_versions(aws["table"], lambda: ["E0"], announced, stop)
         assert refit_announced.wait(ANNOUNCE_TIMEOUT_SECONDS), "the watch never announced the refit"
         # The condition of the fault: the API still answers with the cached version before's four teams.
         assert served_teams(api_url) == list(FOUR)

@@ -12,9 +12,9 @@ from typing import Any
 
 import boto3
 import pytest
-from matchodds.local import EventSourceMapping
 
 from adapters.fit_ledger import FitLedger, entry_from_item, read_request
+from entry.local.event_sources import EventSourceMapping
 from matchodds.core.refits import FIT_HOLDER_VARIABLE
 from services.fit_trigger.handler import handle
 from tests.conftest import load_event

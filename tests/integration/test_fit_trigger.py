@@ -14,9 +14,9 @@ from urllib.parse import quote_plus
 import boto3
 import pytest
 from botocore.stub import Stubber
-from matchodds.local import EventSourceMapping
 
 from adapters.fit_ledger import FitLedger, entry_from_item, read_request
+from entry.local.event_sources import EventSourceMapping
 from matchodds.core.refits import (
     FIT_CLUSTER_VARIABLE,
     FIT_HOLDER_VARIABLE,

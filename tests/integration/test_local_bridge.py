@@ -1,4 +1,4 @@
-"""The demo's HTTP bridge (matchodds.local) takes many clients at once: every connection queued, every one answered."""
+"""The demo's HTTP bridge (entry.local.http_bridge) takes many clients at once: each connection queued and answered."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import pytest
 
+from entry.local.http_bridge import serve_http_api
 from matchodds.core.posterior import Posterior
-from matchodds.local import serve_http_api
 from services.query import handler
 from tests.integration.conftest import publish_four_teams
 

@@ -13,9 +13,10 @@ from typing import Any
 
 import boto3
 import pytest
-from matchodds.local import EventSourceMapping, LocalFitTasks
 
 from adapters.fit_ledger import FitLedger, entry_from_item, read_request
+from entry.local.event_sources import EventSourceMapping
+from entry.local.fit_tasks import LocalFitTasks
 from services.fit_trigger.handler import handle
 from tests.integration.test_fit_trigger import drain, upload
 

@@ -1,4 +1,4 @@
-"""The demo's HTTP server (matchodds.local) speaks HTTP/1.1 to any client: the refusals have a status line, the
+"""The demo's HTTP server (entry.local.http_bridge) speaks HTTP/1.1 to any client: the refusals have a status line, the
 header section and idle connections are bounded, a body has one length, HEAD is GET without the body, and a 304
 carries no length of its own.
 
@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from entry.local.http_bridge import IDLE_TIMEOUT_SECONDS, MAX_HEADER_BYTES, MAX_HEADER_LINES, serve_http_api
 from matchodds.core.posterior import Posterior
-from matchodds.local import IDLE_TIMEOUT_SECONDS, MAX_HEADER_BYTES, MAX_HEADER_LINES, serve_http_api
 from services.query import handler
 from tests.integration.conftest import publish_four_teams
 

@@ -10,9 +10,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from entry.local.lambda_context import LambdaContext
 from matchodds.core.keys import EVENT_BUS_NAME, EVENT_SOURCE, ODDS_PUBLISHED, export_key, posterior_key
 from matchodds.core.posterior import Posterior, encode_posterior
-from matchodds.local import LambdaContext
 from services.precompute import handler
 from services.precompute.events import EventNotPublished, OddsPublisher
 from services.precompute.pipeline import publish_posterior

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from entry.local.lambda_context import LambdaContext
 from matchodds.core import grid
 from matchodds.core.grid import ImplausibleOdds
 from matchodds.core.items import EXPIRES_ATTRIBUTE, odds_from_item, odds_partition, pointer_key
@@ -25,7 +26,6 @@ from matchodds.core.posterior import (
     Posterior,
     encode_posterior,
 )
-from matchodds.local import LambdaContext
 from services.precompute import pipeline
 from services.precompute.handler import lambda_handler, s3_objects
 from services.precompute.pipeline import PosteriorChanged, PosteriorObject, publish_posterior

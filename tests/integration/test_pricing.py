@@ -12,9 +12,9 @@ from typing import Any
 import boto3
 import pytest
 
+from entry.local.lambda_context import LambdaContext
 from matchodds.core.keys import posterior_key
 from matchodds.core.posterior import Posterior, encode_posterior
-from matchodds.local import LambdaContext
 from services.precompute.pipeline import publish_posterior
 from services.precompute.store import OddsWriter
 from services.pricing import handler
@@ -168,7 +168,7 @@ def test_more_than_a_hundred_fixtures_are_read_in_batches(
 def test_a_file_copied_into_the_bucket_is_priced_through_the_s3_event_and_the_poller(
     aws: dict[str, str], make_posterior: Callable[..., Posterior]
 ) -> None:
-    from matchodds.local import EventSourceMapping
+    from entry.local.event_sources import EventSourceMapping
 
     publish(aws, make_posterior(codes=("ARS", "CHE", "LIV", "MCI"), version=VERSION))
     poller = EventSourceMapping(

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 
-from matchodds.cli import main
+from entry.cli import main
+from entry.local.provision import LocalNames, free_port
+from entry.local.sample_data import SAMPLE_RESULTS
+from entry.upload import local_client, upload_files
 from matchodds.core.results import MAX_FILE_BYTES, MAX_SEASON_FIXTURES
-from matchodds.local import SAMPLE_RESULTS, LocalNames, free_port
-from matchodds.upload import local_client, upload_files
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -1,7 +1,7 @@
 """Broken posteriors: refused by precompute, dead-lettered by SQS after its retries, the current odds served.
 
 The DLQ test runs the local stack's own path: moto in server mode as AWS, the bucket's S3 -> SQS
-notification, the queue's redrive policy (PRECOMPUTE_MAX_RECEIVES), and matchodds.local's poller
+notification, the queue's redrive policy (PRECOMPUTE_MAX_RECEIVES), and entry.local.event_sources' poller
 handing each message to the real precompute handler as Lambda's event-source mapping does.
 """
 
@@ -21,10 +21,12 @@ import numpy as np
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from entry.local.event_sources import EventSourceMapping
+from entry.local.provision import LocalNames, provision
+from entry.local.stack import wait_for_version
 from matchodds.core.items import PRECOMPUTE_MAX_RECEIVES, odds_partition
 from matchodds.core.keys import ContractError, posterior_key
 from matchodds.core.posterior import Posterior, decode_posterior, encode_posterior
-from matchodds.local import EventSourceMapping, LocalNames, provision, wait_for_version
 
 GOOD = "20250519T060000Z"
 Arrays = dict[str, np.ndarray]

@@ -15,9 +15,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from matchodds.local import LambdaContext
 
 from adapters.odds_table import WriteIncomplete
+from entry.local.lambda_context import LambdaContext
 from matchodds.core.items import odds_partition, pointer_key
 from matchodds.core.keys import posterior_key
 from matchodds.core.posterior import Posterior, encode_posterior

@@ -135,8 +135,8 @@ def test_a_valid_request_still_reads_once_or_twice(api: Callable[..., Reply], ta
 
 @pytest.fixture(scope="module")
 def local_server(published: Posterior) -> Iterator[tuple[str, int]]:
-    """The demo's HTTP server (matchodds.local) in front of the query handler, on a free loopback port."""
-    from matchodds.local import serve_http_api
+    """The demo's HTTP server (entry.local.http_bridge) in front of the query handler, on a free loopback port."""
+    from entry.local.http_bridge import serve_http_api
     from services.query import handler
 
     server = serve_http_api(handler.lambda_handler, 0)
@@ -232,7 +232,7 @@ def test_the_local_server_still_serves_the_api(local_server: tuple[str, int], ta
 def test_a_client_that_disconnects_mid_reply_is_one_line_in_the_log(
     local_server: tuple[str, int], caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="matchodds.local"):
+    with caplog.at_level(logging.INFO, logger="entry.local.http_bridge"):
         with socket.create_connection(local_server, timeout=60) as client:
             client.sendall(b"GET /odds HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             assert client.recv(12) == b"HTTP/1.1 200"  # the reply has begun
@@ -244,7 +244,7 @@ def test_a_client_that_disconnects_mid_reply_is_one_line_in_the_log(
             if "disconnected" in caplog.text or "Traceback" in stderr:
                 break
             time.sleep(0.1)
-    said = [record.getMessage() for record in caplog.records if record.name == "matchodds.local"]
+    said = [record.getMessage() for record in caplog.records if record.name == "entry.local.http_bridge"]
     one_line = "client 127.0.0.1 disconnected during 'GET /odds HTTP/1.1' ("
     assert len(said) == 1 and said[0].startswith(one_line), (said, stderr)
     assert "Traceback" not in stderr

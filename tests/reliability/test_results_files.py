@@ -9,6 +9,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from entry.local.sample_data import SAMPLE_SEASON
 from matchodds.core.results import (
     MAX_DATE_REGRESSION_DAYS,
     MAX_SEASON_DAYS,
@@ -16,7 +17,6 @@ from matchodds.core.results import (
     parse_results,
     read_results_file,
 )
-from matchodds.local import SAMPLE_SEASON
 
 HEADER = "Div,Date,HomeTeam,AwayTeam,FTHG,FTAG,FTR\n"
 TODAY = date(2025, 6, 1)
@@ -99,7 +99,7 @@ def test_unknown_columns_are_tolerated() -> None:
     assert "Weather" not in match.numbers and "Notes" not in match.numbers  # text cells: not numbers, not errors
 
 
-@pytest.mark.unit
+@pytest.mark.research  # reads all 108 seasons research backtests on, in full
 def test_every_shipped_football_data_file_loads() -> None:
     assert len(SHIPPED_FILES) == 108
     for path in SHIPPED_FILES:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import research.backtest
+from entry.local.sample_data import SAMPLE_RESULTS
 from matchodds.core.results import Fixture, Match, read_results
-from matchodds.local import SAMPLE_RESULTS
 from research.backtest import (
     BaseRate,
     Bookmaker,
@@ -25,7 +25,7 @@ from research.backtest import (
 from research.backtest import main as backtest_main
 from services.fit.model import DEFAULT_MODEL, MODELS
 
-pytestmark = pytest.mark.fit
+pytestmark = pytest.mark.research
 TEAMS = ("ARS", "AVL", "CHE", "LIV", "MCI", "TOT")
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from entry.local.sample_data import SAMPLE_SEASON, sample_round
 from matchodds.core.results import FileKind, file_kind, parse_fixtures
 from matchodds.core.uploads import plan
-from matchodds.local import SAMPLE_SEASON, sample_round
 from research.sample_rounds import opening_round
 
 SHIPPED = Path(__file__).parents[2] / "data" / "football-data"

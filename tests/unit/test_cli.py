@@ -12,7 +12,7 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).parents[2]
 PROBE = """
 import sys
-from matchodds.cli import main
+from entry.cli import main
 try:
     main(sys.argv[1:])
 except SystemExit:
@@ -45,9 +45,10 @@ def test_commands_that_do_not_fit_never_import_jax_nor_boto3(argv: tuple[str, ..
     assert loaded_after(*argv) == "loaded:"
 
 
+@pytest.mark.fit  # two interpreters that import JAX
 def test_the_fit_command_loads_the_fit_and_shows_its_own_options() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "matchodds", "fit", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "entry", "fit", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert "--bucket" in done.stdout and "--fixtures" in done.stdout
     loaded = loaded_after("fit", "--help")  # one more interpreter that imports JAX: not two

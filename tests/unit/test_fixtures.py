@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from matchodds.cli import main
+from entry.cli import main
 from matchodds.core.posterior import Posterior, encode_posterior
 from matchodds.core.pricing import OUR_COLUMNS, Priced, bookmakers, price_fixtures
 from matchodds.core.results import ResultsError, parse_fixtures, parse_results, read_fixtures_file

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from entry.local.sample_data import SAMPLE_SEASON
 from matchodds.core.results import (
     MAX_ATTENDANCE,
     MAX_GOALS,
@@ -18,7 +19,6 @@ from matchodds.core.results import (
     read_results_file,
 )
 from matchodds.core.teams import TeamTable
-from matchodds.local import SAMPLE_SEASON
 
 pytestmark = pytest.mark.unit
 FILES = Path(__file__).parents[1] / "data" / "football-data"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from entry.local.sample_data import SAMPLE_SEASON
 from matchodds.core.keys import ContractError
 from matchodds.core.results import MAX_FILE_BYTES, FileKind, ResultsError, file_kind, parse_fixtures, parse_results
 from matchodds.core.uploads import plan, uploads_of
-from matchodds.local import SAMPLE_SEASON
 
 pytestmark = pytest.mark.unit
 FILES = Path(__file__).parents[1] / "data" / "football-data"

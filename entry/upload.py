@@ -18,10 +18,10 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
+from entry.local.provision import REGION, LocalNames
 from matchodds.core.keys import ContractError
 from matchodds.core.results import ResultsError, read_bytes
 from matchodds.core.uploads import Upload, plan
-from matchodds.local import REGION, LocalNames
 
 if TYPE_CHECKING:  # the stubs are a dev dependency
     from mypy_boto3_s3 import S3Client

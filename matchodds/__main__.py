@@ -1,5 +1,0 @@
-import sys
-
-from matchodds.cli import main
-
-sys.exit(main())
