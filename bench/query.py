@@ -388,11 +388,12 @@ def tables_child(args: argparse.Namespace) -> None:
     import boto3
     from moto import mock_aws
 
+    from adapters.posterior_store import PosteriorObject
     from bench.posteriors import load_posterior
     from entry.local.lambda_context import LambdaContext
     from entry.local.provision import provision
     from services.precompute.exports import ExportTable, ExportWriter
-    from services.precompute.pipeline import PosteriorObject, odds_items, pointer_fields
+    from services.precompute.pipeline import odds_items, pointer_fields
     from services.precompute.store import OddsWriter
 
     calls = CallMarks()

@@ -92,6 +92,7 @@ PRECOMPUTE = LambdaPackage(
     sources=(
         *_CONTRACT,
         *_ODDS_TABLE,
+        "adapters/posterior_store.py",
         *(f"matchodds/core/{module}.py" for module in ("posterior", "grid", "rounding", "season", "projection")),
         "services/precompute/*.py",
     ),

@@ -19,19 +19,17 @@ import boto3
 from botocore.exceptions import ClientError
 
 import services.fit  # noqa: F401  (splits the CPU into devices before JAX starts)
-from matchodds.core.items import pointer_key
+from adapters.odds_table import OddsTable
+from adapters.posterior_store import publish, read_bytes, warm_start_key
 from matchodds.core.keys import (
     DEFAULT_COMPETITION,
     ContractError,
     fixtures_prefix,
     parse_fixtures_key,
-    parse_posterior_key,
     parse_results_key,
-    posterior_key,
-    posterior_prefix,
     results_prefix,
 )
-from matchodds.core.posterior import Adaptation, Posterior, decode_posterior, encode_posterior, posterior_adaptation
+from matchodds.core.posterior import Adaptation, decode_posterior, encode_posterior, posterior_adaptation
 from matchodds.core.refits import FIT_HOLDER_VARIABLE, FIT_LEDGER_VARIABLE, FIT_MAX_ROUNDS
 from matchodds.core.results import (
     MAX_FILE_BYTES,
@@ -186,52 +184,6 @@ def load_fixtures(
     return [fixture for file in files for fixture in file.fixtures if fixture.competition == competition]
 
 
-def newest_posterior_key(s3: S3Client, bucket: str, competition: str) -> str | None:
-    """The key of the competition's newest posterior in the bucket (versions sort by time), if any.
-
-    Only keys the contract reads as a posterior of the competition count: any other object under the prefix
-    (a junk name whose "digits" are Arabic-Indic sorts above every version) is never a warm start."""
-    keys = [
-        item["Key"]
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=posterior_prefix(competition))
-        for item in page.get("Contents", [])
-        if (parsed := parse_posterior_key(item["Key"])) is not None and parsed[0] == competition
-    ]
-    return max(keys, default=None)
-
-
-def served_posterior_key(dynamodb: DynamoDBClient, table: str, competition: str) -> str | None:
-    """The key of the posterior whose odds are served: the version the competition's pointer names, or None
-    before any was promoted. ClientError and ContractError (a pointer naming no version) go to the caller."""
-    key = {name: {"S": value} for name, value in pointer_key(competition).items()}
-    item = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
-    if item is None:
-        return None
-    version = item.get("version", {}).get("S")
-    if version is None:
-        raise ContractError(f"the pointer of {competition} in {table} names no version")
-    return posterior_key(competition, version)
-
-
-def warm_start_key(
-    s3: S3Client, bucket: str, competition: str, table: str | None, dynamodb: DynamoDBClient | None
-) -> str | None:
-    """The posterior a fit starts warm from: the served one (the pointer's version) when the odds table is
-    known, else (no table, no pointer yet, a table it cannot read) the newest posterior in the bucket."""
-    if table and dynamodb is not None:
-        try:
-            served = served_posterior_key(dynamodb, table, competition)
-        except (ClientError, ContractError) as error:
-            logger.warning(
-                "the served version of %s is not readable, taking the newest posterior: %s", competition, error
-            )
-        else:
-            if served is not None:
-                return served
-            logger.info("no served version of %s yet: taking the newest posterior", competition)
-    return newest_posterior_key(s3, bucket, competition)
-
-
 def previous_adaptation(
     path: Path | None,
     bucket: str | None,
@@ -248,11 +200,12 @@ def previous_adaptation(
         if path is not None:
             source, blob = str(path), path.read_bytes()
         elif bucket and s3 is not None:
-            key = warm_start_key(s3, bucket, competition, table, dynamodb)
+            odds = OddsTable(table, dynamodb) if table and dynamodb is not None else None
+            key = warm_start_key(s3, bucket, competition, odds)
             if key is None:
                 logger.info("no earlier posterior of %s: cold warmup", competition)
                 return None
-            source, blob = f"s3://{bucket}/{key}", s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            source, blob = f"s3://{bucket}/{key}", read_bytes(s3, bucket, key)
         else:
             return None
         posterior = decode_posterior(blob)
@@ -265,24 +218,6 @@ def previous_adaptation(
         return None
     logger.info("warm start from %s", source)
     return adaptation
-
-
-def publish(posterior: Posterior, bucket: str, s3: S3Client) -> str:
-    """Write the posterior as a new object; an existing key is never overwritten."""
-    key = posterior_key(posterior.competition, posterior.version)
-    try:
-        s3.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=encode_posterior(posterior),
-            IfNoneMatch="*",
-            ContentType="application/octet-stream",
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] in {"PreconditionFailed", "ConditionalRequestConflict"}:
-            raise RuntimeError(f"s3://{bucket}/{key} exists already; posteriors are never overwritten") from error
-        raise
-    return f"s3://{bucket}/{key}"
 
 
 def run(args: argparse.Namespace) -> int:

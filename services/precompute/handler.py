@@ -17,10 +17,11 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from adapters.posterior_store import PosteriorObject
 from matchodds.core.keys import EVENT_BUS_VARIABLE
 from matchodds.core.settings import Settings, log_our_records
 from services.precompute.events import OddsPublisher
-from services.precompute.pipeline import PosteriorObject, publish_posterior
+from services.precompute.pipeline import publish_posterior
 from services.precompute.store import OddsWriter
 
 if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none

@@ -10,8 +10,8 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from botocore.exceptions import ClientError
 
+from adapters.posterior_store import PosteriorChanged, PosteriorObject, read_posterior
 from matchodds.core.documents import posterior_provenance
 from matchodds.core.grid import FixtureMarkets, FixtureOdds, PredictionDraws, all_fixtures
 from matchodds.core.items import TABLE_FIELD, odds_item, table_item
@@ -28,7 +28,7 @@ from matchodds.core.markets import (
     goals_label,
     handicap_label,
 )
-from matchodds.core.posterior import MAX_POSTERIOR_BYTES, Posterior, decode_posterior
+from matchodds.core.posterior import Posterior, decode_posterior
 from matchodds.core.projection import project_posterior
 from matchodds.core.rounding import stored_numbers
 from services.precompute.events import OddsPublisher, odds_published_detail
@@ -37,32 +37,9 @@ from services.precompute.store import BATCH_SIZE, OddsWriter, Promotion
 
 if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda zip has none
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef
 
 logger = logging.getLogger(__name__)
 SOURCE_FIELD = "source"  # the pointer's record of the S3 object a version was computed from
-
-
-class PosteriorChanged(RuntimeError):
-    """The object under a version's key is not the one its event announced, or not the one it was published from."""
-
-
-@dataclass(frozen=True)
-class PosteriorObject:
-    """One object in S3: where it is and, when known, which bytes (ETag unquoted; VersionId on a versioned bucket)."""
-
-    bucket: str
-    key: str
-    etag: str | None = None
-    version_id: str | None = None
-
-    def __str__(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
-
-    def source(self) -> dict[str, str]:
-        """What the pointer records of it."""
-        fields = {"bucket": self.bucket, "key": self.key, "etag": self.etag, "version_id": self.version_id}
-        return {name: value for name, value in fields.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -223,43 +200,6 @@ def pointer_fields(posterior: Posterior, pairs: int, read: PosteriorObject) -> d
             {"code": code, "name": name} for code, name in zip(posterior.team_codes, posterior.team_names, strict=True)
         ],
     }
-
-
-def read_posterior(s3: S3Client, announced: PosteriorObject) -> tuple[bytes, PosteriorObject]:
-    """The bytes of the announced object and which object they are (its ETag and VersionId as S3 reports them).
-
-    The read is conditional on the event's ETag, and the VersionId read must be the event's, so what is
-    computed is the object the event describes; an object overwritten since is refused (PosteriorChanged),
-    as is one too large to be a posterior, before its body is read. (The read names no VersionId: that
-    would need s3:GetObjectVersion, and comparing the one S3 reports proves the same.)
-    """
-    request: GetObjectRequestTypeDef = {"Bucket": announced.bucket, "Key": announced.key}
-    if announced.etag:
-        request["IfMatch"] = f'"{announced.etag}"'
-    try:
-        response = s3.get_object(**request)
-    except ClientError as error:
-        if error.response["Error"]["Code"] not in {"PreconditionFailed", "412"}:
-            raise
-        raise PosteriorChanged(
-            f"{announced} is no longer the object its event announced (ETag {announced.etag}): it was overwritten"
-        ) from error
-    body = response["Body"]
-    read = PosteriorObject(
-        announced.bucket, announced.key, response["ETag"].strip('"'), response.get("VersionId") or None
-    )
-    if announced.version_id and read.version_id != announced.version_id:
-        body.close()
-        raise PosteriorChanged(
-            f"{announced} is now object version {read.version_id}, not {announced.version_id} that its event "
-            f"announced: it was overwritten"
-        )
-    if response["ContentLength"] > MAX_POSTERIOR_BYTES:
-        body.close()
-        raise ContractError(
-            f"{announced} is {response['ContentLength']:,} bytes, more than a posterior's {MAX_POSTERIOR_BYTES:,}"
-        )
-    return body.read(), read
 
 
 def refuse_if_changed(pointer: dict[str, Any] | None, version: str, read: PosteriorObject) -> None:

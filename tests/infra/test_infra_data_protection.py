@@ -134,8 +134,8 @@ class _RecordingS3:
 def test_the_fits_own_publish_is_allowed_and_the_same_write_without_its_header_is_not(
     deployed: Deployed, make_posterior: Callable[..., Posterior]
 ) -> None:
-    """The request services.fit.main.publish really sends: the task role allows it, the bucket policy lets it be."""
-    from services.fit.main import publish
+    """The request the fit's publish really sends: the task role allows it, the bucket policy lets it be."""
+    from adapters.posterior_store import publish
 
     bucket = deployed.one(BUCKET)
     s3 = _RecordingS3()

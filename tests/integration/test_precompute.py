@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from adapters.posterior_store import PosteriorChanged, PosteriorObject
 from entry.local.lambda_context import LambdaContext
 from matchodds.core import grid
 from matchodds.core.grid import ImplausibleOdds
@@ -28,7 +29,7 @@ from matchodds.core.posterior import (
 )
 from services.precompute import pipeline
 from services.precompute.handler import lambda_handler, s3_objects
-from services.precompute.pipeline import PosteriorChanged, PosteriorObject, publish_posterior
+from services.precompute.pipeline import publish_posterior
 from services.precompute.store import OddsWriter
 from services.query.repository import OddsReader
 from tests.conftest import load_event
