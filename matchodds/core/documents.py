@@ -101,6 +101,21 @@ def markets_document(markets: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def fixture_document(odds: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """The served odds of one fixture: 1X2, prices, expected goals, and every market when stored."""
+    document = {
+        "home": {"code": odds["home"], "name": names[odds["home"]]},
+        "away": {"code": odds["away"], "name": names[odds["away"]]},
+        "probabilities": {"home": odds["p_home"], "draw": odds["p_draw"], "away": odds["p_away"]},
+        "fair_odds": {"home": odds["odds_home"], "draw": odds["odds_draw"], "away": odds["odds_away"]},
+        "expected_goals": {"home": odds["xg_home"], "away": odds["xg_away"]},
+        "most_likely_score": {"score": odds["likely_score"], "probability": odds["likely_score_p"]},
+    }
+    if odds["markets"] is not None:
+        document.update(markets_document(odds["markets"]))
+    return document
+
+
 def _table_columns() -> tuple[str, ...]:
     columns = ["competition", "version", "home", "away", "home_name", "away_name"]
     for outcome in OUTCOMES:

@@ -21,7 +21,7 @@ than numpy's own einsum loop.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -34,6 +34,7 @@ from matchodds.core.markets import (
     CREDIBLE_MASS,
     HANDICAP_OUTCOMES,
     LIKELIEST_SCORES,
+    MARKET_ENDS,
     OVER_UNDER_LINES,
 )
 from matchodds.core.posterior import Posterior, held_rho
@@ -503,3 +504,27 @@ def all_fixtures(draws: PredictionDraws, *, markets: bool = False) -> Iterator[F
                 score_grid=grids[position],
                 markets=fixture_markets[position],
             )
+
+
+def market_numbers(fixtures: Sequence[FixtureOdds]) -> np.ndarray:
+    """Every market number of each fixture, all with markets: (fixtures, numbers), in the order market_map reads."""
+    markets = [fixture.markets for fixture in fixtures if fixture.markets is not None]
+    if len(markets) != len(fixtures):
+        raise ValueError("market_numbers needs fixtures computed with their markets")
+    count = len(fixtures)
+    p_home, p_draw, p_away = (np.array([getattr(f, name) for f in fixtures]) for name in ("p_home", "p_draw", "p_away"))
+    decisive = p_home + p_away
+    columns = [
+        np.clip(np.stack([m.intervals for m in markets]), 0.0, 1.0).reshape(count, -1),
+        np.stack([m.over for m in markets]),
+        np.array([[m.btts] for m in markets]),
+        np.stack([p_home + p_draw, decisive, p_draw + p_away], axis=1),
+        np.stack([p_home / decisive, p_away / decisive], axis=1),
+        np.stack([m.handicap for m in markets]).reshape(count, -1),
+        np.stack([m.correct_score for m in markets]).reshape(count, -1),
+        np.array([[p for _, p in m.likeliest] for m in markets]),
+    ]
+    numbers = np.concatenate(columns, axis=1)
+    if numbers.shape[1] != MARKET_ENDS["likeliest"]:
+        raise ValueError(f"{numbers.shape[1]} market numbers per fixture, not {MARKET_ENDS['likeliest']}")
+    return numbers

@@ -9,11 +9,34 @@ import zlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from matchodds.core.keys import ContractError
 from matchodds.core.markets import MARKET_KEYS, MARKETS_FIELD, STORED_DIGITS
 from matchodds.core.results import Fixture, FixturesFile
+
+
+class ServedNumbers(Protocol):
+    """What odds_fields reads of a computed pairing (matchodds.core.grid.FixtureOdds, which is numpy's: the query
+    reads this module without numpy)."""
+
+    @property
+    def p_home(self) -> float: ...
+    @property
+    def p_draw(self) -> float: ...
+    @property
+    def p_away(self) -> float: ...
+    @property
+    def xg_home(self) -> float: ...
+    @property
+    def xg_away(self) -> float: ...
+    @property
+    def likely_score(self) -> tuple[int, int]: ...
+    @property
+    def likely_score_p(self) -> float: ...
+    @property
+    def fair_odds(self) -> tuple[float, float, float]: ...
+
 
 # --- DynamoDB items --------------------------------------------------------------------------------
 # One table, keys pk/sk. A pointer item per competition names the current version and carries the
@@ -370,3 +393,20 @@ def fixtures_from_items(competition: str, items: Iterable[dict[str, Any]]) -> Fi
 
 def _cell(price: float | None) -> str:
     return "" if price is None else f"{price:g}"
+
+
+def odds_fields(fixture: ServedNumbers) -> dict[str, Any]:
+    """The served 1X2 numbers of one pairing (ODDS_FIELDS), in the contract's field names."""
+    odds_home, odds_draw, odds_away = fixture.fair_odds
+    return {
+        "p_home": fixture.p_home,
+        "p_draw": fixture.p_draw,
+        "p_away": fixture.p_away,
+        "odds_home": odds_home,
+        "odds_draw": odds_draw,
+        "odds_away": odds_away,
+        "xg_home": fixture.xg_home,
+        "xg_away": fixture.xg_away,
+        "likely_score": f"{fixture.likely_score[0]}-{fixture.likely_score[1]}",
+        "likely_score_p": fixture.likely_score_p,
+    }

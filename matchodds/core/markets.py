@@ -1,11 +1,18 @@
-"""The markets every fixture carries, as stored and served: lines, handicaps, score grid size, labels."""
+"""The markets every fixture carries, as stored and served: lines, handicaps, score grid size, labels, and the
+order of a pairing's market numbers, which matchodds.core.grid.market_numbers writes and market_map reads."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from itertools import accumulate
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    pass
+
+class LikeliestScores(Protocol):
+    """What market_map reads of a pairing's computed markets (matchodds.core.grid.FixtureMarkets, which is numpy's:
+    the query reads this module without numpy)."""
+
+    @property
+    def likeliest(self) -> tuple[tuple[tuple[int, int], float], ...]: ...
 
 
 # The markets of a pairing, one map attribute beside ODDS_FIELDS (items written before markets
@@ -53,3 +60,44 @@ def handicap_label(quarters: int) -> str:
     return "0" if quarters == 0 else f"{quarters / 4:+g}"
 
 
+# Where each market's numbers are in a row of market_numbers, in the contract's order (MARKET_KEYS).
+MARKET_WIDTHS = {
+    "intervals": 2 * len(OUTCOMES),
+    "over": len(OVER_UNDER_LINES),
+    "btts": 1,
+    "double_chance": len(DOUBLE_CHANCE),
+    "draw_no_bet": 2,
+    "asian_handicap": len(ASIAN_HANDICAP_QUARTERS) * len(HANDICAP_OUTCOMES),
+    "correct_score": (CORRECT_SCORE_MAX_GOALS + 1) ** 2,
+    "likeliest": LIKELIEST_SCORES,
+}
+MARKET_ENDS = dict(zip(MARKET_WIDTHS, accumulate(MARKET_WIDTHS.values()), strict=True))
+_OVER_LABELS = tuple(map(goals_label, OVER_UNDER_LINES))
+_HANDICAP_LABELS = tuple(map(handicap_label, ASIAN_HANDICAP_QUARTERS))
+
+
+def market_map(numbers: list[Any], markets: LikeliestScores) -> dict[str, Any]:
+    """The contract's markets map of one pairing from its row of market_numbers (rounded or not) and its markets'
+    likeliest scores."""
+    start = 0
+    part: dict[str, list[Any]] = {}
+    for key, end in MARKET_ENDS.items():
+        part[key] = numbers[start:end]
+        start = end
+    intervals, handicap = part["intervals"], part["asian_handicap"]
+    outcomes = len(HANDICAP_OUTCOMES)
+    return {
+        "intervals": {outcome: intervals[2 * at : 2 * at + 2] for at, outcome in enumerate(OUTCOMES)},
+        "over": dict(zip(_OVER_LABELS, part["over"], strict=True)),
+        "btts": part["btts"][0],
+        "double_chance": dict(zip(DOUBLE_CHANCE, part["double_chance"], strict=True)),
+        "draw_no_bet": dict(zip(("home", "away"), part["draw_no_bet"], strict=True)),
+        "asian_handicap": {
+            label: handicap[at * outcomes : (at + 1) * outcomes] for at, label in enumerate(_HANDICAP_LABELS)
+        },
+        "correct_score": part["correct_score"],
+        "likeliest": [
+            {"score": f"{home}-{away}", "p": p}
+            for ((home, away), _), p in zip(markets.likeliest, part["likeliest"], strict=True)
+        ],
+    }

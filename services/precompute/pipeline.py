@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from adapters.posterior_store import PosteriorChanged, PosteriorObject, read_posterior
 from matchodds.core.documents import posterior_provenance
-from matchodds.core.grid import FixtureMarkets, FixtureOdds, PredictionDraws, all_fixtures
-from matchodds.core.items import TABLE_FIELD, odds_item, table_item
+from matchodds.core.grid import FixtureMarkets, FixtureOdds, PredictionDraws, all_fixtures, market_numbers
+from matchodds.core.items import TABLE_FIELD, odds_fields, odds_item, table_item
 from matchodds.core.keys import EVENT_BUS_VARIABLE, ContractError, parse_posterior_key, table_export_key
-from matchodds.core.markets import (
-    ASIAN_HANDICAP_QUARTERS,
-    CORRECT_SCORE_MAX_GOALS,
-    DOUBLE_CHANCE,
-    HANDICAP_OUTCOMES,
-    LIKELIEST_SCORES,
-    MARKETS_FIELD,
-    OUTCOMES,
-    OVER_UNDER_LINES,
-    goals_label,
-    handicap_label,
-)
+from matchodds.core.markets import MARKETS_FIELD, market_map
 from matchodds.core.posterior import Posterior, decode_posterior
 from matchodds.core.projection import project_posterior
 from matchodds.core.rounding import stored_numbers
@@ -51,23 +38,6 @@ class Published:
     exports: list[str] = field(default_factory=list)
 
 
-def odds_fields(fixture: FixtureOdds) -> dict[str, Any]:
-    """The served 1X2 numbers of one pairing (ODDS_FIELDS), in the contract's field names."""
-    odds_home, odds_draw, odds_away = fixture.fair_odds
-    return {
-        "p_home": fixture.p_home,
-        "p_draw": fixture.p_draw,
-        "p_away": fixture.p_away,
-        "odds_home": odds_home,
-        "odds_draw": odds_draw,
-        "odds_away": odds_away,
-        "xg_home": fixture.xg_home,
-        "xg_away": fixture.xg_away,
-        "likely_score": f"{fixture.likely_score[0]}-{fixture.likely_score[1]}",
-        "likely_score_p": fixture.likely_score_p,
-    }
-
-
 def fixture_fields(fixture: FixtureOdds) -> dict[str, Any]:
     """The served numbers of one pairing, in the contract's field names, markets as computed (odds_item rounds)."""
     fields = odds_fields(fixture)
@@ -79,73 +49,6 @@ def fixture_fields(fixture: FixtureOdds) -> dict[str, Any]:
 def market_fields(fixture: FixtureOdds, markets: FixtureMarkets) -> dict[str, Any]:
     """The contract's markets map of one pairing (see MARKETS_FIELD in matchodds.core.markets)."""
     return market_map(market_numbers([fixture])[0].tolist(), markets)
-
-
-# Where each market's numbers are in a row of market_numbers, in the contract's order (MARKET_KEYS).
-_MARKET_WIDTHS = {
-    "intervals": 2 * len(OUTCOMES),
-    "over": len(OVER_UNDER_LINES),
-    "btts": 1,
-    "double_chance": len(DOUBLE_CHANCE),
-    "draw_no_bet": 2,
-    "asian_handicap": len(ASIAN_HANDICAP_QUARTERS) * len(HANDICAP_OUTCOMES),
-    "correct_score": (CORRECT_SCORE_MAX_GOALS + 1) ** 2,
-    "likeliest": LIKELIEST_SCORES,
-}
-_MARKET_ENDS = dict(zip(_MARKET_WIDTHS, np.cumsum(list(_MARKET_WIDTHS.values())).tolist(), strict=True))
-_OVER_LABELS = tuple(map(goals_label, OVER_UNDER_LINES))
-_HANDICAP_LABELS = tuple(map(handicap_label, ASIAN_HANDICAP_QUARTERS))
-
-
-def market_numbers(fixtures: Sequence[FixtureOdds]) -> np.ndarray:
-    """Every market number of each fixture, all with markets: (fixtures, numbers), in the order market_map reads."""
-    markets = [fixture.markets for fixture in fixtures if fixture.markets is not None]
-    if len(markets) != len(fixtures):
-        raise ValueError("market_numbers needs fixtures computed with their markets")
-    count = len(fixtures)
-    p_home, p_draw, p_away = (np.array([getattr(f, name) for f in fixtures]) for name in ("p_home", "p_draw", "p_away"))
-    decisive = p_home + p_away
-    columns = [
-        np.clip(np.stack([m.intervals for m in markets]), 0.0, 1.0).reshape(count, -1),
-        np.stack([m.over for m in markets]),
-        np.array([[m.btts] for m in markets]),
-        np.stack([p_home + p_draw, decisive, p_draw + p_away], axis=1),
-        np.stack([p_home / decisive, p_away / decisive], axis=1),
-        np.stack([m.handicap for m in markets]).reshape(count, -1),
-        np.stack([m.correct_score for m in markets]).reshape(count, -1),
-        np.array([[p for _, p in m.likeliest] for m in markets]),
-    ]
-    numbers = np.concatenate(columns, axis=1)
-    if numbers.shape[1] != _MARKET_ENDS["likeliest"]:
-        raise ValueError(f"{numbers.shape[1]} market numbers per fixture, not {_MARKET_ENDS['likeliest']}")
-    return numbers
-
-
-def market_map(numbers: list[Any], markets: FixtureMarkets) -> dict[str, Any]:
-    """The contract's markets map of one pairing from its row of market_numbers (rounded or not) and its markets'
-    likeliest scores."""
-    start = 0
-    part: dict[str, list[Any]] = {}
-    for key, end in _MARKET_ENDS.items():
-        part[key] = numbers[start:end]
-        start = end
-    intervals, handicap = part["intervals"], part["asian_handicap"]
-    outcomes = len(HANDICAP_OUTCOMES)
-    return {
-        "intervals": {outcome: intervals[2 * at : 2 * at + 2] for at, outcome in enumerate(OUTCOMES)},
-        "over": dict(zip(_OVER_LABELS, part["over"], strict=True)),
-        "btts": part["btts"][0],
-        "double_chance": dict(zip(DOUBLE_CHANCE, part["double_chance"], strict=True)),
-        "draw_no_bet": dict(zip(("home", "away"), part["draw_no_bet"], strict=True)),
-        "asian_handicap": {
-            label: handicap[at * outcomes : (at + 1) * outcomes] for at, label in enumerate(_HANDICAP_LABELS)
-        },
-        "correct_score": part["correct_score"],
-        "likeliest": [
-            {"score": f"{home}-{away}", "p": p}
-            for ((home, away), _), p in zip(markets.likeliest, part["likeliest"], strict=True)
-        ],
-    }
 
 
 def odds_items(posterior: Posterior, fixtures: Iterable[FixtureOdds] | None = None) -> Iterator[dict[str, Any]]:

@@ -24,6 +24,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from matchodds.core.documents import (
     TABLE_COLUMNS,
+    fixture_document,
     model_provenance,
     season_table_csv,
     table_csv,
@@ -49,7 +50,6 @@ from services.query.protocol import (
     BadRequest,
     competition_document,
     date_range,
-    fixture_document,
     fixture_list,
     fixtures_document,
     oversized,

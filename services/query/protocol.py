@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from matchodds.core.documents import complement, markets_document, priced
+from matchodds.core.documents import complement, fixture_document, priced
 from matchodds.core.keys import TEAM_CODE_RE, competition_name
 from matchodds.core.pricing import (
     BOOKMAKER_NAMES,
@@ -149,21 +149,6 @@ def _json_integer(text: str) -> int:
 def _json_kind(value: Any) -> str:
     kinds = {dict: "an object", str: "a string", bool: "true or false", int: "a number", float: "a number"}
     return kinds.get(type(value), "null")
-
-
-def fixture_document(odds: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    """The served odds of one fixture: 1X2, prices, expected goals, and every market when stored."""
-    document = {
-        "home": {"code": odds["home"], "name": names[odds["home"]]},
-        "away": {"code": odds["away"], "name": names[odds["away"]]},
-        "probabilities": {"home": odds["p_home"], "draw": odds["p_draw"], "away": odds["p_away"]},
-        "fair_odds": {"home": odds["odds_home"], "draw": odds["odds_draw"], "away": odds["odds_away"]},
-        "expected_goals": {"home": odds["xg_home"], "away": odds["xg_away"]},
-        "most_likely_score": {"score": odds["likely_score"], "probability": odds["likely_score_p"]},
-    }
-    if odds["markets"] is not None:
-        document.update(markets_document(odds["markets"]))
-    return document
 
 
 def json_text(value: Any) -> str:

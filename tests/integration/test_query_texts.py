@@ -12,10 +12,9 @@ import boto3
 import pytest
 from aws_lambda_powertools.shared.json_encoder import Encoder
 
-from matchodds.core.documents import model_provenance
+from matchodds.core.documents import fixture_document, model_provenance
 from matchodds.core.posterior import Posterior
 from services.query import handler
-from services.query.protocol import fixture_document
 from services.query.repository import POINTER_CACHE_SECONDS, OddsReader
 from tests.integration.conftest import PUBLISHED_VERSION, Clock, Reply, count_calls, publish, served_by
 
