@@ -33,16 +33,17 @@ from scipy.optimize import minimize
 from tqdm import tqdm
 
 import services.fit  # noqa: F401  (splits the CPU into devices before JAX starts)
-from matchodds.core.evaluation import outcome_index, paired_bootstrap, reliability, remove_margin, rps, scores
 from matchodds.core.grid import PredictionDraws, grid_size, outcome_probabilities, score_grids
 from matchodds.core.posterior import Posterior, posterior_adaptation
 from matchodds.core.results import Fixture, Match, ResultsError, read_results
+from research.evaluation import outcome_index, paired_bootstrap, reliability, remove_margin, rps, scores
+from research.fitting import WARM_SPENDS_SAVED_WARMUP, fit_posterior
 from research.models import RESEARCH_MODELS as MODELS
 from research.models import dixon_coles_log_likelihood
 from research.rating import Rating
-from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, fit_posterior, sampler_for
+from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, sampler_for
 from services.fit.model import DEFAULT_MODEL
-from services.fit.warm import WARM_SPENDS_SAVED_WARMUP, WARM_WARMUP
+from services.fit.warm import WARM_WARMUP
 
 logger = logging.getLogger(__name__)
 NO_GATE = QualityGate(max_r_hat=float("inf"), min_bulk_ess=0.0, max_divergences=2**31)

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 from scipy.special import gammaln
 
-from matchodds.core.evaluation import paired_bootstrap, rps
 from matchodds.core.posterior import DIXON_COLES_SCORES, low_score_taus
+from research.evaluation import paired_bootstrap, rps
 from research.residuals import DATA, kept_weeks
 
 MAX_GOALS = 12  # the priced grid's last row and column

@@ -167,10 +167,10 @@ def stretched(draws: Any, stretch: float, side: str = "both") -> Any:
     """The draws with the strengths stretched as the served model's prediction draws are: both sides, or
     only the attacks or only the defences (`side`)."""
     from matchodds.core.grid import PredictionDraws
-    from services.fit.model import stretch_strengths
+    from research.models import stretch_each_side
 
     attack_stretch, defence_stretch = (stretch if side != "defence" else 1.0), (stretch if side != "attack" else 1.0)
-    attack, defence = stretch_strengths(draws.attack, draws.defence, attack_stretch, defence_stretch)
+    attack, defence = stretch_each_side(draws.attack, draws.defence, attack_stretch, defence_stretch)
     return PredictionDraws(draws.intercept, draws.home, attack, defence, draws.rho)
 
 
@@ -192,10 +192,10 @@ def reprice(results: Path, data: Path, stretches: list[float], write: Path | Non
     reproduces the season's stored model forecasts (exactly when every draw was kept; the development
     runs kept 1000 of 4000), a check that the kept posteriors are the ones scored.
     """
-    from matchodds.core.evaluation import paired_bootstrap, rps
     from matchodds.core.grid import PredictionDraws
     from matchodds.core.results import read_results
     from research.backtest import BacktestResult, fixture_of, plot_reliability, probabilities_from_draws, week_start
+    from research.evaluation import paired_bootstrap, rps
 
     fitted = {fitted_stretch(path.with_suffix(".json")) for path in results.glob("*.npz")}
     if len(fitted) > 1:
@@ -297,7 +297,7 @@ def label(runs: Sequence[Path]) -> str:
 
 def compared(name: str, a: np.ndarray, b: np.ndarray) -> str:
     """One row of a paired comparison: both mean RPS and a bootstrap interval of their difference."""
-    from matchodds.core.evaluation import paired_bootstrap
+    from research.evaluation import paired_bootstrap
 
     mean, low, high = paired_bootstrap(a - b)
     return f"| {name} | {len(a)} | {a.mean():.4f} | {b.mean():.4f} | {mean:+.5f} [{low:+.5f}, {high:+.5f}] |"
@@ -306,7 +306,7 @@ def compared(name: str, a: np.ndarray, b: np.ndarray) -> str:
 def against(results: Sequence[Path], other: Sequence[Path], data: Path = DATA) -> str:
     """The model of the `results` runs against the model of the `other` runs, paired on the matches both scored:
     by season, pooled, and pooled by part of the season."""
-    from matchodds.core.evaluation import rps
+    from research.evaluation import rps
 
     lines = [
         f"| season | n | model ({label(results)}) | model ({label(other)}) | difference, 90 % interval |",
@@ -346,7 +346,7 @@ def scored_seasons(results: Sequence[Path]) -> Iterator[tuple[Path, dict[str, np
 
 def league_rps(results: Sequence[Path]) -> dict[str, tuple[list[str], dict[str, np.ndarray]]]:
     """By league: its kept seasons, and each forecaster's RPS of every match of them, pooled."""
-    from matchodds.core.evaluation import rps
+    from research.evaluation import rps
 
     leagues: dict[str, tuple[list[str], dict[str, list[np.ndarray]]]] = {}
     for path, forecasts, outcomes in scored_seasons(results):
@@ -395,8 +395,8 @@ def kept_match_days(path: Path, data: Path = DATA) -> list[Any]:
     predicts them in), checked against the kept outcomes."""
     from datetime import date
 
-    from matchodds.core.evaluation import outcome_index
     from matchodds.core.results import read_results
+    from research.evaluation import outcome_index
 
     with np.load(path) as kept:
         if "days" in kept.files:
@@ -411,7 +411,7 @@ def kept_match_days(path: Path, data: Path = DATA) -> list[Any]:
 
 def part_table(results: Sequence[Path], data: Path = DATA) -> str:
     """The model, Pinnacle and Dixon-Coles by part of the season, pooled over the kept seasons."""
-    from matchodds.core.evaluation import paired_bootstrap, rps
+    from research.evaluation import paired_bootstrap, rps
 
     scored: dict[int, list[np.ndarray]] = {}
     for path in kept_seasons(results):
@@ -439,7 +439,7 @@ def part_table(results: Sequence[Path], data: Path = DATA) -> str:
 
 def report(results: Sequence[Path] = (RESULTS,), data: Path = DATA) -> str:
     """The pooled table, the ratio to Pinnacle, and the tables per league and per season of the kept runs."""
-    from matchodds.core.evaluation import paired_bootstrap, rps, scores
+    from research.evaluation import paired_bootstrap, rps, scores
 
     rows, pooled_forecasts, pooled_outcomes = [], {name: [] for name in FORECASTERS}, []
     for path, forecasts, outcomes in scored_seasons(results):
@@ -537,9 +537,9 @@ def average(results: Sequence[Path], data: Path, rating: Path = RATING, market: 
     Dixon-Coles forecasts check. `market`: the experimental rating that also learns from past
     matches' prices.
     """
-    from matchodds.core.evaluation import rps
     from matchodds.core.results import read_results
     from research.backtest import Bookmaker, DixonColesMLE, ScoreDrivenRating, walk_forward
+    from research.evaluation import rps
 
     lines = [
         "| season | n | model | rating | average | Pinnacle closing | average − model, 90 % interval |",
@@ -582,9 +582,9 @@ def screen(results: Sequence[Path], data: Path, leads: Sequence[str], screens: P
     that every variant predicted the same matches. The verdict is the rule of research/NOTEBOOK.md
     ("Issue 23"): a lead advances when its pooled gain is larger than half its 90 % interval's width.
     """
-    from matchodds.core.evaluation import paired_bootstrap, rps
     from matchodds.core.results import read_results
     from research.backtest import Bookmaker, ScoreDrivenRating, walk_forward
+    from research.evaluation import paired_bootstrap, rps
 
     variants = ["rating", *(f"rating+{lead}" for lead in leads)]
     pooled: dict[str, list[np.ndarray]] = {variant: [] for variant in variants}
@@ -650,7 +650,7 @@ def screen(results: Sequence[Path], data: Path, leads: Sequence[str], screens: P
 
 
 def _average_row(name: str, model: np.ndarray, rating: np.ndarray, mean: np.ndarray, pinnacle: np.ndarray) -> str:
-    from matchodds.core.evaluation import paired_bootstrap
+    from research.evaluation import paired_bootstrap
 
     gain, low, high = paired_bootstrap(mean - model)
     ratios = " / ".join(f"{x.mean() / pinnacle.mean():.4f}" for x in (model, rating, mean))

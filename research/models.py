@@ -34,8 +34,48 @@ from services.fit.model import (
     predicts_new_season,
     season_membership,
     season_teams,
-    strengths_by_period,
+    stretch_strengths,
 )
+
+
+def strengths_by_period(
+    persistence: jnp.ndarray,
+    played: jnp.ndarray,
+    new_team: jnp.ndarray,
+    n_teams: int,
+    predict_period: int = -1,
+    step: jnp.ndarray | None = None,
+) -> dict[str, jnp.ndarray]:
+    """Attack and defence per period (a season, or a part of one) and team: a stationary AR(1) from
+    each period to the next with that period's persistence, new teams from a shared promoted offset,
+    each period centred over the teams that play it. Records the predicted period's as `attack` and
+    `defence`. `step` (per period, in units of the spread) replaces the stationary step when given: a
+    random walk where persistence is 1. With one period a season, the served
+    services.fit.model.strengths_by_season."""
+    periods = played.shape[0]
+    if step is None:
+        step = jnp.sqrt(1 - persistence**2)  # keeps the spread of strengths the same from period to period
+    strengths = {}
+    for side, promoted_prior in (("attack", -0.15), ("defence", 0.15)):
+        scale = numpyro.sample(f"{side}_scale", dist.HalfNormal(0.5))
+        promoted = numpyro.sample(f"promoted_{side}", dist.Normal(promoted_prior, 0.15))
+        raw = numpyro.sample(f"{side}_raw", dist.Normal(0.0, 1.0).expand([periods, n_teams]).to_event(2))
+        rows = [scale * raw[0]]
+        for row in range(1, periods):
+            carried = persistence[row] * rows[-1] + scale * step[row] * raw[row]
+            rows.append(jnp.where(new_team[row] > 0, promoted + scale * raw[row], carried))
+        by_period = jnp.stack(rows)
+        centre = jnp.sum(played * by_period, axis=1, keepdims=True) / jnp.maximum(played.sum(1, keepdims=True), 1)
+        strengths[side] = by_period - centre
+        numpyro.deterministic(side, strengths[side][predict_period])
+    return strengths
+
+
+def stretch_each_side(
+    attack: np.ndarray, defence: np.ndarray, attack_stretch: float, defence_stretch: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The served stretch (services.fit.model.stretch_strengths), the attacks and defences by stretches of their own."""
+    return stretch_strengths(attack, defence, attack_stretch)[0], stretch_strengths(attack, defence, defence_stretch)[1]
 
 
 def dixon_coles_log_likelihood(
@@ -251,7 +291,7 @@ RESEARCH_MODELS: dict[str, GoalsModel] = {
     "dixon_coles_stats": DecayModel(
         "dixon_coles_stats",
         dixon_coles_decay,
-        {**{k: v for k, v in _SERVED.settings.items() if k != "strengths_by_season"}, "statistics_weight": 0.25},
+        {**_SERVED.settings, "statistics_weight": 0.25},
         _DECAY_SITES,
     ),
     "dixon_coles_periods": PeriodsModel(

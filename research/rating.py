@@ -271,7 +271,7 @@ def _rate_lookup() -> tuple[Any, np.ndarray]:
 def implied_rates(prices: np.ndarray) -> np.ndarray:
     """The independent-Poisson goal rates (home, away) whose home and away win probabilities are the
     prices' (margin removed proportionally): the nearest point of a fine grid of rates."""
-    from matchodds.core.evaluation import remove_margin
+    from research.evaluation import remove_margin
 
     tree, rates = _rate_lookup()
     _, nearest = tree.query(remove_margin(prices)[:, [0, 2]])

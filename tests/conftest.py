@@ -22,7 +22,7 @@ pytest_plugins = ("pytester",)  # tests/unit/test_tiers.py runs the tier rule on
 DATA = Path(__file__).parent / "data"
 EVENTS = Path(__file__).parent / "events"
 # The tiers of pyproject.toml's markers; a test outside all of them would run under no `-m` selection.
-TIERS = ("unit", "integration", "e2e", "infra", "fit", "browser", "bench_smoke", "fuzz")
+TIERS = ("unit", "integration", "e2e", "infra", "fit", "research", "browser", "bench_smoke", "fuzz")
 AWS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -36,7 +36,7 @@ AWS_ENVIRONMENT = {
 # Two xdist workers each take whole files. Files with tests of the slow tiers go out first, slowest
 # tier first, and the many quick files fill in at the end: otherwise (xdist orders files by how many
 # tests they hold) the few-test, minute-long files come last and one worker runs them alone.
-SLOW_TIERS_FIRST = ("bench_smoke", "fit", "e2e", "fuzz", "browser")
+SLOW_TIERS_FIRST = ("bench_smoke", "fit", "research", "e2e", "fuzz", "browser")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -24,13 +24,11 @@ from scipy.stats import rankdata
 from matchodds.core.keys import new_version
 from matchodds.core.posterior import ADAPTATION_META_KEY, POSTERIOR_FORMAT, Adaptation, Posterior
 from matchodds.core.results import Fixture, Match
-from matchodds.core.roster import WITH_PREVIOUS, season_roster
+from matchodds.core.roster import WITH_PREVIOUS, Roster, season_roster
 from matchodds.core.season import SEASON_META_KEY, season_record_or_none
 from matchodds.core.teams import TeamTable, default_table
-from services.fit.model import GoalsModel
+from services.fit.model import GoalsModel, Prepared
 from services.fit.warm import (
-    WARM_SPENDS_SAVED_WARMUP,
-    WARM_WARMUP,
     CannotMap,
     WarmStart,
     WarmStartArrays,
@@ -311,30 +309,61 @@ def fit_posterior(
     gate: QualityGate = QualityGate(),
     teams: TeamTable | None = None,
     now: datetime | None = None,
-    predict_teams: Sequence[str] | None = None,
     as_of: date | None = None,
     fixtures: Sequence[Fixture] = (),
     previous: Adaptation | None = None,
-    warm_warmup: int = WARM_WARMUP,
-    warm_spends_saved_warmup: bool = WARM_SPENDS_SAVED_WARMUP,
 ) -> Posterior:
     """Fit the model to its window of the matches; raises QualityGateError rather than publish junk.
 
-    Predicts `predict_teams`, or else the season's roster (matchodds.core.roster: the league as results
-    and fixtures show it, never just the teams that have played so far this season). With a roster
-    whose league is known, the meta records the season in play (matchodds.core.season): its matches and
-    named fixtures, from which precompute projects the table.
+    Predicts the season's roster (matchodds.core.roster: the league as results and fixtures show it,
+    never just the teams that have played so far this season). With a roster whose league is known,
+    the meta records the season in play (matchodds.core.season): its matches and named fixtures, from
+    which precompute projects the table. The fit itself is `fit_prepared`'s.
+    """
+    roster = season_roster(matches, fixtures)
+    prepared = model.prepare(matches, roster.teams, as_of)
+    posterior = fit_prepared(prepared, model, competition, sampler, gate, teams, now, previous)
+    return with_roster(posterior, roster, matches, fixtures)
+
+
+def with_roster(
+    posterior: Posterior, roster: Roster, matches: Sequence[Match], fixtures: Sequence[Fixture]
+) -> Posterior:
+    """The posterior with its roster, and the season in play when the roster's league is known, in its meta."""
+    meta = {**posterior.meta, "roster": roster.describe()}
+    # Not while the season's league is not known yet (WITH_PREVIOUS), nor when its record breaks the
+    # record's limits: no table to project, the odds published all the same.
+    record = (
+        None
+        if roster.source == WITH_PREVIOUS
+        else season_record_or_none(roster.season, roster.teams, matches, fixtures)
+    )
+    if record is not None:
+        meta[SEASON_META_KEY] = record.to_meta()
+    return replace(posterior, meta=meta)
+
+
+def fit_prepared(
+    prepared: Prepared,
+    model: GoalsModel,
+    competition: str,
+    sampler: SamplerSettings = SamplerSettings(),
+    gate: QualityGate = QualityGate(),
+    teams: TeamTable | None = None,
+    now: datetime | None = None,
+    previous: Adaptation | None = None,
+    warm_settings: SamplerSettings | None = None,
+) -> Posterior:
+    """Fit the model to prepared data; raises QualityGateError rather than publish junk.
 
     A gate that trips is retried once with twice the draws and the next seed: r_hat lands just above
     1.01 now and then by chance, and a rerun is cheaper than a week without new odds.
 
-    With `previous` (the adaptation the competition's last fit stored), the fit first starts warm from it
-    with `warm_warmup` warmup iterations and, with `warm_spends_saved_warmup`, the iterations that saves
-    spent on draws (services.fit.warm.warm_sampler); when it cannot be mapped onto this fit, or
-    the warm fit fails the gate, the fit runs cold as above. The posterior stores this fit's adaptation.
+    With `previous` (the adaptation the competition's last fit stored), the fit first starts warm from
+    it, with `warm_settings` (by default the service's: services.fit.warm.warm_sampler); when it cannot
+    be mapped onto this fit, or the warm fit fails the gate, the fit runs cold as above. The posterior
+    stores this fit's adaptation.
     """
-    roster = season_roster(matches, fixtures) if predict_teams is None else None
-    prepared = model.prepare(matches, roster.teams if roster else predict_teams, as_of)
     window, data = prepared.window, prepared.data
     team_codes = prepared.predict_codes
     attempts: list[tuple[SamplerSettings, WarmStart | None]] = [
@@ -350,7 +379,7 @@ def fit_posterior(
             logger.info("warm start not possible, warming up cold: %s", error)
         else:
             warm_note = f"{warm.mapped_share:.0%} of the values mapped"
-            attempts.insert(0, (warm_sampler(sampler, warm_warmup, warm_spends_saved_warmup), warm))
+            attempts.insert(0, (warm_sampler(sampler) if warm_settings is None else warm_settings, warm))
     for attempt, (settings, start) in enumerate(attempts, start=1):
         logger.info(
             "fitting %s on %d %s matches, %d teams (%d predicted): %d chains x (%d warmup + %d draws), seed %d, %s",
@@ -399,17 +428,6 @@ def fit_posterior(
             model, prepared, chains.step_size, chains.draws_variance, chains.position, settings.samples
         ).to_meta(),
     }
-    if roster is not None:
-        meta["roster"] = roster.describe()
-        # Not while the season's league is not known yet (WITH_PREVIOUS), nor when its record breaks the
-        # record's limits: no table to project, the odds published all the same.
-        record = (
-            None
-            if roster.source == WITH_PREVIOUS
-            else season_record_or_none(roster.season, roster.teams, matches, fixtures)
-        )
-        if record is not None:
-            meta[SEASON_META_KEY] = record.to_meta()
     return Posterior(
         draws=model.prediction_draws(samples, prepared),
         team_codes=tuple(team_codes),

@@ -103,8 +103,8 @@ def goals_and_statistics(
     Written for the sampler's inner loop, which evaluates it and its gradient some 130,000 times a
     fit: each match's strengths are looked up once and shared by the goals and every statistic, and
     the Poisson terms drop log(k!), which does not depend on the parameters (the posterior is the
-    same; the log density moves by a constant). That made a gradient about a quarter cheaper and the
-    served 4-season fit 15.7 -> 13.5 s (docs/model-quality.md, "Fit time and the quality gate")."""
+    same; the log density moves by a constant). Timed in docs/model-quality.md, "Fit time and the
+    quality gate"."""
     home_strength = attack(home_team) + defence(away_team)
     away_strength = attack(away_team) + defence(home_team)
     log_home_rate = intercept + home / 2 + home_strength
@@ -171,7 +171,7 @@ def dixon_coles_seasons(
     """
     intercept, home_by_season = league_level(n_seasons)
     persistence = numpyro.sample("persistence", dist.Beta(8.0, 2.0))
-    strengths = strengths_by_period(jnp.broadcast_to(persistence, (played.shape[0],)), played, new_team, n_teams)
+    strengths = strengths_by_season(jnp.broadcast_to(persistence, (played.shape[0],)), played, new_team, n_teams)
     attack, defence = strengths["attack"], strengths["defence"]
     rho = numpyro.sample("rho", dist.Normal(-0.05, 0.05))
     goals_and_statistics(
@@ -190,22 +190,14 @@ def dixon_coles_seasons(
     )
 
 
-def strengths_by_period(
-    persistence: jnp.ndarray,
-    played: jnp.ndarray,
-    new_team: jnp.ndarray,
-    n_teams: int,
-    predict_period: int = -1,
-    step: jnp.ndarray | None = None,
+def strengths_by_season(
+    persistence: jnp.ndarray, played: jnp.ndarray, new_team: jnp.ndarray, n_teams: int
 ) -> dict[str, jnp.ndarray]:
-    """Attack and defence per period (a season, or a part of one) and team: a stationary AR(1) from
-    each period to the next with that period's persistence, new teams from a shared promoted offset,
-    each period centred over the teams that play it. Records the predicted period's as `attack` and
-    `defence`. `step` (per period, in units of the spread) replaces the stationary step when given: a
-    random walk where persistence is 1."""
+    """Attack and defence per season and team: a stationary AR(1) from each season to the next with
+    that season's persistence, new teams from a shared promoted offset, each season centred over the
+    teams that play it. Records the predicted (last) season's as `attack` and `defence`."""
     periods = played.shape[0]
-    if step is None:
-        step = jnp.sqrt(1 - persistence**2)  # keeps the spread of strengths the same from period to period
+    step = jnp.sqrt(1 - persistence**2)  # keeps the spread of strengths the same from season to season
     strengths = {}
     for side, promoted_prior in (("attack", -0.15), ("defence", 0.15)):
         scale = numpyro.sample(f"{side}_scale", dist.HalfNormal(0.5))
@@ -218,16 +210,13 @@ def strengths_by_period(
         by_period = jnp.stack(rows)
         centre = jnp.sum(played * by_period, axis=1, keepdims=True) / jnp.maximum(played.sum(1, keepdims=True), 1)
         strengths[side] = by_period - centre
-        numpyro.deterministic(side, strengths[side][predict_period])
+        numpyro.deterministic(side, strengths[side][-1])
     return strengths
 
 
-def stretch_strengths(
-    attack: np.ndarray, defence: np.ndarray, stretch: float, defence_stretch: float | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def stretch_strengths(attack: np.ndarray, defence: np.ndarray, stretch: float) -> tuple[np.ndarray, np.ndarray]:
     """Move every team's attack and defence `stretch` times as far from the teams' mean, draw by draw
-    (teams on the last axis); stretch 1 leaves the draws as they are. With `defence_stretch`, the
-    defences move by that instead.
+    (teams on the last axis); stretch 1 leaves the draws as they are.
 
     A prediction-time correction of the hierarchical prior's shrinkage, chosen by walk-forward
     backtests on development seasons (docs/model-quality.md). The league's mean, the home edge and
@@ -235,8 +224,7 @@ def stretch_strengths(
     """
     attack_mean = attack.mean(axis=-1, keepdims=True)
     defence_mean = defence.mean(axis=-1, keepdims=True)
-    defence_stretch = stretch if defence_stretch is None else defence_stretch
-    return attack_mean + stretch * (attack - attack_mean), defence_mean + defence_stretch * (defence - defence_mean)
+    return attack_mean + stretch * (attack - attack_mean), defence_mean + stretch * (defence - defence_mean)
 
 
 def _statistic(match: Match, home_column: str, away_column: str) -> tuple[float, float, float]:
@@ -415,19 +403,16 @@ MODELS: dict[str, GoalsModel] = {
             "seasons": 4,
             "decay_per_day": 0.0018,
             "statistics": STATISTICS,
-            # 0.5 since 2026-11-29, by a rule written before its nine development seasons ran: -0.0001
-            # pooled, none of 311 weeks refused against 2 at 0.25 (research/NOTEBOOK.md).
+            # The statistics inform the strengths at half a goal's weight, the stretch undoes some of
+            # the prior's shrinkage: both chosen by walk-forward backtests on development seasons.
             "statistics_weight": 0.5,
-            # Chosen on development seasons (E0 2017-18, 2018-19, I1 and SP1 2022-23): RPS -0.0003 pooled.
             "prediction_stretch": 1.1,
-            "strengths_by_season": True,
         },
         ("intercept", "home_by_season", "rho", "attack", "defence", "attack_scale", "defence_scale", "persistence"),
-        # It mixes well (min bulk ESS 709-825 in 2,000 draws): half the draws bring its fit to the 20 s budget.
+        # It mixes well enough that half the default draws pass the gate and bring its fit to the 20 s budget.
         draws=(500, 500),
         site_axes={"attack_raw": ("period", "team"), "defence_raw": ("period", "team"), "home_raw": ("season",)},
     ),
 }
-# Served since 2026-11-29: level or better on development seasons (-0.0001 on four, -0.0002 on five
-# more), chosen by a rule written before the second set ran (research/NOTEBOOK.md).
+# The model with the best walk-forward scores on the development seasons (docs/model-quality.md).
 DEFAULT_MODEL = "dixon_coles_seasons"

@@ -14,9 +14,10 @@ import pytest
 import services.fit  # noqa: F401  (before JAX starts)
 from matchodds.core.posterior import Adaptation, ChainAdaptation, posterior_adaptation
 from matchodds.core.results import Match
-from services.fit.inference import QualityGate, SamplerSettings, fit_posterior
+from research.fitting import fit_posterior, warm_sampler
+from services.fit.inference import QualityGate, SamplerSettings
 from services.fit.model import MODELS
-from services.fit.warm import CannotMap, warm_sampler, warm_start
+from services.fit.warm import CannotMap, warm_start
 from tests.fit.test_fit import synthetic_season
 
 pytestmark = pytest.mark.fit

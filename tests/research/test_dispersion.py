@@ -8,10 +8,10 @@ from scipy.stats import poisson
 
 from research.dispersion import Kept, best_nu, com_pmf, com_pmf_of_mu, outcome, score_grid
 
-pytestmark = pytest.mark.unit
 GOALS = np.arange(13)
 
 
+@pytest.mark.unit
 def test_nu_one_is_the_poisson_and_a_larger_nu_narrows_it_at_the_same_mean() -> None:
     rates = np.array([0.4, 1.4, 2.6])
     np.testing.assert_allclose(com_pmf(rates, 1.0), poisson.pmf(GOALS[None], rates[:, None]), atol=1e-12)
@@ -22,6 +22,7 @@ def test_nu_one_is_the_poisson_and_a_larger_nu_narrows_it_at_the_same_mean() -> 
     assert np.all(variance < 0.97 * rates)  # about 0.96 at a rate of 0.4, 0.89 at 1.4
 
 
+@pytest.mark.unit
 def test_a_grid_sums_to_one_and_a_narrower_one_has_more_draws() -> None:
     draws = {
         "intercept": np.full(10, 0.3),
@@ -60,6 +61,7 @@ def matches_from(nu: float, n: int, seed: int) -> list[Kept]:
     ]
 
 
+@pytest.mark.research
 def test_nu_by_likelihood_finds_narrow_goals_and_leaves_poisson_goals_alone() -> None:
     assert best_nu(matches_from(1.3, 1500, 0))[0] >= 1.2
     assert best_nu(matches_from(1.0, 1500, 1))[0] <= 1.1

@@ -145,7 +145,7 @@ def test_every_column_of_every_shipped_file_is_a_price_or_kept_from_forecasters(
     }
 
 
-@pytest.mark.fit  # the research tier: no NUTS here, but Dixon-Coles and the rating fitted every week
+@pytest.mark.research  # no NUTS here, but Dixon-Coles and the rating fitted every week
 def test_scrambling_the_results_from_week_w_on_leaves_every_forecast_up_to_week_w_unchanged() -> None:
     history, season = read_results([HISTORY]), read_results([SEASON])
     weeks = season_weeks(season)
@@ -171,7 +171,7 @@ def test_scrambling_the_results_from_week_w_on_leaves_every_forecast_up_to_week_
     assert all(after.values()), after
 
 
-@pytest.mark.fit
+@pytest.mark.research
 def test_the_served_model_forecasts_up_to_week_w_ignore_results_from_week_w_on() -> None:
     history, season = read_results([HISTORY]), read_results([SEASON])
     week_w = season_weeks(season)[0]  # the season's first week: the one the model must forecast blind

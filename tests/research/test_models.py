@@ -10,12 +10,12 @@ import pytest
 
 import services.fit  # noqa: F401  (before JAX starts)
 from research.models import RESEARCH_MODELS as MODELS
-from research.models import main, part_of_season, with_settings
+from research.models import main, part_of_season, strengths_by_period, with_settings
 from services.fit.inference import QualityGate, fit_posterior
-from services.fit.model import GoalsModel, strengths_by_period
+from services.fit.model import GoalsModel
 from tests.fit.test_fit import CODES, SMALL, TRUE_ATTACK, synthetic_seasons
 
-pytestmark = pytest.mark.fit
+pytestmark = pytest.mark.research
 
 
 def test_parts_of_seasons_split_august_to_may_and_keep_june_and_july_with_the_last() -> None:

@@ -14,9 +14,8 @@ from research.rating import START, Rating, _arrays, _filter, implied_rates
 from services.fit.model import dixon_coles_log_tau, season_teams
 from tests.fit.test_fit import CODES, TRUE_ATTACK, TRUE_DEFENCE, TRUE_HOME, synthetic_seasons
 
-pytestmark = pytest.mark.unit
 
-
+@pytest.mark.research
 def test_the_rating_recovers_the_home_edge_and_the_order_of_strengths() -> None:
     fitted = Rating().fit(synthetic_seasons([TRUE_ATTACK] * 3, rounds=3), CODES)
     assert abs(fitted.home - TRUE_HOME) < 0.15
@@ -25,6 +24,7 @@ def test_the_rating_recovers_the_home_edge_and_the_order_of_strengths() -> None:
     assert abs(sum(fitted.settings["blend"]) - 1) < 1e-6
 
 
+@pytest.mark.research
 def test_the_rating_follows_a_team_that_changed() -> None:
     changed = TRUE_ATTACK.copy()
     changed[0], changed[-1] = TRUE_ATTACK[-1], TRUE_ATTACK[0]  # the weakest attack became the best
@@ -32,6 +32,7 @@ def test_the_rating_follows_a_team_that_changed() -> None:
     assert fitted.attack[0] > fitted.attack[-1] + 0.2  # truth: 0.7 apart
 
 
+@pytest.mark.research
 def test_each_match_is_predicted_from_the_ratings_of_the_matches_before_it() -> None:
     window = synthetic_seasons([TRUE_ATTACK] * 2)
     seasons = sorted({m.season for m in window})
@@ -59,6 +60,7 @@ def test_each_match_is_predicted_from_the_ratings_of_the_matches_before_it() -> 
         assert np.isclose(float(_filter(params, data)[0] - log_likelihood_before), float(expected), atol=1e-3)
 
 
+@pytest.mark.research
 def test_a_team_new_to_the_league_starts_at_the_promoted_offset() -> None:
     matches = synthetic_seasons([TRUE_ATTACK] * 2)
     newcomers = [*CODES[1:], "NEW"]
@@ -70,6 +72,7 @@ def test_a_team_new_to_the_league_starts_at_the_promoted_offset() -> None:
     assert not np.isclose(fitted.attack[stayed], fitted.settings["promoted_attack"], atol=1e-3)
 
 
+@pytest.mark.unit
 def test_the_market_signal_inverts_prices_into_the_goal_rates_that_make_them() -> None:
     from scipy.stats import poisson
 
@@ -89,6 +92,7 @@ def replace_start(step: float) -> np.ndarray:
     return params
 
 
+@pytest.mark.research
 def test_a_match_with_a_sending_off_moves_the_ratings_by_the_fitted_share_of_a_full_match() -> None:
     window = synthetic_seasons([TRUE_ATTACK] * 2)
     seasons = sorted({m.season for m in window})
@@ -109,6 +113,7 @@ def test_a_match_with_a_sending_off_moves_the_ratings_by_the_fitted_share_of_a_f
     assert np.allclose(_filter(params, _arrays(sent_off, seasons, rosters, CODES))[1][0], full[0], atol=1e-6)
 
 
+@pytest.mark.research
 def test_the_rating_fits_a_share_for_sendings_off_and_for_total_shots_when_asked() -> None:
     matches = [
         replace(m, numbers={"HST": 4.0, "AST": 3.0, "HC": 5.0, "AC": 4.0, "HS": 12.0, "AS": 9.0, "HR": 0.0, "AR": 0.0})

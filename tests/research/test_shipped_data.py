@@ -9,7 +9,7 @@ import pytest
 from matchodds.core.results import read_results_file
 from research.model_quality import DATA, EVAL, previous_seasons
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.research  # reads every shipped season in full
 
 
 def test_every_shipped_file_is_the_one_listed_in_its_checksums() -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.unit
 ROOT = Path(__file__).parents[2]
 PROBE = """
 import sys
@@ -28,6 +27,7 @@ def loaded_after(*argv: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "argv",
     [

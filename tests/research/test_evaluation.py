@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matchodds.core.evaluation import brier, log_loss, outcome_index, paired_bootstrap, remove_margin, rps, scores
+from research.evaluation import brier, log_loss, outcome_index, paired_bootstrap, remove_margin, rps, scores
 
 pytestmark = pytest.mark.unit
 FORECAST = np.array([[0.5, 0.3, 0.2]])
