@@ -214,7 +214,7 @@ def table_document(competition: str, pointer: dict[str, Any], rows: list[dict[st
     return {"competition": competition, "model": model_provenance(pointer), "columns": TABLE_COLUMNS, "fixtures": rows}
 
 
-# --- The season table and its projection (issue 21): GET /table and exports/<c>/<version>-table.* --------
+# --- The season table and its projection: GET /table and exports/<c>/<version>-table.* --------
 SEASON_TABLE_COLUMNS = (
     "position",
     "code",

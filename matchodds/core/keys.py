@@ -22,7 +22,7 @@ POSTERIOR_SUFFIX = ".npz"
 EXPORTS_PREFIX = "exports/"
 EXPORT_FORMATS = ("csv", "json")
 LATEST_EXPORT = "latest"
-TABLE_EXPORT_SUFFIX = "-table"  # exports/<competition>/<version>-table.json: the season table (issue 21)
+TABLE_EXPORT_SUFFIX = "-table"  # exports/<competition>/<version>-table.json: the season table
 
 # Anchored with \Z, not $: `$` also matches before a final newline, so "E0\n" would pass as E0 and
 # reach a key. [0-9], not \d, which takes any Unicode digit. Callers upper-case only ASCII text:
@@ -85,7 +85,7 @@ def fixtures_prefix(competition: str) -> str:
     return f"{FIXTURES_PREFIX}{competition}/"
 
 
-# --- The key rule: which keys are results or fixtures files (issue 31) -------------------------------
+# --- The key rule: which keys are results or fixtures files ---------------------------------------
 # A results key is results/<COMP>/<name>, a fixtures key fixtures/<COMP>/<name>: <name> is one path
 # segment of ASCII letters, digits, ".", "_" and "-", starting with a letter or digit, ending in
 # lower-case ".csv". Lower case only because S3 notification filters are case-sensitive: a ".CSV" key
@@ -192,7 +192,7 @@ def parse_posterior_key(key: str) -> tuple[str, str] | None:
     return competition, version
 
 
-# --- Fixtures in, priced fixtures out (issue 20) ----------------------------------------------------
+# --- Fixtures in, priced fixtures out -------------------------------------------------------------
 # A file under fixtures/<competition>/ is priced into priced/<competition>/<name>.csv and .json, or
 # <name>.error.json when it cannot be read. Outside FIXTURES_PREFIX, so pricing never hears of its own output.
 PRICED_PREFIX = "priced/"
@@ -209,7 +209,7 @@ def priced_key(competition: str, name: str, priced_format: str) -> str:
     return f"{PRICED_PREFIX}{competition}/{name}.{priced_format}"
 
 
-# --- "Odds published" events (issue 20) -------------------------------------------------------------
+# --- "Odds published" events ----------------------------------------------------------------------
 # precompute puts one on the bus named by EVENT_BUS_VARIABLE when a version goes live; infra and
 # subscribers' rules match on these.
 EVENT_SOURCE = "matchodds"

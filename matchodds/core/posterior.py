@@ -157,7 +157,7 @@ REQUIRED_META = (
 )
 
 
-# --- The sampler's adaptation (issue 22) -------------------------------------------------------------
+# --- The sampler's adaptation ----------------------------------------------------------------------
 # Optional: what NUTS learnt in warmup, per chain: its step size, the diagonal of its inverse mass matrix
 # and where the chain ended, each per sampled site in the sampler's unconstrained space, the site's values
 # flattened (C order) from `sites`' shape. `axes` labels the axes a site can be matched on by the next fit
@@ -264,7 +264,7 @@ def _finite_number(value: Any) -> bool:
 
 
 def posterior_adaptation(posterior: Posterior) -> Adaptation | None:
-    """The posterior's adaptation, or None when it has none (a fit from before issue 22, or another writer)."""
+    """The posterior's adaptation, or None when it has none (a fit from before warm starts, or another writer)."""
     if ADAPTATION_META_KEY not in posterior.meta:
         return None
     return Adaptation.from_meta(posterior.meta[ADAPTATION_META_KEY])
@@ -272,7 +272,7 @@ def posterior_adaptation(posterior: Posterior) -> Adaptation | None:
 
 def encode_posterior(posterior: Posterior) -> bytes:
     """The bytes of the .npz file; ContractError for anything decode_posterior would refuse, so the fit never
-    publishes a posterior that precompute refuses (and every later version after it: issue 31)."""
+    publishes a posterior that precompute refuses (and every later version after it)."""
     import numpy as np
 
     try:

@@ -45,7 +45,7 @@ FIT_TRIGGER_BATCH_SIZE = 100
 FIT_TRIGGER_MAX_RECEIVES = 3  # deliveries of one results event before SQS parks it in the dead-letter queue
 # How long a started fit holds its competition: longer than any fit runs (minutes, docs/deploy.md).
 # A task that dies holding it would block results-started fits of its competition until then, so its
-# stop gives the lease back (issue 31): in AWS the task's ECS "Task State Change" event (STOPPED) reaches
+# stop gives the lease back: in AWS the task's ECS "Task State Change" event (STOPPED) reaches
 # the trigger (stopped_fit), locally the launcher sees the process end. The lease's expiry stays as the
 # last resort, should that event be lost; the weekly schedule, which needs no lease, still runs.
 FIT_LEASE_SECONDS = 3600

@@ -2,14 +2,14 @@
 
 A results file knows only the teams that have played. After the opening match of a season it holds
 two, and a fit that predicted "the teams of the newest season" published odds for those two alone:
-every other fixture of the league became a 404 (issue 18). So the roster is the season's teams as
+every other fixture of the league became a 404. So the roster is the season's teams as
 far as anything shows them, and, until the season has shown as many teams as the league had last
 season, last season's teams as well: a relegated club stays priceable for a few days rather than a
 promoted one going missing. Leagues also shrink (EPL 1995-96 went from 22 teams to 20, Ligue 1
 2023-24 from 20 to 18), so last season's teams go once three of its rounds' worth of matches have
 been played without them. An uploaded fixtures file names the season's teams before they play.
 
-A fixtures file is anyone's upload, so it never changes a league its results already show (issue 31: one
+A fixtures file is anyone's upload, so it never changes a league its results already show (one
 row naming Tamworth put a 21st club into a finished Premier League season; a 32-tie cup round filed under
 E0 made a roster of 74). Once the season's results show the whole league (as many teams as last season's
 league, or any at all when no earlier season is known, or SHOWN_AFTER_ROUNDS of its rounds played), the

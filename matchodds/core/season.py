@@ -174,7 +174,7 @@ def season_record(
         )
     )
     if len(named) > MAX_SEASON_ROWS:
-        # No real season has that many (issue 31: 5,700 uploaded over 2026-28). Which of them to keep cannot be
+        # No real season has that many (an upload of three seasons' fixtures does). Which of them to keep cannot be
         # told, so none is: the table projects the season's rest from its double round robin instead.
         logger.warning(
             "%d fixtures of %s named, more than the %d a season holds: left out of the season's fixtures",
@@ -199,7 +199,7 @@ def season_record_or_none(
 
     More than MAX_SEASON_TEAMS teams or MAX_SEASON_ROWS matches played (a file of another competition, a
     cup filed under a league) is no league precompute can project; the fit publishes its odds without a
-    record, so the version has no table, rather than refuse the week's odds (issue 31).
+    record, so the version has no table, rather than refuse the week's odds.
     """
     try:
         return season_record(season, teams, matches, fixtures)
