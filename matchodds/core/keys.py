@@ -5,11 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-
 
 # --- S3 layout -----------------------------------------------------------------------------------
 RESULTS_PREFIX = "results/"

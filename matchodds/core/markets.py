@@ -15,9 +15,10 @@ class LikeliestScores(Protocol):
     def likeliest(self) -> tuple[tuple[tuple[int, int], float], ...]: ...
 
 
-# The markets of a pairing, one map attribute beside ODDS_FIELDS (items written before markets
-# existed lack it; readers then serve the 1X2 numbers alone). Probabilities only: fair prices are
-# derived on the way out by fair_price and handicap_price, so the item stays small (about 3 KB).
+# The markets of a pairing, as market_map gives them (in a layout-2 item they travel inside the one
+# compressed `odds` document, in a layout-1 item as a map attribute beside ODDS_FIELDS; items written
+# before markets existed lack them, and readers then serve the 1X2 numbers alone). Probabilities only:
+# fair prices are derived on the way out by fair_price and handicap_price.
 #   intervals       {"home"|"draw"|"away": [low, high]}, the CREDIBLE_MASS interval over the draws
 #   over            {"0.5": P(total goals > 0.5), ...} for OVER_UNDER_LINES
 #   btts            P(both teams score)

@@ -6,12 +6,8 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from matchodds.core.keys import COMPETITION_RE, DEFAULT_COMPETITIONS
-
-if TYPE_CHECKING:
-    pass
 
 COMPETITIONS_VARIABLE = "MATCHODDS_COMPETITIONS"
 # Where precompute runs (its Lambda, the local stack, the benchmarks), numpy's BLAS on one thread: the score
