@@ -94,9 +94,15 @@ precompute = Precompute(
         table_arn=storage.table_arn,
         account_id=account_id,
         log_retention_days=log_retention_days,
-        other_notifications=[pricing.queued.notification, fit_trigger.queued.notification],
-        other_queue_policies=[pricing.queued.queue_policy, fit_trigger.queued.queue_policy],
     ),
+)
+
+# The bucket's one notification, once the three queues exist. It was Precompute's child: the alias
+# makes Pulumi adopt the deployed one, instead of creating this one and then deleting the old, whose
+# delete would empty the bucket's notification configuration.
+storage.notify(
+    [precompute.queued, pricing.queued, fit_trigger.queued],
+    pulumi.ResourceOptions(aliases=[pulumi.Alias(name="precompute", parent=precompute)]),
 )
 
 query = QueryApi(

@@ -72,7 +72,7 @@ class FitTriggerArgs:
 class FitTrigger(pulumi.ComponentResource):
     """Queue with dead-letter queue, the policy that lets the bucket send to it, and the function that starts fits.
 
-    The bucket's one BucketNotification (precompute's) carries `queued.notification`, after `queued.queue_policy`.
+    The bucket's one BucketNotification (storage's) carries `queued.notification`, after `queued.queue_policy`.
     """
 
     def __init__(self, name: str, args: FitTriggerArgs, opts: pulumi.ResourceOptions | None = None) -> None:

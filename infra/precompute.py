@@ -8,7 +8,6 @@ number of receives, parks it in the dead-letter queue where the alarm sees it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,14 +49,13 @@ class PrecomputeArgs:
     table_arn: pulumi.Input[str]
     account_id: pulumi.Input[str]
     log_retention_days: int
-    # Other queues' entries in the bucket's one notification (S3 keeps one per bucket), and the
-    # queue policies S3 must find in place before it accepts them.
-    other_notifications: Sequence[aws.s3.BucketNotificationQueueArgsDict] = ()
-    other_queue_policies: Sequence[pulumi.Resource] = ()
 
 
 class Precompute(pulumi.ComponentResource):
-    """Queue with dead-letter queue, the function that consumes it, the event bus, and the bucket's notification."""
+    """Queue with dead-letter queue, the function that consumes it, and the event bus.
+
+    The bucket's one notification (infra/storage.py, `Storage.notify`) carries `queued.notification`.
+    """
 
     def __init__(self, name: str, args: PrecomputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("matchodds:infra:Precompute", name, None, opts)
@@ -95,12 +93,4 @@ class Precompute(pulumi.ComponentResource):
             ),
             parent=self,
         )
-        # The bucket's one notification: this queue's entry first, then the other services'.
-        self.notification = aws.s3.BucketNotification(
-            name,
-            bucket=args.bucket_name,
-            queues=[self.queued.notification, *args.other_notifications],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.queued.queue_policy, *args.other_queue_policies]),
-        )
-
         self.register_outputs({**self.queued.outputs, "event_bus_name": self.event_bus.name})

@@ -1,10 +1,10 @@
 """Pricing: a fixtures file in S3 becomes priced/ CSV and JSON from the stored odds, through SQS.
 
 The same shape as precompute: S3 notifies the queue of every object created under the fixtures
-prefix (the notification itself is precompute's BucketNotification, S3's one per bucket, which takes
-this component's `queued.notification` entry); Lambda reads the queue one message at a time and reports a
-failed message back, so SQS retries it and, after the contract's receives, parks it in the
-dead-letter queue, whose depth raises an alarm.
+prefix (the notification itself is the bucket's one BucketNotification, S3 keeps one per bucket,
+which storage makes from this component's `queued.notification` entry); Lambda reads the queue one
+message at a time and reports a failed message back, so SQS retries it and, after the contract's
+receives, parks it in the dead-letter queue, whose depth raises an alarm.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ class QueuedFunction:
     """Dead-letter queue, queue, redrive permission, queue policy, log group, role, function and event source.
 
     `notification` is the queue's entry for the bucket's one BucketNotification (S3 keeps one per
-    bucket, infra/precompute.py makes it), which must depend on `queue_policy`: S3 checks that it may
+    bucket, infra/storage.py makes it), which must depend on `queue_policy`: S3 checks that it may
     send to the queue when the notification is saved.
     """
 

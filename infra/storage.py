@@ -8,10 +8,13 @@ so it is kept the same way (point-in-time recovery, deletion protection, Pulumi'
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 import pulumi_aws as aws
 
 from infra.policy_docs import deny_everyone, document
+from infra.queued_function import QueuedFunction
 from matchodds.core.items import EXPIRES_ATTRIBUTE, PARTITION_KEY, SORT_KEY
 from matchodds.core.keys import POSTERIOR_PREFIX
 from matchodds.core.refits import LEDGER_KEY
@@ -65,7 +68,7 @@ def bucket_policy(bucket_arn: pulumi.Output[str]) -> pulumi.Output[str]:
 
 class Storage(pulumi.ComponentResource):
     """A private, versioned, encrypted bucket with write-once posteriors, and two on-demand, deletion-protected
-    tables: the odds and the fit ledger."""
+    tables: the odds and the fit ledger. The bucket's notification comes once its queues exist (`notify`)."""
 
     def __init__(self, name: str, posterior_retention_days: int, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("matchodds:infra:Storage", name, None, opts)
@@ -170,4 +173,18 @@ class Storage(pulumi.ComponentResource):
                 "ledger_name": self.ledger_name,
                 "ledger_arn": self.ledger_arn,
             }
+        )
+
+    def notify(
+        self, queues: Sequence[QueuedFunction], opts: pulumi.ResourceOptions | None = None
+    ) -> aws.s3.BucketNotification:
+        """The bucket's one notification (S3 keeps one per bucket): each queue's entry, in the order given."""
+        # After every queue's policy: S3 checks that it may send to each queue when the notification is saved.
+        return aws.s3.BucketNotification(
+            self.pulumi_resource_name,
+            bucket=self.bucket_name,
+            queues=[queued.notification for queued in queues],
+            opts=pulumi.ResourceOptions.merge(
+                pulumi.ResourceOptions(parent=self, depends_on=[queued.queue_policy for queued in queues]), opts
+            ),
         )

@@ -13,7 +13,7 @@ import json
 import runpy
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -132,26 +132,34 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 
 class RecordingMonitor(MockMonitor):
-    """The mock engine, noting which resources the program asked Pulumi to protect from deletion."""
+    """The mock engine, noting which resources the program asked Pulumi to protect from deletion, and the
+    aliases (name, parent URN) by which a moved resource keeps its deployed one."""
 
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
         self.protected: set[tuple[str, str]] = set()
+        self.aliases: dict[tuple[str, str], list[tuple[str, str]]] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802  (the engine's RPC name)
         if request.protect:
             self.protected.add((request.type, request.name))
+        if request.aliases:
+            self.aliases[(request.type, request.name)] = [
+                (alias.spec.name, alias.spec.parentUrn) for alias in request.aliases
+            ]
         return super().RegisterResource(request)
 
 
 @dataclass(frozen=True)
 class Deployed:
-    """The recorded stack: every resource, the URN of each (its parent chain), the exports, and what is protected."""
+    """The recorded stack: every resource, the URN of each (its parent chain), the exports, what is protected,
+    and the aliases of what moved."""
 
     resources: list[Recorded]
     urns: list[str]
     exports: dict[str, Any]
     protected: frozenset[tuple[str, str]] = frozenset()
+    aliases: Mapping[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
 
     def of_type(self, typ: str) -> list[Recorded]:
         return [resource for resource in self.resources if resource.typ == typ]
@@ -204,4 +212,5 @@ def run_stack(config: Mapping[str, str] = CONFIG) -> Deployed:
         urns=list(monitor.resources),
         exports=exports,
         protected=frozenset(monitor.protected),
+        aliases=dict(monitor.aliases),
     )

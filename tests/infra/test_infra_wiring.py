@@ -115,6 +115,15 @@ def test_failed_messages_go_to_a_dead_letter_queue(deployed: Deployed, name: str
     assert queue.inputs["visibilityTimeoutSeconds"] >= _function(deployed, name).inputs["timeout"]
 
 
+def test_the_buckets_notification_belongs_to_storage_and_keeps_its_deployed_urn(deployed: Deployed) -> None:
+    notification = deployed.one("aws:s3/bucketNotification:BucketNotification")
+    (urn,) = [urn for urn in deployed.urns if urn.endswith(f"BucketNotification::{notification.name}")]
+    assert urn.split("::")[2].split("$")[-2] == "matchodds:infra:Storage"
+    # Where it was deployed before (Precompute's child): adopted, never created anew and the old deleted.
+    (precompute,) = [urn for urn in deployed.urns if urn.endswith("matchodds:infra:Precompute::precompute")]
+    assert deployed.aliases[(notification.typ, notification.name)] == [("precompute", precompute)]
+
+
 def test_fixtures_notification_reaches_the_pricing_function(deployed: Deployed) -> None:
     queue = deployed.one(QUEUE, "pricing")
     notification = deployed.one("aws:s3/bucketNotification:BucketNotification")
