@@ -293,7 +293,9 @@ def summary_line(entry: dict[str, Any]) -> str:
 
 def child(args: argparse.Namespace) -> None:
     started = time.perf_counter()
-    import services.fit  # noqa: F401  (four CPU devices for four parallel chains, before JAX starts)
+    from services.fit import configure_jax
+
+    configure_jax()  # four CPU devices for four parallel chains, before JAX computes
     from matchodds.core.keys import ContractError
     from matchodds.core.posterior import decode_posterior, encode_posterior, posterior_adaptation
     from matchodds.core.results import read_results

@@ -19,6 +19,9 @@ from pathlib import Path
 
 
 def gradient_cost(model_name: str | None, files: Sequence[Path], calls: int, repeats: int) -> dict[str, float | str]:
+    from services.fit import configure_jax
+
+    configure_jax()  # as the fit runs: on CPUs, with the compilation cache, before JAX is imported
     import jax
     from numpyro.infer.util import initialize_model
 

@@ -28,7 +28,9 @@ def refit_times(
 ) -> dict[str, Any]:
     import jax
 
-    import services.fit  # noqa: F401  (splits the CPU into devices before JAX starts)
+    from services.fit import configure_jax
+
+    configure_jax()  # splits the CPU into devices before JAX computes
     from matchodds.core.results import read_results
     from services.fit.inference import pad_matches, sample, sampler_for
     from services.fit.model import DEFAULT_MODEL, MODELS

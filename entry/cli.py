@@ -142,6 +142,9 @@ def run_upload(args: argparse.Namespace) -> int:
 
 def run_fit(argv: list[str]) -> int:
     """`matchodds fit ...`: the fit's entry point, loaded only now (it starts JAX)."""
+    from services.fit import configure_jax
+
+    configure_jax()  # before the fit's modules import JAX
     from services.fit.main import main as fit_main
 
     return fit_main(argv)

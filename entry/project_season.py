@@ -44,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
     season = season_of(through)
     later = [Fixture(competition, m.date, m.home, m.away) for m in matches if m.date > through and m.season == season]
 
-    import services.fit  # noqa: F401  (splits the CPU into devices before JAX starts)
+    from services.fit import configure_jax
+
+    configure_jax()  # splits the CPU into devices before JAX computes
     from services.fit.inference import QualityGate, QualityGateError, fit_posterior, sampler_for
     from services.fit.model import DEFAULT_MODEL, MODELS
 

@@ -32,7 +32,6 @@ import numpy as np
 from scipy.optimize import minimize
 from tqdm import tqdm
 
-import services.fit  # noqa: F401  (splits the CPU into devices before JAX starts)
 from matchodds.core.grid import PredictionDraws, grid_size, outcome_probabilities, score_grids
 from matchodds.core.posterior import Posterior, posterior_adaptation
 from matchodds.core.results import Fixture, Match, ResultsError, read_results
@@ -41,6 +40,7 @@ from research.fitting import WARM_SPENDS_SAVED_WARMUP, fit_posterior
 from research.models import RESEARCH_MODELS as MODELS
 from research.models import dixon_coles_log_likelihood
 from research.rating import Rating
+from services.fit import configure_jax
 from services.fit.inference import QualityGate, QualityGateError, SamplerSettings, sampler_for
 from services.fit.model import DEFAULT_MODEL
 from services.fit.warm import WARM_WARMUP
@@ -542,6 +542,7 @@ def spends_saved_warmup(warm_draws: str | None) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """Backtest one season from football-data files; exit code 2 when a file cannot be read."""
     args = parser().parse_args(argv)
+    configure_jax()  # splits the CPU into devices before JAX computes
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:
         history, test = read_results(args.history), read_results([args.test])

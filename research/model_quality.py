@@ -80,7 +80,9 @@ def run(
     `warm_warmup`: a warm fit's warmup iterations, if not the service's (services.fit.warm.WARM_WARMUP).
     `warm_draws`: a warm fit's draws (research.backtest.WARM_DRAWS), if not as the service's.
     """
-    import services.fit  # noqa: F401
+    from services.fit import configure_jax
+
+    configure_jax()  # four CPU devices and the compilation cache, before JAX computes
     from matchodds.core.results import read_results
     from research.backtest import plot_reliability, print_table, run_backtest, spends_saved_warmup
     from research.models import RESEARCH_MODELS as MODELS

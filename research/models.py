@@ -346,7 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.within_step is not None and not RESEARCH_MODELS[args.model].settings.get("walk"):
         parser.error(f"--within-step is the walk's; {args.model} has no step")
-    import services.fit  # noqa: F401  (four CPU devices and the compilation cache, before JAX starts)
+    from services.fit import configure_jax
+
+    configure_jax()  # four CPU devices and the compilation cache, before JAX computes
     from matchodds.core.posterior import decode_posterior, encode_posterior, posterior_adaptation
     from matchodds.core.results import read_results
     from services.fit.inference import Diagnostics, QualityGate, diagnose, fit_posterior, sample, sampler_for

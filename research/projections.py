@@ -128,7 +128,9 @@ def project_checkpoint(
 ) -> tuple[dict[str, np.ndarray], SeasonRecord, SoFar, dict[str, Any]]:
     """The served fit and projection as of `through`: probabilities per team of the record, the record,
     the table so far and the fit's diagnostics."""
-    import services.fit  # noqa: F401  (splits the CPU into devices before JAX starts)
+    from services.fit import configure_jax
+
+    configure_jax()  # splits the CPU into devices before JAX computes
     from matchodds.core.projection import project_posterior
     from research.backtest import NO_GATE
     from services.fit.inference import fit_posterior, sampler_for

@@ -17,7 +17,10 @@ import pytest
 
 from matchodds.core.keys import VERSION_FORMAT, VERSION_RE, new_version
 from matchodds.core.posterior import POSTERIOR_FORMAT, Posterior
+from services.fit import configure_jax
 
+# The fit's tests run four chains on four CPU devices as the fit does: set before any test module imports JAX.
+configure_jax()
 pytest_plugins = ("pytester",)  # tests/unit/test_tiers.py runs the tier rule on a suite of its own
 DATA = Path(__file__).parent / "data"
 EVENTS = Path(__file__).parent / "events"

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.exceptions import ClientError
 
-import services.fit  # noqa: F401  (splits the CPU into devices before JAX starts)
 from adapters.odds_table import OddsTable
 from adapters.posterior_store import publish, read_bytes, warm_start_key
 from matchodds.core.keys import (
@@ -45,6 +44,7 @@ from matchodds.core.results import (
     read_results,
 )
 from matchodds.core.settings import Settings
+from services.fit import configure_jax
 from services.fit.inference import QualityGate, QualityGateError, fit_posterior, sampler_for
 from services.fit.lease import FitLease
 from services.fit.model import DEFAULT_MODEL, MODELS
@@ -313,6 +313,7 @@ def fit_once(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    configure_jax()  # splits the CPU into devices before JAX computes
     parser = argparse.ArgumentParser(prog="matchodds fit", description=__doc__.splitlines()[0])
     add_arguments(parser)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import boto3
 import pytest
 
-import services.fit  # noqa: F401  (before JAX starts)
 from matchodds.core.posterior import decode_posterior
 from matchodds.core.teams import TeamTable
 from services.fit.main import main as fit_main

@@ -9,7 +9,6 @@ from __future__ import annotations
 import boto3
 import pytest
 
-import services.fit  # noqa: F401  (before JAX starts)
 from entry.local.sample_data import SAMPLE_SEASON
 from matchodds.core.posterior import Posterior, decode_posterior
 from matchodds.core.results import read_results_file

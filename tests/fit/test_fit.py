@@ -15,7 +15,6 @@ from numpyro import handlers
 from numpyro.infer import MCMC, NUTS
 from numpyro.infer.util import log_density
 
-import services.fit  # noqa: F401  (before JAX starts)
 from matchodds.core.posterior import Posterior, decode_posterior
 from matchodds.core.projection import project_posterior
 from matchodds.core.results import Match, read_results_file

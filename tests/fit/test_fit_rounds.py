@@ -11,7 +11,6 @@ from typing import Any
 import boto3
 import pytest
 
-import services.fit  # noqa: F401  (before JAX starts)
 import services.fit.main as fit_entry
 from adapters.fit_ledger import FitLedger, entry_from_item, read_request
 from entry.local.sample_data import SAMPLE_SEASON

@@ -12,7 +12,6 @@ from itertools import permutations
 
 import pytest
 
-import services.fit  # noqa: F401  (before JAX starts)
 from matchodds.core.posterior import decode_posterior, encode_posterior
 from matchodds.core.projection import project_posterior
 from matchodds.core.results import Fixture, Match

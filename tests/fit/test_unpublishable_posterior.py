@@ -14,7 +14,6 @@ from typing import Any
 import boto3
 import pytest
 
-import services.fit  # noqa: F401  (before JAX starts)
 import services.fit.main as fit_main_module
 from entry.local.sample_data import SAMPLE_SEASON
 from matchodds.core.posterior import Posterior

@@ -11,7 +11,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-import services.fit  # noqa: F401  (before JAX starts)
 from matchodds.core.posterior import Adaptation, ChainAdaptation, posterior_adaptation
 from matchodds.core.results import Match
 from research.fitting import fit_posterior, warm_sampler

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-import services.fit  # noqa: F401  (before JAX starts)
 from research.models import RESEARCH_MODELS as MODELS
 from research.models import main, part_of_season, strengths_by_period, with_settings
 from services.fit.inference import QualityGate, fit_posterior
@@ -61,7 +60,7 @@ def test_strengths_by_season_follow_a_team_that_changed_more_than_a_static_fit_d
 
 
 def test_the_walk_moves_each_strength_by_its_step_within_a_season_and_by_the_ar1_between_seasons() -> None:
-    import jax.numpy as jnp  # after services.fit, which sets JAX's devices
+    import jax.numpy as jnp  # after conftest's configure_jax(), which sets JAX's devices
     from numpyro import handlers
 
     played, new_team = np.ones((4, 3)), np.zeros((4, 3))  # two seasons of two parts, three teams

@@ -9,7 +9,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import services.fit  # noqa: F401  (before JAX starts)
 from research.rating import START, Rating, _arrays, _filter, implied_rates
 from services.fit.model import dixon_coles_log_tau, season_teams
 from tests.fit.test_fit import CODES, TRUE_ATTACK, TRUE_DEFENCE, TRUE_HOME, synthetic_seasons
