@@ -6,7 +6,7 @@ the backend, the versions and the compile options but not those features: a cach
 would be loaded on an older one and die on an illegal instruction. The directory's name is computed at
 start-up from the instruction-set features the kernel reports, so a cache built on another CPU is simply
 not found and the fit compiles (and fills its own directory). Imports nothing but the standard library:
-it runs before JAX starts (services.fit's __init__).
+it runs before JAX starts (services.fit.configure_jax).
 """
 
 from __future__ import annotations
