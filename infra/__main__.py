@@ -2,7 +2,8 @@
 
 Pulumi runs this directory as a script (Pulumi.yaml: `main: infra/`), with infra/ as the working
 directory and the repository root off sys.path; the root goes first so that `infra.*` imports work
-here exactly as they do in the tests and in `python -m infra.package`.
+here exactly as they do in the tests and in `python -m infra.package`. The venv's editable install
+resolves `matchodds.*` but not `infra.*`: pyproject's packages leave infra/ out, as nothing ships it.
 """
 
 import sys
