@@ -296,8 +296,9 @@ def child(args: argparse.Namespace) -> None:
     from services.fit import configure_jax
 
     configure_jax()  # four CPU devices for four parallel chains, before JAX computes
+    from matchodds.core.adaptation import posterior_adaptation
     from matchodds.core.keys import ContractError
-    from matchodds.core.posterior import decode_posterior, encode_posterior, posterior_adaptation
+    from matchodds.core.posterior import decode_posterior, encode_posterior
     from matchodds.core.results import read_results
     from services.fit.inference import Diagnostics, QualityGate, chain_method_for, fit_posterior, sampler_for
     from services.fit.model import DEFAULT_MODEL, MODELS

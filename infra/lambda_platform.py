@@ -94,6 +94,7 @@ PRECOMPUTE = LambdaPackage(
         *_ODDS_TABLE,
         "adapters/posterior_store.py",
         *(f"matchodds/core/{module}.py" for module in ("posterior", "grid", "rounding", "season", "projection")),
+        "matchodds/core/adaptation.py",  # the posterior checks the adaptation its meta may hold
         "services/precompute/*.py",
     ),
 )

@@ -32,8 +32,9 @@ import numpy as np
 from scipy.optimize import minimize
 from tqdm import tqdm
 
+from matchodds.core.adaptation import posterior_adaptation
 from matchodds.core.grid import PredictionDraws, grid_size, outcome_probabilities, score_grids
-from matchodds.core.posterior import Posterior, posterior_adaptation
+from matchodds.core.posterior import Posterior
 from matchodds.core.results import Fixture, Match, ResultsError, read_results
 from research.evaluation import outcome_index, paired_bootstrap, reliability, remove_margin, rps, scores
 from research.fitting import WARM_SPENDS_SAVED_WARMUP, fit_posterior

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import gammaln
 
-from matchodds.core.posterior import DIXON_COLES_SCORES, low_score_taus
+from matchodds.core.grid import DIXON_COLES_SCORES, low_score_taus
 from research.evaluation import paired_bootstrap, rps
 from research.residuals import DATA, kept_weeks
 

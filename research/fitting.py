@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
-from matchodds.core.posterior import Adaptation, Posterior
+from matchodds.core.adaptation import Adaptation
+from matchodds.core.posterior import Posterior
 from matchodds.core.results import Fixture, Match
 from matchodds.core.roster import season_roster
 from matchodds.core.teams import TeamTable

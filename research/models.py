@@ -349,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     from services.fit import configure_jax
 
     configure_jax()  # four CPU devices and the compilation cache, before JAX computes
-    from matchodds.core.posterior import decode_posterior, encode_posterior, posterior_adaptation
+    from matchodds.core.adaptation import posterior_adaptation
+    from matchodds.core.posterior import decode_posterior, encode_posterior
     from matchodds.core.results import read_results
     from services.fit.inference import Diagnostics, QualityGate, diagnose, fit_posterior, sample, sampler_for
 

@@ -37,7 +37,7 @@ from matchodds.core.markets import (
     MARKET_ENDS,
     OVER_UNDER_LINES,
 )
-from matchodds.core.posterior import Posterior, held_rho
+from matchodds.core.posterior import Posterior
 
 TAIL_MASS = 1e-6
 MAX_GRID_GOALS = 60
@@ -53,6 +53,49 @@ GRID_TOLERANCE = 1e-9
 BOUND_MARGIN = 1e-6
 SIZING_BLOCKS = 64  # blocks of draws whose largest rates bound a pairing's grid (posterior_grid_size)
 SIZING_CHUNK = 8  # pairings whose tails are computed at once, before the others' bounds are compared again
+
+# The Dixon-Coles correction of the four low scores, shared by the odds (score grids) and the season's
+# projection (simulated scores); the posterior's checks use its taus too.
+DIXON_COLES_SCORES = ((0, 0), (0, 1), (1, 0), (1, 1))  # (home, away) goals that Dixon-Coles' tau corrects
+# The share of Dixon & Coles' bounds on rho that a pairing may use: at the bound itself one low score's
+# tau, hence its probability, is zero; at 0.99 of it the smallest tau is 0.01.
+RHO_BOUND_SHARE = 0.99
+
+
+def low_score_taus(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Dixon & Coles' (1997) multipliers of the DIXON_COLES_SCORES (0-0, 0-1, 1-0, 1-1), per draw and pairing.
+
+    Dixon & Coles bound rho per pairing, max(-1/home rate, -1/away rate) <= rho <= min(1/(home rate x away
+    rate), 1), or a tau turns negative: a lopsided pairing (Bayern at home to a promoted side, 4.7 goals
+    expected) can leave the bound while the league's rho stays plausible. rho is held within the bound here
+    for every pairing of every draw, so every tau stays positive. The fit's likelihood needs no such hold:
+    it weighs the taus of observed low scores only, where a negative tau has no likelihood at all.
+    """
+    return dixon_coles_taus(home_rate, away_rate, held_rho(home_rate, away_rate, rho))
+
+
+def held_rho(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    """rho held within RHO_BOUND_SHARE of Dixon & Coles' bounds for each pairing and draw (see low_score_taus)."""
+    # Most posteriors come nowhere near the bounds (rho about -0.05, rates below 5): when even the largest rates
+    # leave every draw's rho inside them, with room for the bounds' rounding, rho is returned as it is, which
+    # is what the clip below would return, without the bounds of every pairing and draw.
+    room = RHO_BOUND_SHARE * (1 - 1e-6)
+    if np.size(home_rate) == 0 or np.size(away_rate) == 0 or np.size(rho) == 0:  # no match left (a finished season)
+        return np.broadcast_to(rho, np.broadcast_shapes(np.shape(home_rate), np.shape(away_rate), np.shape(rho)))
+    largest_home, largest_away = np.max(home_rate), np.max(away_rate)
+    lowest_ok = np.min(rho) * np.maximum(largest_home, largest_away) >= -room  # a NaN anywhere fails a test
+    if lowest_ok and np.max(rho) <= room * np.minimum(1 / (largest_home * largest_away), 1):
+        shape = np.broadcast_shapes(np.shape(home_rate), np.shape(away_rate), np.shape(rho))
+        return np.broadcast_to(rho, shape)
+    lowest = np.maximum(-1 / home_rate, -1 / away_rate) * RHO_BOUND_SHARE
+    highest = np.minimum(1 / (home_rate * away_rate), 1) * RHO_BOUND_SHARE
+    held: np.ndarray = np.clip(rho, lowest, highest)
+    return held
+
+
+def dixon_coles_taus(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The taus as Dixon & Coles write them, rho as given (low_score_taus holds it within its bounds first)."""
+    return 1 - home_rate * away_rate * rho, 1 + home_rate * rho, 1 + away_rate * rho, 1 - rho
 
 
 class ImplausibleOdds(ContractError):

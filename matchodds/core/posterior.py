@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
+from matchodds.core.adaptation import posterior_adaptation
 from matchodds.core.keys import COMPETITION_RE, TEAM_CODE_RE, VERSION_RE, ContractError, new_version
 from matchodds.core.season import SEASON_META_KEY, SeasonRecord
 
@@ -72,50 +73,6 @@ EXPECTED_GOALS_RANGE = (0.1, 8.0)
 # Both are NTP-synced; minutes cover any drift. A version from further ahead would pin the pointer, since an
 # older version never replaces a newer one: every real fit after it would be "superseded".
 MAX_CLOCK_SKEW = timedelta(minutes=5)
-DIXON_COLES_SCORES = ((0, 0), (0, 1), (1, 0), (1, 1))  # (home, away) goals that Dixon-Coles' tau corrects
-
-
-# The share of Dixon & Coles' bounds on rho that a pairing may use: at the bound itself one low score's
-# tau, hence its probability, is zero; at 0.99 of it the smallest tau is 0.01.
-RHO_BOUND_SHARE = 0.99
-
-
-def low_score_taus(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Dixon & Coles' (1997) multipliers of the DIXON_COLES_SCORES (0-0, 0-1, 1-0, 1-1), per draw and pairing.
-
-    Dixon & Coles bound rho per pairing, max(-1/home rate, -1/away rate) <= rho <= min(1/(home rate x away
-    rate), 1), or a tau turns negative: a lopsided pairing (Bayern at home to a promoted side, 4.7 goals
-    expected) can leave the bound while the league's rho stays plausible. rho is held within the bound here
-    for every pairing of every draw, so every tau stays positive. The fit's likelihood needs no such hold:
-    it weighs the taus of observed low scores only, where a negative tau has no likelihood at all.
-    """
-    return dixon_coles_taus(home_rate, away_rate, held_rho(home_rate, away_rate, rho))
-
-
-def held_rho(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray) -> np.ndarray:
-    """rho held within RHO_BOUND_SHARE of Dixon & Coles' bounds for each pairing and draw (see low_score_taus)."""
-    import numpy as np
-
-    # Most posteriors come nowhere near the bounds (rho about -0.05, rates below 5): when even the largest rates
-    # leave every draw's rho inside them, with room for the bounds' rounding, rho is returned as it is, which
-    # is what the clip below would return, without the bounds of every pairing and draw.
-    room = RHO_BOUND_SHARE * (1 - 1e-6)
-    if np.size(home_rate) == 0 or np.size(away_rate) == 0 or np.size(rho) == 0:  # no match left (a finished season)
-        return np.broadcast_to(rho, np.broadcast_shapes(np.shape(home_rate), np.shape(away_rate), np.shape(rho)))
-    largest_home, largest_away = np.max(home_rate), np.max(away_rate)
-    lowest_ok = np.min(rho) * np.maximum(largest_home, largest_away) >= -room  # a NaN anywhere fails a test
-    if lowest_ok and np.max(rho) <= room * np.minimum(1 / (largest_home * largest_away), 1):
-        shape = np.broadcast_shapes(np.shape(home_rate), np.shape(away_rate), np.shape(rho))
-        return np.broadcast_to(rho, shape)
-    lowest = np.maximum(-1 / home_rate, -1 / away_rate) * RHO_BOUND_SHARE
-    highest = np.minimum(1 / (home_rate * away_rate), 1) * RHO_BOUND_SHARE
-    held: np.ndarray = np.clip(rho, lowest, highest)
-    return held
-
-
-def dixon_coles_taus(home_rate: np.ndarray, away_rate: np.ndarray, rho: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The taus as Dixon & Coles write them, rho as given (low_score_taus holds it within its bounds first)."""
-    return 1 - home_rate * away_rate * rho, 1 + home_rate * rho, 1 + away_rate * rho, 1 - rho
 
 
 @dataclass(frozen=True)
@@ -143,7 +100,7 @@ class Posterior:
 
 # Optional meta: "roster" (which teams the fit predicts and why), "season" (the season in play, from
 # which precompute projects the table: matchodds.core.season defines and checks it) and "adaptation"
-# (what the sampler learnt in warmup, for the next fit's warm start: Adaptation below).
+# (what the sampler learnt in warmup, for the next fit's warm start: matchodds.core.adaptation).
 REQUIRED_META = (
     "format",
     "competition",
@@ -155,119 +112,6 @@ REQUIRED_META = (
     "diagnostics",
     "sampler",
 )
-
-
-# --- The sampler's adaptation ----------------------------------------------------------------------
-# Optional: what NUTS learnt in warmup, per chain: its step size, the diagonal of its inverse mass matrix
-# and where the chain ended, each per sampled site in the sampler's unconstrained space, the site's values
-# flattened (C order) from `sites`' shape. `axes` labels the axes a site can be matched on by the next fit
-# (team: the codes of every team the fit's parameters index, not only the predicted ones; period: the
-# seasons). The next fit of the competition starts from it (services.fit.warm) when it can map it onto
-# its own sites; readers that do not use it ignore it, and a posterior without it is as valid.
-ADAPTATION_META_KEY = "adaptation"
-ADAPTATION_KEYS = {"model", "sites", "axes", "chains"}
-ADAPTATION_CHAIN_KEYS = {"step_size", "inverse_mass", "position"}
-MAX_ADAPTATION_CHAINS = 64
-MAX_ADAPTATION_VALUES = 20_000  # per chain and field: the served model has about 250 (4 seasons, 26 teams)
-
-
-@dataclass(frozen=True)
-class ChainAdaptation:
-    """One chain's step size, inverse mass diagonal and last position, by site (flat lists)."""
-
-    step_size: float
-    inverse_mass: dict[str, list[float]]
-    position: dict[str, list[float]]
-
-
-@dataclass(frozen=True)
-class Adaptation:
-    """The sampler's warmup, kept with the posterior so that the next fit may start where this one ended."""
-
-    model: str
-    sites: dict[str, tuple[int, ...]]  # each sampled site's unconstrained shape
-    axes: dict[str, tuple[str, ...]]  # axis name -> the label of each position along it
-    chains: tuple[ChainAdaptation, ...]
-
-    def to_meta(self) -> dict[str, Any]:
-        """The adaptation as the posterior's meta holds it (JSON)."""
-        return {
-            "model": self.model,
-            "sites": {name: list(shape) for name, shape in self.sites.items()},
-            "axes": {name: list(labels) for name, labels in self.axes.items()},
-            "chains": [
-                {"step_size": chain.step_size, "inverse_mass": chain.inverse_mass, "position": chain.position}
-                for chain in self.chains
-            ],
-        }
-
-    @classmethod
-    def from_meta(cls, value: Any) -> Adaptation:
-        """The adaptation of a posterior's meta, every number checked; ContractError names any defect."""
-        if not isinstance(value, dict) or set(value) != ADAPTATION_KEYS:
-            raise ContractError(f"posterior meta adaptation must be an object of {sorted(ADAPTATION_KEYS)}")
-        model, sites, axes, chains = value["model"], value["sites"], value["axes"], value["chains"]
-        if not isinstance(model, str) or not model:
-            raise ContractError("posterior meta adaptation: model must be a name")
-        if not isinstance(sites, dict) or not sites:
-            raise ContractError("posterior meta adaptation: sites must name each sampled site's shape")
-        shapes: dict[str, tuple[int, ...]] = {}
-        for name, shape in sites.items():
-            if not isinstance(shape, list) or not all(isinstance(n, int) and n >= 1 for n in shape):
-                raise ContractError(f"posterior meta adaptation: site {name!r} has shape {shape!r}, not sizes")
-            shapes[name] = tuple(shape)
-        if sum(math.prod(shape) for shape in shapes.values()) > MAX_ADAPTATION_VALUES:
-            raise ContractError(f"posterior meta adaptation holds more than {MAX_ADAPTATION_VALUES} values a chain")
-        if not isinstance(axes, dict) or not all(
-            isinstance(labels, list) and all(isinstance(label, str) for label in labels) for labels in axes.values()
-        ):
-            raise ContractError("posterior meta adaptation: axes must map each axis to a list of labels")
-        if not isinstance(chains, list) or not 1 <= len(chains) <= MAX_ADAPTATION_CHAINS:
-            raise ContractError(f"posterior meta adaptation: chains must be a list of 1 to {MAX_ADAPTATION_CHAINS}")
-        parsed = []
-        for index, chain in enumerate(chains):
-            if not isinstance(chain, dict) or set(chain) != ADAPTATION_CHAIN_KEYS:
-                raise ContractError(
-                    f"posterior meta adaptation: chain {index} must be an object of {sorted(ADAPTATION_CHAIN_KEYS)}"
-                )
-            step_size = chain["step_size"]
-            if not _finite_number(step_size) or step_size <= 0:
-                raise ContractError(f"posterior meta adaptation: chain {index} step size {step_size!r} is not positive")
-            fields = {}
-            for field_name in ("inverse_mass", "position"):
-                by_site = chain[field_name]
-                if not isinstance(by_site, dict) or set(by_site) != set(shapes):
-                    raise ContractError(
-                        f"posterior meta adaptation: chain {index} {field_name} must give every site of `sites`"
-                    )
-                for name, values in by_site.items():
-                    if (
-                        not isinstance(values, list)
-                        or len(values) != math.prod(shapes[name])
-                        or not all(_finite_number(v) for v in values)
-                    ):
-                        raise ContractError(
-                            f"posterior meta adaptation: chain {index} {field_name} of {name} is not "
-                            f"{math.prod(shapes[name])} finite numbers"
-                        )
-                    if field_name == "inverse_mass" and not all(v > 0 for v in values):
-                        raise ContractError(
-                            f"posterior meta adaptation: chain {index} inverse mass of {name} is not all positive"
-                        )
-                fields[field_name] = {name: [float(v) for v in values] for name, values in by_site.items()}
-            parsed.append(ChainAdaptation(float(step_size), fields["inverse_mass"], fields["position"]))
-        return cls(model, shapes, {name: tuple(labels) for name, labels in axes.items()}, tuple(parsed))
-
-
-def _finite_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def posterior_adaptation(posterior: Posterior) -> Adaptation | None:
-    """The posterior's adaptation, or None when it has none (a fit from before warm starts, or another writer)."""
-    if ADAPTATION_META_KEY not in posterior.meta:
-        return None
-    return Adaptation.from_meta(posterior.meta[ADAPTATION_META_KEY])
 
 
 def encode_posterior(posterior: Posterior) -> bytes:
@@ -439,6 +283,8 @@ def check_plausible(posterior: Posterior) -> None:
     """
     import numpy as np
 
+    from matchodds.core.grid import DIXON_COLES_SCORES, dixon_coles_taus  # grid imports this module
+
     codes = posterior.team_codes
     for name, (low, high) in PARAMETER_RANGES.items():
         if name not in posterior.draws:
@@ -458,7 +304,7 @@ def check_plausible(posterior: Posterior) -> None:
     low_goals, high_goals = EXPECTED_GOALS_RANGE
     if rho is not None:
         # A rho whose taus turn negative for the league's average match is nonsense, not a lopsided pairing
-        # (those are held within Dixon & Coles' bounds per pairing: low_score_taus).
+        # (those are held within Dixon & Coles' bounds per pairing: matchodds.core.grid.low_score_taus).
         average_home, average_away = np.exp(intercept + home / 2), np.exp(intercept - home / 2)
         for score, tau in zip(DIXON_COLES_SCORES, dixon_coles_taus(average_home, average_away, rho), strict=True):
             tau = np.broadcast_to(tau, rho.shape)

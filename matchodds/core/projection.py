@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from matchodds.core.grid import PredictionDraws
+from matchodds.core.grid import PredictionDraws, low_score_taus
 from matchodds.core.markets import CREDIBLE_MASS
-from matchodds.core.posterior import Posterior, low_score_taus
+from matchodds.core.posterior import Posterior
 from matchodds.core.season import SEASON_META_KEY, SeasonRecord
 
 DEFAULT_SIMULATIONS = 10_000

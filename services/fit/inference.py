@@ -21,8 +21,9 @@ from numpyro.infer import NUTS
 from scipy.special import ndtri
 from scipy.stats import rankdata
 
+from matchodds.core.adaptation import ADAPTATION_META_KEY, Adaptation
 from matchodds.core.keys import new_version
-from matchodds.core.posterior import ADAPTATION_META_KEY, POSTERIOR_FORMAT, Adaptation, Posterior
+from matchodds.core.posterior import POSTERIOR_FORMAT, Posterior
 from matchodds.core.results import Fixture, Match
 from matchodds.core.roster import WITH_PREVIOUS, Roster, season_roster
 from matchodds.core.season import SEASON_META_KEY, season_record_or_none

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from adapters.odds_table import OddsTable
 from adapters.posterior_store import publish, read_bytes, warm_start_key
+from matchodds.core.adaptation import Adaptation, posterior_adaptation
 from matchodds.core.keys import (
     DEFAULT_COMPETITION,
     ContractError,
@@ -28,7 +29,7 @@ from matchodds.core.keys import (
     parse_results_key,
     results_prefix,
 )
-from matchodds.core.posterior import Adaptation, decode_posterior, encode_posterior, posterior_adaptation
+from matchodds.core.posterior import decode_posterior, encode_posterior
 from matchodds.core.refits import FIT_HOLDER_VARIABLE, FIT_LEDGER_VARIABLE, FIT_MAX_ROUNDS
 from matchodds.core.results import (
     MAX_FILE_BYTES,

@@ -4,7 +4,7 @@ A cold fit spends half its iterations in warmup: finding the typical set from a 
 adapting a step size and a diagonal inverse mass matrix. A week later the same model is fitted to the
 same teams with one more round of matches, so the last fit's chains' end points, the variance of its
 draws (the mass matrix a long warmup would find) and its step sizes are close to what this fit needs.
-They are kept in the posterior (matchodds.core.posterior.Adaptation) and mapped here onto this fit's
+They are kept in the posterior (matchodds.core.adaptation.Adaptation) and mapped here onto this fit's
 sites: by team code and season where the model labels a site's axes, position for position where the
 layout is the same; anything else (another model, other sites, too little in common) means a cold
 warmup. The quality gate still decides, and a warm fit that fails it is refitted cold (inference).
@@ -23,7 +23,7 @@ import numpy as np
 from numpyro import handlers
 from numpyro.distributions import biject_to
 
-from matchodds.core.posterior import Adaptation, ChainAdaptation
+from matchodds.core.adaptation import Adaptation, ChainAdaptation
 from services.fit.model import GoalsModel, Prepared
 
 if TYPE_CHECKING:

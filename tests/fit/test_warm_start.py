@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from matchodds.core.posterior import Adaptation, ChainAdaptation, posterior_adaptation
+from matchodds.core.adaptation import Adaptation, ChainAdaptation, posterior_adaptation
 from matchodds.core.results import Match
 from research.fitting import fit_posterior, warm_sampler
 from services.fit.inference import QualityGate, SamplerSettings

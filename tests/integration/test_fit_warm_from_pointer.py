@@ -14,9 +14,10 @@ from dataclasses import replace
 import boto3
 import pytest
 
+from matchodds.core.adaptation import ADAPTATION_META_KEY, Adaptation, ChainAdaptation
 from matchodds.core.items import pointer_key
 from matchodds.core.keys import posterior_key
-from matchodds.core.posterior import ADAPTATION_META_KEY, Adaptation, ChainAdaptation, Posterior, encode_posterior
+from matchodds.core.posterior import Posterior, encode_posterior
 from services.fit.main import previous_adaptation
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from matchodds.core.grid import PredictionDraws, score_grids
+from matchodds.core.grid import PredictionDraws, dixon_coles_taus, low_score_taus, score_grids
 from matchodds.core.keys import ContractError, parse_posterior_key, posterior_key
 from matchodds.core.posterior import (
     EXPECTED_GOALS_RANGE,
@@ -23,9 +23,7 @@ from matchodds.core.posterior import (
     PARAMETER_RANGES,
     Posterior,
     decode_posterior,
-    dixon_coles_taus,
     encode_posterior,
-    low_score_taus,
     validate_posterior,
 )
 

@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 
 from matchodds.core.grid import (
+    RHO_BOUND_SHARE,
     TAIL_MASS,
     FixtureOdds,
     PredictionDraws,
     all_fixtures,
     credible_intervals,
     grid_size,
+    held_rho,
     posterior_grid_size,
 )
 from matchodds.core.markets import (
@@ -25,7 +27,6 @@ from matchodds.core.markets import (
     LIKELIEST_SCORES,
     OVER_UNDER_LINES,
 )
-from matchodds.core.posterior import RHO_BOUND_SHARE, held_rho
 
 pytestmark = pytest.mark.unit
 

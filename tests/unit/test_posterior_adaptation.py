@@ -8,16 +8,9 @@ from typing import Any
 
 import pytest
 
+from matchodds.core.adaptation import ADAPTATION_META_KEY, Adaptation, ChainAdaptation, posterior_adaptation
 from matchodds.core.keys import ContractError
-from matchodds.core.posterior import (
-    ADAPTATION_META_KEY,
-    Adaptation,
-    ChainAdaptation,
-    Posterior,
-    decode_posterior,
-    encode_posterior,
-    posterior_adaptation,
-)
+from matchodds.core.posterior import Posterior, decode_posterior, encode_posterior
 
 pytestmark = pytest.mark.unit
 

@@ -10,9 +10,9 @@ from itertools import permutations
 import numpy as np
 import pytest
 
-from matchodds.core.grid import PredictionDraws
+from matchodds.core.grid import PredictionDraws, low_score_taus
 from matchodds.core.keys import ContractError
-from matchodds.core.posterior import Posterior, decode_posterior, encode_posterior, low_score_taus
+from matchodds.core.posterior import Posterior, decode_posterior, encode_posterior
 from matchodds.core.projection import (
     LEAGUE_RULES,
     REMAINING_FROM_FIXTURES,
